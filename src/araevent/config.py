@@ -1,0 +1,159 @@
+"""Where the Hydra config stops: resolvers and typed settings for the library below.
+
+``train.py`` and ``evaluate.py`` call :func:`train_job` / :func:`data_settings` once;
+nothing under them sees a ``DictConfig``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from araevent.modeling import Preprocessing
+from araevent.text import Normalization
+
+
+def rank() -> int:
+    """This process's global rank under torchrun/accelerate (0 when not distributed)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def register_resolvers() -> None:
+    """Resolvers the Hydra configs use: a per-rank log name and ``.hydra/`` on rank 0 only."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("araevent_rank_suffix"):
+        OmegaConf.register_new_resolver(
+            "araevent_rank_suffix", lambda: "" if rank() == 0 else f".rank{rank()}"
+        )
+    if not OmegaConf.has_resolver("araevent_hydra_subdir"):
+        OmegaConf.register_new_resolver(
+            "araevent_hydra_subdir", lambda: ".hydra" if rank() == 0 else None
+        )
+
+
+@dataclass
+class DataSettings:
+    """Which files (or Hub dataset) to read, and how."""
+
+    name: str
+    format: str
+    train: str | None
+    dev: str | None
+    test: str | None
+    layers: tuple[str, ...]
+    label_set: str
+    nested: str
+    conll_layers: tuple[str, ...] | None = None
+    hub: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TinySettings:
+    """Sizes of the locally built model (``configs/model/tiny.yaml``)."""
+
+    vocab_size: int
+    min_frequency: int
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+    dropout: float
+
+
+@dataclass
+class ModelSettings:
+    """Which encoder, and the preprocessing saved with it."""
+
+    name: str
+    name_or_path: str | None
+    revision: str | None
+    preprocessing: Preprocessing
+    tiny: TinySettings | None
+
+
+@dataclass
+class TrainerSettings:
+    """Optimisation and Trainer options (``configs/trainer/*.yaml``)."""
+
+    epochs: float
+    learning_rate: float
+    batch_size: int
+    eval_batch_size: int
+    gradient_accumulation_steps: int
+    warmup_ratio: float
+    weight_decay: float
+    max_grad_norm: float
+    bf16: bool
+    fp16: bool
+    patience: int
+    sampling_strategy: str
+    use_cpu: bool
+    save_total_limit: int
+    logging_steps: int
+    max_steps: int
+    report_to: list[str]
+    dataloader_num_workers: int
+
+
+@dataclass
+class TrainJob:
+    """One training run, fully typed."""
+
+    run_dir: Path
+    model: ModelSettings
+    data: DataSettings
+    trainer: TrainerSettings
+    seed: int
+    resume: bool | str
+    test: bool
+    tags: list[str]
+    config: dict[str, Any]
+
+
+def data_settings(cfg) -> DataSettings:
+    """Typed data settings from the ``data`` group."""
+    hub = {}
+    if cfg.format == "hub":
+        hub = {k: cfg.get(k) for k in ("hub_name", "hub_config", "revision", "tokens_column",
+                                       "tags_column")}
+    conll = cfg.get("conll_layers")
+    return DataSettings(
+        name=cfg.name, format=cfg.format, train=cfg.get("train"), dev=cfg.get("dev"),
+        test=cfg.get("test"), layers=tuple(cfg.layers), label_set=cfg.label_set,
+        nested=cfg.nested, conll_layers=tuple(conll) if conll else None, hub=hub,
+    )
+
+
+def model_settings(cfg) -> ModelSettings:
+    """Typed model settings from the ``model`` group."""
+    from omegaconf import OmegaConf
+
+    pre = Preprocessing(
+        Normalization(**OmegaConf.to_container(cfg.normalization)), int(cfg.max_length),
+        int(cfg.stride), str(cfg.decoding),
+    )
+    tiny = TinySettings(**OmegaConf.to_container(cfg.tiny)) if cfg.get("tiny") else None
+    if tiny is None and not cfg.name_or_path:
+        raise ValueError(f"model {cfg.name}: set model.name_or_path or a model.tiny block")
+    return ModelSettings(cfg.name, cfg.name_or_path, cfg.get("revision"), pre, tiny)
+
+
+def train_job(cfg, run_dir: str | Path) -> TrainJob:
+    """Unpack the composed ``train.yaml`` once into typed settings."""
+    from omegaconf import OmegaConf
+
+    t = OmegaConf.to_container(cfg.trainer, resolve=True)
+    return TrainJob(
+        run_dir=Path(run_dir),
+        model=model_settings(cfg.model),
+        data=data_settings(cfg.data),
+        trainer=TrainerSettings(**t),
+        seed=int(cfg.seed),
+        resume=cfg.resume,
+        test=bool(cfg.test),
+        tags=list(cfg.get("tags") or []),
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )

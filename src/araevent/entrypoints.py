@@ -1,0 +1,42 @@
+"""What ``train.py`` and ``evaluate.py`` call: unpack the config once, run, print the table.
+
+User errors print one line and exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from araevent.errors import AraEventError
+
+log = logging.getLogger(__name__)
+
+
+def _fail(exc: Exception) -> None:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(1 if type(exc).__name__ == "DataError" else 2)
+
+
+def run_training(cfg, run_dir: str | Path) -> float | None:
+    """Train from a composed ``train.yaml``; print the test (or dev) table on rank 0.
+
+    Returns ``cfg.optimized_metric`` when set (for Hydra sweepers).
+    """
+    from araevent.config import train_job
+    from araevent.reporting import main_table
+    from araevent.training import train
+
+    try:
+        job = train_job(cfg, run_dir)
+        metrics = train(job)
+    except AraEventError as exc:
+        _fail(exc)
+    if not metrics:  # not rank 0
+        return None
+    split = "test" if "test/overall/span/f1" in metrics else "dev"
+    print(main_table(metrics, split))
+    print(f"run folder: {run_dir}")
+    target = cfg.get("optimized_metric")
+    return float(metrics[target]) if target else None

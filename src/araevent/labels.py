@@ -1,0 +1,100 @@
+"""Label-set presets and the label-name syntax.
+
+A preset says which labels are *allowed*; the labels a model learns are the
+training data's labels plus any the preset adds. Nothing else in the package
+hard-codes a label.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*\Z")
+LAYERS = ("entities", "triggers")
+
+ACE2005_ENTITIES: dict[str, str] = {
+    "PER": "A person, named: «محمد علي».",
+    "ORG": "An organisation: a ministry, company, party, agency, team or court by name.",
+    "GPE": "A geo-political entity: a country, city or province with a government.",
+    "LOC": "A geographical place with no government: a river, sea, mountain, region.",
+    "FAC": "A facility: a building, airport, port, bridge, road, stadium, prison by name.",
+    "VEH": "A vehicle, named: a ship, aircraft or car model.",
+    "WEA": "A weapon, named: a missile system, rifle or bomb model.",
+}
+
+ACE2005_EVENTS: dict[str, str] = {
+    "Life:Be-Born": "Someone is born.",
+    "Life:Marry": "Two people marry.",
+    "Life:Divorce": "A marriage is dissolved.",
+    "Life:Injure": "Someone is physically harmed.",
+    "Life:Die": "Someone dies or is killed.",
+    "Movement:Transport": "People or goods move from one place to another.",
+    "Transaction:Transfer-Ownership": "Goods, property or an organisation change owner.",
+    "Transaction:Transfer-Money": "Money is given, lent, paid or donated.",
+    "Business:Start-Org": "An organisation is founded.",
+    "Business:Merge-Org": "Organisations merge.",
+    "Business:Declare-Bankruptcy": "An organisation declares bankruptcy.",
+    "Business:End-Org": "An organisation ceases to exist.",
+    "Conflict:Attack": "A violent physical act: a strike, bombing, shelling, assault.",
+    "Conflict:Demonstrate": "A public protest, march or sit-in.",
+    "Contact:Meet": "Two or more parties meet face to face.",
+    "Contact:Phone-Write": "Parties communicate by phone, letter or message.",
+    "Personnel:Start-Position": "Someone starts a job or post.",
+    "Personnel:End-Position": "Someone leaves a job or post: resigns, is dismissed, retires.",
+    "Personnel:Nominate": "Someone is nominated for a post.",
+    "Personnel:Elect": "Someone is elected.",
+    "Justice:Arrest-Jail": "Someone is arrested or jailed.",
+    "Justice:Release-Parole": "Someone is released from custody.",
+    "Justice:Trial-Hearing": "A trial or court hearing takes place.",
+    "Justice:Charge-Indict": "Someone is charged or indicted.",
+    "Justice:Sue": "A lawsuit is filed.",
+    "Justice:Convict": "Someone is found guilty.",
+    "Justice:Sentence": "A court sentences someone.",
+    "Justice:Fine": "A court or authority imposes a fine.",
+    "Justice:Execute": "Someone is executed by a state.",
+    "Justice:Extradite": "Someone is handed over to another country's justice.",
+    "Justice:Acquit": "Someone is found not guilty.",
+    "Justice:Appeal": "A decision is appealed to a higher court.",
+    "Justice:Pardon": "Someone is pardoned.",
+}
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """The labels a preset allows per layer; ``None`` means any well-formed label."""
+
+    name: str
+    entities: dict[str, str] | None
+    triggers: dict[str, str] | None
+
+    def allows(self, layer: str, label: str) -> bool:
+        """Whether ``label`` is allowed in ``layer``."""
+        allowed = self.entities if layer == "entities" else self.triggers
+        return allowed is None or label in allowed
+
+    def labels(self, layer: str) -> list[str]:
+        """The labels this preset adds to ``layer`` (empty for ``any``)."""
+        allowed = self.entities if layer == "entities" else self.triggers
+        return list(allowed or {})
+
+
+PRESETS: dict[str, LabelSet] = {
+    "ace2005": LabelSet("ace2005", ACE2005_ENTITIES, ACE2005_EVENTS),
+    "any": LabelSet("any", None, None),
+}
+
+
+def get_label_set(name: str) -> LabelSet:
+    """Return the preset called ``name``."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown label set {name!r}; choose one of {', '.join(sorted(PRESETS))}"
+        ) from None
+
+
+def is_valid_label(label: str) -> bool:
+    """Whether ``label`` matches ``[A-Za-z][A-Za-z0-9_.:-]*``."""
+    return bool(LABEL_RE.match(label))

@@ -1,0 +1,264 @@
+"""Models and tokenizers: the tiny local BERT, pretrained encoders, and the preprocessor.
+
+A model folder describes itself: ``config.json`` carries ``id2label``/``label2id``
+and an ``araevent`` block (layers, normalisation, window settings, decoding);
+``known_words.txt`` holds the proclitic rule's known words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from araevent.errors import UsageError
+from araevent.schema import Document
+from araevent.tagging import Encoding, LabelSchema, encode_units
+from araevent.text import KNOWN_WORDS_FILE, KnownWords, Normalization, Unit, split_units
+
+log = logging.getLogger(__name__)
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+CONFIG_KEY = "araevent"
+
+
+@dataclass
+class Preprocessing:
+    """Everything between raw text and subword windows; saved in ``config.json``."""
+
+    normalization: Normalization = field(default_factory=Normalization)
+    max_length: int = 128
+    stride: int = 32
+    decoding: str = "argmax"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for ``config.json``."""
+        return {
+            "normalization": self.normalization.to_dict(),
+            "max_length": self.max_length,
+            "stride": self.stride,
+            "decoding": self.decoding,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessing:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            Normalization(**d.get("normalization", {})),
+            int(d.get("max_length", 128)),
+            int(d.get("stride", 32)),
+            str(d.get("decoding", "argmax")),
+        )
+
+
+@dataclass
+class EncodedDocument:
+    """A document's units and their subword windows."""
+
+    units: list[Unit]
+    encoding: Encoding
+
+
+class Preprocessor:
+    """Raw text → units → normalised units → subword windows, the same in training and
+    inference."""
+
+    def __init__(self, tokenizer, known: KnownWords, preprocessing: Preprocessing) -> None:
+        self.tokenizer = tokenizer
+        self.known = known
+        self.settings = preprocessing
+        specials = tokenizer.num_special_tokens_to_add(pair=False)
+        self.max_subwords = preprocessing.max_length - specials
+        if self.max_subwords < 2:
+            raise UsageError(f"max_length {preprocessing.max_length} leaves no room for text")
+        if not 0 <= preprocessing.stride < self.max_subwords:
+            raise UsageError(
+                f"stride {preprocessing.stride} must be >= 0 and below the window's "
+                f"{self.max_subwords} subwords; lower data.stride or raise max_length"
+            )
+
+    def units(self, text: str) -> list[Unit]:
+        """The units of ``text`` under this model's known words."""
+        return split_units(text, self.known)
+
+    def encode(self, texts: Sequence[str]) -> list[EncodedDocument]:
+        """Units and windows for many texts, tokenised in one batched call."""
+        all_units = [self.units(t) for t in texts]
+        norm = self.settings.normalization
+        words = [[norm(u.text) for u in units] for units in all_units]
+        out: list[EncodedDocument] = []
+        nonempty = [i for i, w in enumerate(words) if w]
+        batch = (
+            self.tokenizer([words[i] for i in nonempty], is_split_into_words=True,
+                           add_special_tokens=False)
+            if nonempty else None
+        )
+        row = {doc: k for k, doc in enumerate(nonempty)}
+        for i, units in enumerate(all_units):
+            if i in row:
+                k = row[i]
+                word_ids, ids = batch.word_ids(k), batch["input_ids"][k]
+            else:
+                word_ids, ids = [], []
+            enc = encode_units(word_ids, ids, len(units), unk_id=self.tokenizer.unk_token_id,
+                               max_subwords=self.max_subwords, stride=self.settings.stride)
+            out.append(EncodedDocument(units, enc))
+        return out
+
+
+def train_tiny_tokenizer(
+    unit_lists: Iterable[list[str]], *, vocab_size: int, min_frequency: int, max_length: int
+):
+    """A WordPiece tokenizer trained on normalised units, wrapped for transformers.
+
+    The wrapper is the generic tokenizers backend (not ``BertTokenizerFast``), so a
+    reload keeps this exact normaliser instead of rebuilding BERT's, which would
+    lowercase and strip accents (Arabic diacritics included).
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
+    )
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS,
+        continuing_subword_prefix="##",
+    )
+    tok.train_from_iterator((" ".join(u) for u in unit_lists), trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    from tokenizers import decoders
+
+    tok.decoder = decoders.WordPiece(prefix="##")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_length,
+    )
+
+
+def tiny_model(tokenizer, schema: LabelSchema, *, hidden_size: int, num_layers: int,
+               num_heads: int, intermediate_size: int, dropout: float, max_length: int):
+    """A random-init BERT token classifier sized by ``configs/model/tiny.yaml``."""
+    from transformers import BertConfig, BertForTokenClassification
+
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=num_layers,
+        num_attention_heads=num_heads, intermediate_size=intermediate_size,
+        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
+        max_position_embeddings=max_length, pad_token_id=tokenizer.pad_token_id,
+        id2label=schema.id2label, label2id=schema.label2id,
+    )
+    return BertForTokenClassification(config)
+
+
+def _offline_message(name: str, exc: Exception) -> UsageError:
+    return UsageError(
+        f"cannot load model {name!r}: it is not a local folder and not in the Hugging Face "
+        f"cache, and the Hub cannot be reached ({type(exc).__name__}); download it where "
+        f"there is internet (`hf download {name}`) or pass a local folder with "
+        f"model.name_or_path=/path/to/{name.split('/')[-1]}"
+    )
+
+
+def load_pretrained(name_or_path: str, schema: LabelSchema, *, revision: str | None = None):
+    """Tokenizer and a token-classification head over ``schema``'s tags for a Hub or local
+    encoder; no remote code, safetensors weights."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            name_or_path, revision=revision, trust_remote_code=False
+        )
+        model = AutoModelForTokenClassification.from_pretrained(
+            name_or_path, revision=revision, trust_remote_code=False, use_safetensors=True,
+            num_labels=len(schema.tags), id2label=schema.id2label, label2id=schema.label2id,
+            ignore_mismatched_sizes=True,
+        )
+    except OSError as exc:
+        if Path(name_or_path).is_dir():
+            raise UsageError(f"cannot load model from {name_or_path}: {exc}") from None
+        raise _offline_message(name_or_path, exc) from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise UsageError(f"{name_or_path} has no fast tokenizer; araevent needs word_ids()")
+    return tokenizer, model
+
+
+def attach_metadata(model, tokenizer, schema: LabelSchema, preprocessing: Preprocessing,
+                    *, label_set: str, base_model: str) -> None:
+    """Write labels with layers and preprocessing into the model config."""
+    model.config.id2label = schema.id2label
+    model.config.label2id = schema.label2id
+    setattr(model.config, CONFIG_KEY, {
+        "layers": schema.to_dict(),
+        "preprocessing": preprocessing.to_dict(),
+        "label_set": label_set,
+        "base_model": base_model,
+        "known_words": KNOWN_WORDS_FILE,
+    })
+    tokenizer.model_max_length = preprocessing.max_length
+
+
+def save_model_dir(path: str | Path, model, tokenizer, known: KnownWords) -> Path:
+    """``model/``: safetensors weights, config with labels, tokenizer, known words."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)
+    known.save(path / KNOWN_WORDS_FILE)
+    return path
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """A ``model/`` folder, or a run folder that contains one."""
+    path = Path(path)
+    for candidate in (path, path / "model"):
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise UsageError(f"{path} is neither a model folder nor a run folder with model/config.json")
+
+
+@dataclass
+class LoadedModel:
+    """A model folder loaded for inference."""
+
+    model: Any
+    tokenizer: Any
+    schema: LabelSchema
+    preprocessor: Preprocessor
+    meta: dict[str, Any]
+    path: Path
+
+
+def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedModel:
+    """Load everything inference needs from a model folder (or run folder), offline."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    path = resolve_model_dir(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForTokenClassification.from_pretrained(path, use_safetensors=True)
+    meta = getattr(model.config, CONFIG_KEY, None)
+    if not meta:
+        raise UsageError(f"{path}/config.json has no {CONFIG_KEY!r} block; it was not written "
+                         "by araevent (train it with train.py)")
+    schema = LabelSchema.build(meta["layers"]["entities"], meta["layers"]["triggers"])
+    if schema.tags != [model.config.id2label[i] for i in range(len(schema.tags))]:
+        raise UsageError(f"{path}/config.json: id2label does not match the araevent layers")
+    known_file = path / meta.get("known_words", KNOWN_WORDS_FILE)
+    known = KnownWords.load(known_file) if known_file.is_file() else KnownWords.shipped()
+    pre = Preprocessor(tokenizer, known, Preprocessing.from_dict(meta["preprocessing"]))
+    model.eval()
+    if device:
+        model.to(device)
+    return LoadedModel(model, tokenizer, schema, pre, meta, path)
+
+
+def documents_units(docs: Sequence[Document], pre: Preprocessor) -> list[list[Unit]]:
+    """Units of each document under a preprocessor."""
+    return [pre.units(d.text) for d in docs]

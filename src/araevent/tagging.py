@@ -1,0 +1,354 @@
+"""Spans ⇄ IOB2 unit tags ⇄ subwords and windows, and the one span decoder.
+
+Every function here works on units (``araevent.text.Unit``); character offsets
+come only from units, so every decoded span points into the raw text.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from araevent.labels import LAYERS
+from araevent.schema import Document, Span
+from araevent.text import Unit
+
+OUTSIDE = "O"
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    """The model's labels: span types per layer and the IOB2 tags over their union."""
+
+    entities: tuple[str, ...]
+    triggers: tuple[str, ...]
+
+    @classmethod
+    def build(cls, entities: Sequence[str], triggers: Sequence[str]) -> LabelSchema:
+        """Sorted, de-duplicated types; a label may not be in both layers."""
+        both = set(entities) & set(triggers)
+        if both:
+            raise ValueError(f"labels in both layers: {sorted(both)}; rename one of them")
+        return cls(tuple(sorted(set(entities))), tuple(sorted(set(triggers))))
+
+    @property
+    def tags(self) -> list[str]:
+        """``O`` then ``B-``/``I-`` for every type, entities first."""
+        out = [OUTSIDE]
+        for label in (*self.entities, *self.triggers):
+            out += [f"B-{label}", f"I-{label}"]
+        return out
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        """Tag → id, for ``config.json``."""
+        return {t: i for i, t in enumerate(self.tags)}
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        """Id → tag, for ``config.json``."""
+        return dict(enumerate(self.tags))
+
+    def layer_of(self, label: str) -> str:
+        """The layer a span type belongs to."""
+        if label in self.entities:
+            return "entities"
+        if label in self.triggers:
+            return "triggers"
+        raise KeyError(f"label {label!r} is in neither layer of this model")
+
+    def layer_labels(self, layer: str) -> tuple[str, ...]:
+        """The span types of ``layer``."""
+        return self.entities if layer == "entities" else self.triggers
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """``{"entities": [...], "triggers": [...]}``."""
+        return {"entities": list(self.entities), "triggers": list(self.triggers)}
+
+
+@dataclass(frozen=True)
+class OffBoundary:
+    """A gold span whose ends are not unit ends: it cannot be a tag sequence."""
+
+    doc_id: str
+    layer: str
+    span: Span
+    reason: str
+
+    def describe(self, text: str) -> str:
+        """``doc: layer span [s, e) LABEL «text»: reason``."""
+        s = self.span
+        return (
+            f"{self.doc_id}: {self.layer} span [{s.start}, {s.end}) {s.label} "
+            f"«{text[s.start : s.end]}»: {self.reason}"
+        )
+
+
+@dataclass
+class TaggedDocument:
+    """A document's units, their IOB2 tags, and what could not be represented."""
+
+    document: Document
+    units: list[Unit]
+    tags: list[str]
+    off_boundary: list[OffBoundary] = field(default_factory=list)
+    collisions: list[Span] = field(default_factory=list)
+
+
+def _boundary_maps(units: Sequence[Unit]) -> tuple[dict[int, int], dict[int, int]]:
+    starts = {u.start: i for i, u in enumerate(units)}
+    ends = {u.end: i for i, u in enumerate(units)}
+    return starts, ends
+
+
+def _why_off(units: Sequence[Unit], span: Span, starts: dict, ends: dict) -> str:
+    reasons = []
+    unit_starts = [u.start for u in units]
+    for pos, table, what in ((span.start, starts, "starts"), (span.end, ends, "ends")):
+        if pos in table:
+            continue
+        i = max(bisect.bisect_right(unit_starts, pos) - 1, 0)
+        u = units[i] if units else None
+        if u is not None and u.start < pos < u.end:
+            reasons.append(f"{what} inside unit «{u.text}»")
+        else:
+            reasons.append(f"{what} at whitespace, not at a unit edge")
+    return "; ".join(reasons)
+
+
+def spans_to_tags(
+    units: Sequence[Unit], spans: Sequence[Span], *, doc_id: str = "", layer: str = "entities"
+) -> tuple[list[str], list[OffBoundary]]:
+    """IOB2 tags for one layer; spans not on unit boundaries are reported, never moved.
+
+    Spans must not overlap (resolve nesting first); an overlap is an internal error.
+    """
+    starts, ends = _boundary_maps(units)
+    tags = [OUTSIDE] * len(units)
+    off: list[OffBoundary] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        a, b = starts.get(span.start), ends.get(span.end)
+        if a is None or b is None:
+            off.append(OffBoundary(doc_id, layer, span, _why_off(units, span, starts, ends)))
+            continue
+        assert all(t == OUTSIDE for t in tags[a : b + 1]), f"overlapping spans in {doc_id}"
+        tags[a] = f"B-{span.label}"
+        for i in range(a + 1, b + 1):
+            tags[i] = f"I-{span.label}"
+    return tags, off
+
+
+def tag_document(
+    doc: Document, units: list[Unit], layers: Sequence[str] = LAYERS
+) -> TaggedDocument:
+    """Tags over the union of ``layers``: where a trigger and an entity share a unit,
+    the trigger wins and the entity span is dropped whole (and counted)."""
+    tags = [OUTSIDE] * len(units)
+    off: list[OffBoundary] = []
+    per_layer: dict[str, list[str]] = {}
+    for layer in layers:
+        per_layer[layer], problems = spans_to_tags(
+            units, doc.layer(layer), doc_id=doc.id, layer=layer
+        )
+        off += problems
+    collisions: list[Span] = []
+    if "triggers" in per_layer:
+        tags = list(per_layer["triggers"])
+    if "entities" in per_layer:
+        ent_tags = per_layer["entities"]
+        starts, ends = _boundary_maps(units)
+        for span in doc.entities:
+            a, b = starts.get(span.start), ends.get(span.end)
+            if a is None or b is None:
+                continue
+            if any(t != OUTSIDE for t in tags[a : b + 1]):
+                collisions.append(span)
+                continue
+            tags[a : b + 1] = ent_tags[a : b + 1]
+    return TaggedDocument(doc, units, tags, off, collisions)
+
+
+def split_tag(tag: str) -> tuple[str, str | None]:
+    """``"B-PER"`` → ``("B", "PER")``; ``"O"`` → ``("O", None)``."""
+    if tag == OUTSIDE:
+        return OUTSIDE, None
+    prefix, _, label = tag.partition("-")
+    return prefix, label
+
+
+def decode_spans(
+    units: Sequence[Unit], tags: Sequence[str], scores: Sequence[float] | None = None
+) -> list[Span]:
+    """THE span decoder: IOB2 unit tags → character spans on the raw text.
+
+    An ``I-X`` that continues nothing opens a new span (as conlleval and
+    seqeval's default mode read it); an ``I-Y`` after ``X`` closes ``X``.
+    A span's score is the mean of its units' tag probabilities.
+    """
+    spans: list[Span] = []
+    cur: tuple[int, str] | None = None  # (first unit, label)
+
+    def close(end_unit: int) -> None:
+        if cur is None:
+            return
+        a, label = cur
+        score = None
+        if scores is not None:
+            score = float(np.mean(scores[a : end_unit + 1]))
+        spans.append(Span(units[a].start, units[end_unit].end, label, score))
+
+    for i, tag in enumerate(tags):
+        prefix, label = split_tag(tag)
+        if prefix == "I" and cur is not None and cur[1] == label:
+            continue
+        close(i - 1)
+        cur = (i, label) if prefix in ("B", "I") else None
+    close(len(tags) - 1)
+    return spans
+
+
+def spans_by_layer(spans: Sequence[Span], schema: LabelSchema) -> dict[str, list[Span]]:
+    """Split decoded spans into layers by the schema."""
+    out: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
+    for s in spans:
+        out[schema.layer_of(s.label)].append(s)
+    return out
+
+
+def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """IOB2 constraints: ``(start_ok[T], trans_ok[T, T])``; ``I-X`` only after ``B-X``/``I-X``."""
+    parsed = [split_tag(t) for t in tags]
+    n = len(tags)
+    start_ok = np.array([p != "I" for p, _ in parsed])
+    trans_ok = np.ones((n, n), dtype=bool)
+    for j, (pj, lj) in enumerate(parsed):
+        if pj == "I":
+            for i, (pi, li) in enumerate(parsed):
+                trans_ok[i, j] = pi in ("B", "I") and li == lj
+    return start_ok, trans_ok
+
+
+def viterbi(log_probs: np.ndarray, start_ok: np.ndarray, trans_ok: np.ndarray) -> list[int]:
+    """Best tag path under hard IOB2 constraints (``log_probs`` is ``[n_units, n_tags]``)."""
+    n, t = log_probs.shape
+    if n == 0:
+        return []
+    neg = -1e9
+    score = np.where(start_ok, log_probs[0], neg)
+    trans = np.where(trans_ok, 0.0, neg)
+    back = np.zeros((n, t), dtype=np.int64)
+    for i in range(1, n):
+        cand = score[:, None] + trans
+        back[i] = cand.argmax(axis=0)
+        score = cand.max(axis=0) + log_probs[i]
+    path = [int(score.argmax())]
+    for i in range(n - 1, 0, -1):
+        path.append(int(back[i, path[-1]]))
+    return path[::-1]
+
+
+# --- subwords and windows -------------------------------------------------
+
+
+@dataclass
+class Encoding:
+    """A document's units as subword ids, cut into overlapping windows."""
+
+    subwords: list[list[int]]
+    windows: list[tuple[int, int]]
+    owner: list[int]
+    empty_units: int = 0
+    truncated_units: int = 0
+
+
+def unit_subwords(word_ids: Sequence[int | None], ids: Sequence[int], n_units: int,
+                  unk_id: int, cap: int) -> tuple[list[list[int]], int, int]:
+    """Group a tokenizer's subword ids by unit; empty units become ``[UNK]``, long ones cut.
+
+    Returns ``(subwords, empty_units, truncated_units)``.
+    """
+    groups: list[list[int]] = [[] for _ in range(n_units)]
+    for w, tok in zip(word_ids, ids, strict=True):
+        if w is not None:
+            groups[w].append(tok)
+    empty = truncated = 0
+    for i, g in enumerate(groups):
+        if not g:
+            groups[i] = [unk_id]
+            empty += 1
+        elif len(g) > cap:
+            groups[i] = g[:cap]
+            truncated += 1
+    return groups, empty, truncated
+
+
+def make_windows(counts: Sequence[int], cap: int, stride: int) -> list[tuple[int, int]]:
+    """Unit ranges ``[a, b)`` of at most ``cap`` subwords, consecutive ones overlapping by
+    at most ``stride`` subwords; every unit is in some window (each count must be ≤ cap)."""
+    n = len(counts)
+    if n == 0:
+        return [(0, 0)]
+    windows = []
+    a = 0
+    while True:
+        total, b = 0, a
+        while b < n and total + counts[b] <= cap:
+            total += counts[b]
+            b += 1
+        assert b > a, "a unit longer than the window must be truncated first"
+        windows.append((a, b))
+        if b >= n:
+            return windows
+        nxt, overlap = b, 0
+        while nxt > a + 1 and overlap + counts[nxt - 1] <= stride:
+            overlap += counts[nxt - 1]
+            nxt -= 1
+        a = nxt
+
+
+def choose_windows(counts: Sequence[int], windows: Sequence[tuple[int, int]]) -> list[int]:
+    """For each unit, the window where it is farthest from both edges (ties: the earlier)."""
+    prefix = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+    owner = [-1] * len(counts)
+    best = [-1] * len(counts)
+    for w, (a, b) in enumerate(windows):
+        for i in range(a, b):
+            margin = min(prefix[i] - prefix[a], prefix[b] - prefix[i + 1])
+            if margin > best[i]:
+                best[i], owner[i] = margin, w
+    return owner
+
+
+def encode_units(word_ids: Sequence[int | None], ids: Sequence[int], n_units: int, *,
+                 unk_id: int, max_subwords: int, stride: int) -> Encoding:
+    """Subwords per unit, windows of at most ``max_subwords`` and each unit's window."""
+    groups, empty, truncated = unit_subwords(word_ids, ids, n_units, unk_id, max_subwords)
+    counts = [len(g) for g in groups]
+    windows = make_windows(counts, max_subwords, stride)
+    return Encoding(groups, windows, choose_windows(counts, windows), empty, truncated)
+
+
+def window_features(enc: Encoding, w: int, cls_id: int, sep_id: int,
+                    tag_ids: Sequence[int] | None = None) -> dict[str, list[int]]:
+    """``input_ids`` for window ``w`` with the position of each unit's first subword, and
+    ``labels`` (first subword tagged, the rest and the specials ``-100``) when tags are given."""
+    a, b = enc.windows[w]
+    ids = [cls_id]
+    first = []
+    labels = [IGNORE_INDEX]
+    for i in range(a, b):
+        first.append(len(ids))
+        ids.extend(enc.subwords[i])
+        if tag_ids is not None:
+            labels.append(tag_ids[i])
+            labels.extend([IGNORE_INDEX] * (len(enc.subwords[i]) - 1))
+    ids.append(sep_id)
+    labels.append(IGNORE_INDEX)
+    out = {"input_ids": ids, "first_positions": first}
+    if tag_ids is not None:
+        out["labels"] = labels
+    return out

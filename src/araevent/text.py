@@ -1,0 +1,223 @@
+"""Units: pre-tokens with character offsets, and per-unit normalisation.
+
+A unit is a slice ``text[start:end]`` of the raw text. Units come from
+whitespace, punctuation and the proclitic rule (README, "The proclitic rule").
+Normalisation maps a unit's text to what the model sees; offsets never move.
+Nothing here ever applies NFKD (it splits أ إ آ into two code points).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+CONJUNCTIONS = "وف"
+PREPOSITIONS = "بكل"
+PROCLITICS = CONJUNCTIONS + PREPOSITIONS
+TATWEEL = "\u0640"
+ARABIC_PUNCTUATION = "،؛؟«»٪٫٬"
+_DIACRITIC_RANGES = ((0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06ED))
+_DIGITS = {**{chr(0x0660 + i): str(i) for i in range(10)},
+           **{chr(0x06F0 + i): str(i) for i in range(10)}}
+_ALEF = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"}
+KNOWN_WORDS_FILE = "known_words.txt"
+
+
+def is_diacritic(ch: str) -> bool:
+    """Arabic harakat, tanwin, shadda, sukun, dagger alef and Quranic marks."""
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _DIACRITIC_RANGES)
+
+
+def _is_mark(ch: str) -> bool:
+    """A character that rides on a letter: diacritic, tatweel, other combining or format mark."""
+    return ch == TATWEEL or is_diacritic(ch) or unicodedata.category(ch) in ("Mn", "Cf")
+
+
+def is_punctuation(ch: str) -> bool:
+    """Punctuation and symbols (Arabic ، ؛ ؟ « » included) form units of their own."""
+    return ch in ARABIC_PUNCTUATION or unicodedata.category(ch)[0] in "PS"
+
+
+def lookup_key(word: str) -> str:
+    """The form used to look a word up in the known-word list.
+
+    Marks are removed and alef variants folded, so «وَروسيا» and «أمريكا»/«امريكا» match.
+    """
+    return "".join(_ALEF.get(c, c) for c in word if not _is_mark(c))
+
+
+class KnownWords:
+    """Words that decide rule 3 of the proclitic split: the shipped list plus corpus words."""
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self._keys = {lookup_key(w) for w in words if w.strip()}
+        self._keys.discard("")
+
+    def __contains__(self, word: str) -> bool:
+        return lookup_key(word) in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(sorted(self._keys))
+
+    def union(self, words: Iterable[str]) -> KnownWords:
+        """A new list with ``words`` added."""
+        out = KnownWords()
+        out._keys = self._keys | {lookup_key(w) for w in words if w.strip()}
+        out._keys.discard("")
+        return out
+
+    @classmethod
+    def shipped(cls) -> KnownWords:
+        """The list that ships with araevent."""
+        return _shipped()
+
+    @classmethod
+    def load(cls, path: str | Path) -> KnownWords:
+        """Read one word per line (``#`` comments allowed)."""
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        return cls(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+    def save(self, path: str | Path) -> None:
+        """Write one word per line, sorted, so the file diffs cleanly."""
+        Path(path).write_text("\n".join(self) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> KnownWords:
+    text = resources.files("araevent.resources").joinpath(KNOWN_WORDS_FILE).read_text("utf-8")
+    return KnownWords(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A pre-token: ``text == document_text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _words(text: str) -> Iterable[tuple[int, int]]:
+    """Step 1: maximal runs split at whitespace; each punctuation character alone."""
+    start = None
+    for i, ch in enumerate(text):
+        if ch.isspace() or is_punctuation(ch):
+            if start is not None:
+                yield start, i
+                start = None
+            if not ch.isspace():
+                yield i, i + 1
+        elif start is None:
+            start = i
+    if start is not None:
+        yield start, len(text)
+
+
+_ARTICLE = re.compile(r"([وف]?)([بكل]?)ال..")
+_LAM_LAM = re.compile(r"([وف]?)لل.")
+
+
+def proclitic_lengths(word: str, known: KnownWords) -> list[int]:
+    """How many base letters each leading proclitic unit takes (all ones), by rules 2 and 3."""
+    base = "".join(c for c in word if not _is_mark(c))
+    m = _ARTICLE.match(base)
+    if m:  # rule 2: before the article, split off و/ف and ب/ك/ل
+        return [1] * (len(m.group(1)) + len(m.group(2)))
+    m = _LAM_LAM.match(base)
+    if m:  # «لل» + stem: ل | ل+stem (the article's alef is not written)
+        return [1] * (len(m.group(1)) + 1)
+    if len(base) < 3 or base[0] not in PROCLITICS or word in known:
+        return []
+    if base[1:] in known:  # rule 3: a bare proclitic before a known stem
+        return [1]
+    if base[0] in CONJUNCTIONS and base[1] in PREPOSITIONS and len(base) > 3 and base[2:] in known:
+        return [1, 1]
+    return []
+
+
+def split_word(text: str, start: int, end: int, known: KnownWords) -> list[Unit]:
+    """Split one whitespace/punctuation word into units by the proclitic rule."""
+    word = text[start:end]
+    cuts = proclitic_lengths(word, known)
+    units = []
+    pos = start
+    for _ in cuts:
+        # a proclitic unit takes one base letter and every mark that rides on it
+        nxt = pos + 1
+        while nxt < end and _is_mark(text[nxt]):
+            nxt += 1
+        units.append(Unit(pos, nxt, text[pos:nxt]))
+        pos = nxt
+    units.append(Unit(pos, end, text[pos:end]))
+    return units
+
+
+def split_units(text: str, known: KnownWords | None = None) -> list[Unit]:
+    """All units of ``text`` in order; their slices cover every non-space character."""
+    known = KnownWords.shipped() if known is None else known
+    units: list[Unit] = []
+    for s, e in _words(text):
+        if e - s == 1:
+            units.append(Unit(s, e, text[s:e]))
+        else:
+            units.extend(split_word(text, s, e, known))
+    return units
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """What per-unit normalisation does; saved with a model so inference matches training."""
+
+    strip_diacritics: bool = True
+    strip_tatweel: bool = True
+    digits: bool = True
+    fold_alef: bool = False
+    fold_ya: bool = False
+    fold_ta_marbuta: bool = False
+
+    def to_dict(self) -> dict[str, bool]:
+        """Plain dict for ``config.json``."""
+        return asdict(self)
+
+    def __call__(self, unit: str) -> str:
+        """Normalise one unit's text; the result may be empty (a lone tatweel)."""
+        out = []
+        for ch in unit:
+            if self.strip_diacritics and is_diacritic(ch):
+                continue
+            if self.strip_tatweel and ch == TATWEEL:
+                continue
+            if self.digits:
+                ch = _DIGITS.get(ch, ch)
+            if self.fold_alef:
+                ch = _ALEF.get(ch, ch)
+            if self.fold_ya and ch == "ى":
+                ch = "ي"
+            if self.fold_ta_marbuta and ch == "ة":
+                ch = "ه"
+            out.append(ch)
+        return "".join(out)
+
+
+def span_vocabulary(documents: Iterable) -> set[str]:
+    """The corpus vocabulary that extends the known-word list: every word of every gold span.
+
+    Spans start after proclitics, so their words are stems («روسيا» from «و[روسيا]»);
+    adding them teaches rule 3 where a corpus splits. Whole text words are not added:
+    «وروسيا» would then count as known and never split.
+    """
+    words: set[str] = set()
+    for doc in documents:
+        for span in (*doc.entities, *doc.triggers):
+            segment = doc.text[span.start : span.end]
+            words.update(segment[s:e] for s, e in _words(segment) if e - s > 1)
+    return words

@@ -1,0 +1,349 @@
+"""Fine-tuning with the Hugging Face ``Trainer`` over unit-tag windows.
+
+The project adds the span pipeline, dev scoring through the same predictor and
+decoder as ``evaluate.py`` (an ``evaluate`` override, never Trainer's eval
+loop, whose batch order ``group_by_length`` changes), and a self-describing run
+folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from araevent.config import DataSettings, TrainJob
+from araevent.labels import get_label_set
+from araevent.modeling import (
+    Preprocessor,
+    attach_metadata,
+    load_pretrained,
+    save_model_dir,
+    tiny_model,
+    train_tiny_tokenizer,
+)
+from araevent.schema import Document
+from araevent.tagging import LabelSchema, tag_document, window_features
+from araevent.text import KnownWords, span_vocabulary, split_units
+
+log = logging.getLogger(__name__)
+SPLITS = ("train", "dev", "test")
+
+
+def load_split(data: DataSettings, split: str) -> list[Document]:
+    """Read one split (files, a folder, or a Hub dataset)."""
+    location = getattr(data, split)
+    if data.format == "hub":
+        from araevent.io import load_hub_split
+
+        return load_hub_split(data, location)
+    from araevent.io import load_documents
+
+    label_set = get_label_set(data.label_set)
+    return load_documents([location], data.format, label_set=label_set, nested=data.nested,
+                          layers=data.layers, conll_layers=data.conll_layers)
+
+
+def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
+    """The training data's labels plus any the preset adds, per selected layer."""
+    preset = get_label_set(data.label_set)
+    labels = {}
+    for layer in ("entities", "triggers"):
+        if layer not in data.layers:
+            labels[layer] = []
+            continue
+        seen = {s.label for d in train for s in d.layer(layer)}
+        labels[layer] = sorted(seen | set(preset.labels(layer)))
+    return LabelSchema.build(labels["entities"], labels["triggers"])
+
+
+def build_features(pre: Preprocessor, docs: Sequence[Document], schema: LabelSchema,
+                   layers: Sequence[str]):
+    """Every window of every document as one training example, via batched ``map``.
+
+    Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
+    kept), spans off unit boundaries, empty and truncated units, windows.
+    """
+    from datasets import Dataset
+
+    label2id = schema.label2id
+    tok = pre.tokenizer
+    stats: Counter[str] = Counter()
+    by_id = {d.id: d for d in docs}
+
+    def explode(batch: dict[str, list]) -> dict[str, list]:
+        encoded = pre.encode(batch["text"])
+        out: dict[str, list] = {"input_ids": [], "labels": [], "length": []}
+        for doc_id, ed in zip(batch["id"], encoded, strict=True):
+            tagged = tag_document(by_id[doc_id], ed.units, layers)
+            tag_ids = [label2id[t] for t in tagged.tags]
+            for w in range(len(ed.encoding.windows)):
+                f = window_features(ed.encoding, w, tok.cls_token_id, tok.sep_token_id, tag_ids)
+                out["input_ids"].append(f["input_ids"])
+                out["labels"].append(f["labels"])
+                out["length"].append(len(f["input_ids"]))
+        return out
+
+    for d, ed in zip(docs, pre.encode([d.text for d in docs]), strict=True):
+        tagged = tag_document(d, ed.units, layers)
+        stats["documents"] += 1
+        stats["units"] += len(ed.units)
+        stats["windows"] += len(ed.encoding.windows)
+        stats["collisions_entity_dropped"] += len(tagged.collisions)
+        stats["spans_off_unit_boundaries"] += len(tagged.off_boundary)
+        stats["empty_units_as_unk"] += ed.encoding.empty_units
+        stats["truncated_units"] += ed.encoding.truncated_units
+        for problem in tagged.off_boundary:
+            log.warning("not trainable: %s", problem.describe(d.text))
+    ds = Dataset.from_dict({"id": [d.id for d in docs], "text": [d.text for d in docs]})
+    ds = ds.map(explode, batched=True, batch_size=256, remove_columns=["id", "text"])
+    return ds, dict(stats)
+
+
+def newest_complete_checkpoint(folder: Path) -> Path | None:
+    """The newest ``checkpoint-N`` that has ``trainer_state.json`` (written last)."""
+    if not folder.is_dir():
+        return None
+    done = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    if not done:
+        return None
+    return max(done, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def resolve_resume(resume: bool | str, run_dir: Path) -> str | None:
+    """``resume=true``: this run's newest complete checkpoint; ``resume=PATH``: a checkpoint
+    folder, or a run folder whose newest complete checkpoint is used."""
+    from araevent.errors import UsageError
+
+    if resume is False or resume is None or resume == "false":
+        return None
+    if resume is True or resume == "true":
+        ckpt = newest_complete_checkpoint(run_dir / "checkpoints")
+        if ckpt is None:
+            log.info("resume=true but %s has no complete checkpoint; starting fresh", run_dir)
+        return str(ckpt) if ckpt else None
+    path = Path(str(resume))
+    if (path / "trainer_state.json").is_file():
+        return str(path)
+    for folder in (path / "checkpoints", path):
+        ckpt = newest_complete_checkpoint(folder)
+        if ckpt:
+            return str(ckpt)
+    raise UsageError(f"resume={resume}: no complete checkpoint (one with trainer_state.json) "
+                     "there; pass a checkpoint folder or a run folder")
+
+
+def _tokenizer_and_model(job: TrainJob, train: Sequence[Document], schema: LabelSchema,
+                         known: KnownWords, args):
+    """Tiny: build the tokenizer on rank 0 (saved), others load it after a barrier."""
+    m = job.model
+    if m.tiny is None:
+        return load_pretrained(m.name_or_path, schema, revision=m.revision)
+    from transformers import AutoTokenizer
+
+    tok_dir = job.run_dir / "tokenizer"
+    with args.main_process_first(desc="build the tiny tokenizer", local=False):
+        if (tok_dir / "tokenizer.json").is_file():
+            tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+        else:
+            norm = m.preprocessing.normalization
+            units = ([norm(u.text) for u in split_units(d.text, known)] for d in train)
+            t = m.tiny
+            tokenizer = train_tiny_tokenizer(units, vocab_size=t.vocab_size,
+                                             min_frequency=t.min_frequency,
+                                             max_length=m.preprocessing.max_length)
+            if args.process_index == 0:
+                tokenizer.save_pretrained(tok_dir)
+    t = m.tiny
+    model = tiny_model(tokenizer, schema, hidden_size=t.hidden_size, num_layers=t.num_layers,
+                       num_heads=t.num_heads, intermediate_size=t.intermediate_size,
+                       dropout=t.dropout, max_length=m.preprocessing.max_length)
+    return tokenizer, model
+
+
+def training_arguments(job: TrainJob):
+    """``TrainingArguments`` from the trainer settings; evaluation and saving every epoch."""
+    from transformers import TrainingArguments
+
+    t = job.trainer
+    return TrainingArguments(
+        output_dir=str(job.run_dir / "checkpoints"),
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        logging_strategy="steps",
+        logging_steps=t.logging_steps,
+        learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        warmup_steps=t.warmup_ratio,
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        bf16=t.bf16,
+        fp16=t.fp16,
+        use_cpu=t.use_cpu,
+        seed=job.seed,
+        data_seed=job.seed,
+        train_sampling_strategy=t.sampling_strategy,
+        save_total_limit=t.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model="dev/overall/seqeval_strict/f1",
+        greater_is_better=True,
+        report_to=[],
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=t.dataloader_num_workers,
+        remove_unused_columns=False,
+        disable_tqdm=True,
+    )
+
+
+class DevScorer:
+    """Scores the dev split through :class:`~araevent.predict.Predictor` and
+    :func:`~araevent.evaluation.score`, exactly as ``evaluate.py`` does."""
+
+    def __init__(self, docs: Sequence[Document], pre: Preprocessor, schema: LabelSchema,
+                 batch_size: int, decoding: str) -> None:
+        self.docs = list(docs)
+        self.pre = pre
+        self.schema = schema
+        self.batch_size = batch_size
+        self.decoding = decoding
+
+    def __call__(self, model, prefix: str = "dev", bootstrap: int = 0):
+        """Predict and score; returns ``(scores, predictions)``."""
+        from araevent.evaluation import score
+        from araevent.predict import Predictor
+
+        predictor = Predictor(model, self.pre, self.schema, self.batch_size, self.decoding)
+        preds = predictor.predict_texts([d.text for d in self.docs])
+        scores = score(
+            self.docs, [p.spans for p in preds], [p.units for p in preds],
+            pred_tags=[p.tags for p in preds], trigger_labels=set(self.schema.triggers),
+            prefix=prefix, bootstrap=bootstrap,
+        )
+        return scores, preds
+
+
+def _log_callback():
+    from transformers import TrainerCallback
+
+    class LogToLogger(TrainerCallback):
+        """Send Trainer's logs to ``train.log`` (through logging) instead of stdout."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in logs.items()
+                         if "/" not in k or k.endswith("overall/seqeval_strict/f1")}
+                log.info("step %d: %s", state.global_step, shown)
+
+    return LogToLogger()
+
+
+def make_trainer_class():
+    """A ``Trainer`` whose ``evaluate`` scores decoded spans on the dev documents."""
+    from transformers import Trainer
+
+    class SpanTrainer(Trainer):
+        def __init__(self, *args, dev_scorer: DevScorer, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.dev_scorer = dev_scorer
+
+        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+            start = time.perf_counter()
+            model = self.accelerator.unwrap_model(self.model)
+            was_training = model.training
+            scores, _ = self.dev_scorer(model)
+            model.train(was_training)
+            metrics = {k: v for k, v in scores.metrics.items() if "/span/" in k or
+                       "/seqeval_strict/" in k}
+            metrics = {f"{metric_key_prefix}_{k}": v for k, v in metrics.items()
+                       if not k.endswith("support")}
+            metrics[f"{metric_key_prefix}_runtime"] = round(time.perf_counter() - start, 4)
+            self.log(metrics)
+            self.control = self.callback_handler.on_evaluate(
+                self.args, self.state, self.control, metrics
+            )
+            self._memory_tracker.stop_and_update_metrics(metrics)
+            return metrics
+
+    return SpanTrainer
+
+
+def train(job: TrainJob) -> dict[str, Any]:
+    """Run one training job; returns the metrics written to ``metrics.json``."""
+    import torch
+    from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, set_seed
+
+    from araevent.reporting import finish_run
+
+    started = time.time()
+    set_seed(job.seed)
+    args = training_arguments(job)
+    data = {s: load_split(job.data, s) for s in SPLITS if getattr(job.data, s)}
+    if not data.get("train") or not data.get("dev"):
+        from araevent.errors import UsageError
+
+        raise UsageError("training needs a train and a dev split (data.train, data.dev)")
+    schema = label_schema(data["train"], job.data)
+    known = KnownWords.shipped().union(span_vocabulary(data["train"]))
+    tokenizer, model = _tokenizer_and_model(job, data["train"], schema, known, args)
+    attach_metadata(model, tokenizer, schema, job.model.preprocessing,
+                    label_set=job.data.label_set,
+                    base_model=job.model.name_or_path or f"araevent-{job.model.name}")
+    pre = Preprocessor(tokenizer, known, job.model.preprocessing)
+    train_ds, train_stats = build_features(pre, data["train"], schema, job.data.layers)
+    log.info("train features: %s", train_stats)
+    log.info("labels: %d entity types, %d trigger types, %d tags", len(schema.entities),
+             len(schema.triggers), len(schema.tags))
+    scorer = DevScorer(data["dev"], pre, schema, job.trainer.eval_batch_size,
+                       job.model.preprocessing.decoding)
+    callbacks = [EarlyStoppingCallback(early_stopping_patience=job.trainer.patience)]
+    if "tensorboard" in job.trainer.report_to and args.process_index == 0:
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        callbacks.append(TensorBoardCallback(SummaryWriter(str(job.run_dir / "tensorboard"))))
+    from transformers.trainer_callback import PrinterCallback
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    callbacks.append(_log_callback())
+    trainer = make_trainer_class()(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=train_ds.select([0]),
+        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=None),
+        processing_class=tokenizer, callbacks=callbacks, dev_scorer=scorer,
+    )
+    trainer.remove_callback(PrinterCallback)
+    ckpt = resolve_resume(job.resume, job.run_dir)
+    if ckpt:
+        log.info("resuming from %s", ckpt)
+    result = trainer.train(resume_from_checkpoint=ckpt)
+    model = trainer.model
+    world_size = args.world_size
+    if args.process_index != 0:
+        return {}
+    save_model_dir(job.run_dir / "model", model, tokenizer, known)
+    steps_per_epoch = math.ceil(len(train_ds) / (job.trainer.batch_size * world_size
+                                                * job.trainer.gradient_accumulation_steps))
+    info = {
+        "world_size": world_size,
+        "global_steps": trainer.state.global_step,
+        "steps_per_epoch": steps_per_epoch,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_dev_strict_f1": trainer.state.best_metric,
+        "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
+        "train_features": train_stats,
+        "loss_history": [
+            {"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history
+            if "loss" in h
+        ],
+        "torch_threads": torch.get_num_threads(),
+    }
+    return finish_run(job, model, pre, schema, data, scorer, info, started)
