@@ -135,16 +135,49 @@ def model_settings(cfg) -> ModelSettings:
         Normalization(**OmegaConf.to_container(cfg.normalization)), int(cfg.max_length),
         int(cfg.stride), str(cfg.decoding),
     )
-    tiny = TinySettings(**OmegaConf.to_container(cfg.tiny)) if cfg.get("tiny") else None
-    if tiny is None and not cfg.name_or_path:
-        raise ValueError(f"model {cfg.name}: set model.name_or_path or a model.tiny block")
+    if cfg.name_or_path:  # a pretrained encoder; a tiny block (e.g. from debug=tiny) is unused
+        tiny = None
+    elif cfg.get("tiny"):
+        tiny = TinySettings(**OmegaConf.to_container(cfg.tiny))
+    else:
+        from araevent.errors import UsageError
+
+        raise UsageError(f"model {cfg.name}: set model.name_or_path or a model.tiny block")
     return ModelSettings(cfg.name, cfg.name_or_path, cfg.get("revision"), pre, tiny)
+
+
+def require_complete(cfg) -> None:
+    """Fail with one sentence naming every required (``???``) value left unset."""
+    from omegaconf import OmegaConf
+
+    from araevent.errors import UsageError
+
+    def walk(node, prefix: str) -> list[str]:
+        out = []
+        keys = range(len(node)) if OmegaConf.is_list(node) else list(node.keys())
+        for key in keys:
+            if OmegaConf.is_missing(node, key):
+                out.append(f"{prefix}{key}")
+                continue
+            child = node._get_node(key)
+            if OmegaConf.is_interpolation(node, key):
+                continue
+            if OmegaConf.is_config(child):
+                out += walk(child, f"{prefix}{key}.")
+        return out
+
+    missing = sorted(walk(cfg, ""))
+    if missing:
+        hint = " ".join(f"{k}=..." for k in missing)
+        raise UsageError(f"required config values are not set: {', '.join(missing)} "
+                         f"(add {hint} to the command line)")
 
 
 def train_job(cfg, run_dir: str | Path) -> TrainJob:
     """Unpack the composed ``train.yaml`` once into typed settings."""
     from omegaconf import OmegaConf
 
+    require_complete(cfg)
     t = OmegaConf.to_container(cfg.trainer, resolve=True)
     return TrainJob(
         run_dir=Path(run_dir),

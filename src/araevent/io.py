@@ -1,30 +1,1186 @@
-"""Readers and writers (placeholder: JSONL only; the formats work replaces this file)."""
+"""Readers and writers: JSONL (the schema), CoNLL, brat standoff, and Hugging Face datasets.
+
+Readers never stop at the first problem: :func:`read_documents` returns every
+document that is clean together with every error (each naming the file, line,
+document id and the fix), counters and notices. :func:`load_documents` is the
+strict form training uses: it raises the first error. Writers are atomic: a
+temporary file (or folder) in the target's directory is moved into place only
+when everything has been written, so a failed conversion leaves nothing behind.
+
+CoNLL: a token, then one IOB2 tag column per layer, whitespace-separated; a
+blank line ends a sentence. Without ``-DOCSTART-`` lines each sentence is a
+document; with them each ``-DOCSTART-`` starts a document whose sentences are
+joined with one space. Ids are ``<file stem>-<n>``; the text is the tokens
+joined by one space.
+
+brat standoff: ``X.txt`` + ``X.ann``. ``T`` lines are spans; an ``E`` line
+makes its trigger ``T`` an event trigger labelled with the event type; every
+other ``T`` is an entity. Event arguments, relations, attributes,
+normalisations and notes are counted and reported, not imported.
+"""
 
 from __future__ import annotations
 
+import codecs
+import collections
+import contextlib
 import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from araevent.errors import DataError
-from araevent.labels import LAYERS
-from araevent.schema import Document, parse_document
+from araevent.errors import DataError, UsageError
+from araevent.labels import LAYERS, LabelSet, get_label_set, is_valid_label
+from araevent.schema import (
+    NESTED_POLICIES,
+    Document,
+    Span,
+    overlapping_pairs,
+    parse_document,
+    resolve_overlaps,
+)
+from araevent.tagging import OUTSIDE, spans_to_tags
+from araevent.text import KnownWords, split_units
+
+FORMATS = ("jsonl", "conll", "brat")
+SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".conll": "conll",
+    ".txt": "conll",
+    ".tsv": "conll",
+    ".iob": "conll",
+    ".ann": "brat",
+}
+DOCSTART = "-DOCSTART-"
+SCHEMA_FIX = (
+    'a document is {"id": str, "text": str, "entities": [{"start": int, "end": int, '
+    '"label": str}], "triggers": [...]}'
+)
+TAG_FIX = "a tag is O, B-LABEL or I-LABEL with LABEL matching [A-Za-z][A-Za-z0-9_.:-]*"
+BRAT_KINDS = {
+    "R": "relation",
+    "*": "relation",
+    "A": "attribute",
+    "M": "attribute",
+    "N": "normalization",
+    "#": "note",
+}
+_TAG = re.compile(r"([BI])-(.+)\Z")
+_ID_IN_LINE = re.compile(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
-def load_documents(paths, fmt=None, *, label_set=None, nested="error", layers=LAYERS,
-                   conll_layers=None, repair=False) -> list[Document]:
-    """Read JSONL documents; raise the first error."""
-    docs = []
+@dataclass
+class ReadResult:
+    """What reading produced: clean documents, every error, counters and notices.
+
+    ``locations`` maps each document id to the ``(path, line)`` it came from.
+    """
+
+    documents: list[Document] = field(default_factory=list)
+    errors: list[DataError] = field(default_factory=list)
+    stats: collections.Counter = field(default_factory=collections.Counter)
+    notes: list[str] = field(default_factory=list)
+    locations: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    def add(self, doc: Document, path: str, line: int | None) -> None:
+        """Append ``doc``, or record an error naming both places if its id is taken."""
+        if doc.id in self.locations:
+            first_path, first_line = self.locations[doc.id]
+            first = f"{first_path}:{first_line}" if first_line is not None else first_path
+            self.errors.append(
+                DataError(
+                    f"duplicate document id {doc.id!r}, first seen at {first}",
+                    path=path,
+                    line=line,
+                    doc_id=doc.id,
+                    fix="give every document a unique id",
+                )
+            )
+            return
+        self.locations[doc.id] = (path, line)
+        self.documents.append(doc)
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """``jsonl``, ``conll`` or ``brat`` from a path's extension (a folder is brat).
+
+    Raises:
+        UsageError: the name does not say which format it is.
+    """
+    p = Path(path)
+    if p.is_dir():
+        return "brat"
+    fmt = SUFFIXES.get(p.suffix.lower())
+    if fmt is None:
+        known = " ".join(sorted(SUFFIXES))
+        raise UsageError(
+            f"cannot tell the format of {p} from its name (known endings: {known}); "
+            "pass --format jsonl|conll|brat"
+        )
+    return fmt
+
+
+def read_documents(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    *,
+    label_set: LabelSet | str | None = None,
+    nested: str = "error",
+    layers: Sequence[str] = LAYERS,
+    conll_layers: Sequence[str] | None = None,
+    repair: bool = False,
+) -> ReadResult:
+    """Read one file (or brat folder) and collect every problem.
+
+    Args:
+        path: a ``.jsonl``/CoNLL file, a ``.ann``/``.txt`` brat file or a folder of pairs.
+        fmt: ``jsonl``, ``conll`` or ``brat``; detected from the name when ``None``.
+        label_set: a preset (or its name) whose labels are allowed; ``None`` allows any.
+        nested: what to do with overlapping spans of one layer: ``error``, ``outer``, ``inner``.
+        layers: the layers to keep; the others are read, checked and emptied.
+        conll_layers: the layer of each CoNLL tag column, in order; by default one
+            column is ``entities`` and two are ``entities, triggers``.
+        repair: turn CoNLL ``I-`` tags that continue nothing into ``B-`` (counted in
+            ``stats["repaired_i"]``) instead of reporting them.
+
+    Returns:
+        The documents without errors, every error, counters and notices.
+
+    Raises:
+        UsageError: the path does not exist, or an option is invalid.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"no such file or folder: {p}")
+    fmt = fmt or detect_format(p)
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if nested not in NESTED_POLICIES:
+        raise UsageError(f"unknown nested policy {nested!r}; choose {', '.join(NESTED_POLICIES)}")
+    layers = _check_layers(layers, "layers")
+    if isinstance(label_set, str):
+        try:
+            label_set = get_label_set(label_set)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if fmt != "brat" and p.is_dir():
+        raise UsageError(f"{p} is a folder; {fmt} reads one file (a folder is brat)")
+    result = ReadResult()
+    if fmt == "jsonl":
+        _read_jsonl(p, result, label_set=label_set, nested=nested, layers=layers)
+    elif fmt == "conll":
+        col_layers = _check_layers(conll_layers, "conll_layers") if conll_layers else None
+        _read_conll(
+            p,
+            result,
+            label_set=label_set,
+            layers=layers,
+            conll_layers=col_layers,
+            repair=repair,
+        )
+    else:
+        _read_brat(p, result, label_set=label_set, nested=nested, layers=layers)
+    result.stats["documents"] = len(result.documents)
+    result.errors.sort(key=lambda e: (e.path or "", e.line or 0))  # stable: file order
+    return result
+
+
+def read_many(paths: Iterable[str | os.PathLike], fmt: str | None = None, **kw: Any) -> ReadResult:
+    """Read several files into one result; a repeated document id is an error naming both places.
+
+    Args:
+        paths: files or brat folders.
+        fmt: the format of all of them, or ``None`` to detect each from its name.
+        **kw: options of :func:`read_documents`.
+
+    Returns:
+        The concatenation of every file's result.
+    """
+    out = ReadResult()
     for path in paths:
-        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
+        r = read_documents(path, fmt, **kw)
+        out.errors.extend(r.errors)
+        for doc in r.documents:
+            out.add(doc, *r.locations[doc.id])
+        out.stats.update(r.stats)
+        out.notes.extend(r.notes)
+    out.stats["documents"] = len(out.documents)
+    return out
+
+
+def load_documents(
+    paths: str | os.PathLike | Iterable[str | os.PathLike], fmt: str | None = None, **kw: Any
+) -> list[Document]:
+    """Read documents strictly: the first problem is raised.
+
+    Args:
+        paths: one path or several.
+        fmt: as :func:`read_many`.
+        **kw: options of :func:`read_documents`.
+
+    Returns:
+        Every document, in file order.
+
+    Raises:
+        DataError: the first problem, saying how many more there are.
+        UsageError: a path is missing or an option is invalid.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    result = read_many(paths, fmt, **kw)
+    if result.errors:
+        first = result.errors[0]
+        more = len(result.errors) - 1
+        reason = first.reason + (f" ({first.fix})" if first.fix else "")
+        if more:
+            reason += f" (and {more} more error{'s' if more > 1 else ''}; run araevent validate)"
+        err = DataError(reason, path=first.path, line=first.line, doc_id=first.doc_id)
+        err.fix = first.fix
+        raise err
+    return result.documents
+
+
+def write_documents(
+    docs: Sequence[Document],
+    path: str | os.PathLike,
+    fmt: str,
+    *,
+    conll_layers: Sequence[str] | None = None,
+    known: KnownWords | None = None,
+) -> None:
+    """Write documents atomically in ``fmt``; nothing is written if anything fails.
+
+    Args:
+        docs: the documents.
+        path: a file (``jsonl``, ``conll``) or a folder (``brat``).
+        fmt: ``jsonl``, ``conll`` or ``brat``.
+        conll_layers: the layers written as CoNLL tag columns, in order; by default
+            ``entities`` plus ``triggers`` when any document has a trigger.
+        known: known words for the CoNLL units (default: the shipped list).
+
+    Raises:
+        DataError: a span cannot be written (CoNLL: not on unit boundaries, or overlapping).
+        UsageError: unknown format, or a brat target that is not a folder of pairs.
+    """
+    p = Path(path)
+    if fmt == "jsonl":
+        lines = [json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs]
+        atomic_write_bytes(p, "".join(lines).encode("utf-8"))
+    elif fmt == "conll":
+        atomic_write_bytes(p, conll_text(docs, conll_layers=conll_layers, known=known).encode())
+    elif fmt == "brat":
+        _write_brat(docs, p)
+    else:
+        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+# --- shared helpers -----------------------------------------------------------
+
+
+def _check_layers(layers: Sequence[str] | None, what: str) -> tuple[str, ...]:
+    layers = tuple(layers or ())
+    bad = [x for x in layers if x not in LAYERS]
+    if bad or len(set(layers)) != len(layers) or not layers:
+        raise UsageError(
+            f"{what} {list(layers)} is invalid; give each of {', '.join(LAYERS)} at most once"
+        )
+    return layers
+
+
+def _guess_id(line: str) -> str | None:
+    """The ``"id"`` of a line that does not parse, when it can be seen (for messages)."""
+    m = _ID_IN_LINE.search(line)
+    if not m:
+        return None
+    try:
+        return json.loads(f'"{m.group(1)}"')
+    except json.JSONDecodeError:
+        return m.group(1)
+
+
+def _with_fix(err: DataError) -> DataError:
+    """Give a schema error that has no fix the schema as its fix."""
+    if err.fix:
+        return err
+    return DataError(err.reason, path=err.path, line=err.line, doc_id=err.doc_id, fix=SCHEMA_FIX)
+
+
+def _read_lines(path: Path, result: ReadResult, doc_id=None) -> list[tuple[int, str | None]]:
+    """Numbered lines decoded one by one; a line that is not UTF-8 is reported and ``None``."""
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    out: list[tuple[int, str | None]] = []
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            out.append((n, raw.decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            guess = _guess_id(raw.decode("utf-8", "replace"))
+            result.errors.append(
+                DataError(
+                    f"line is not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}",
+                    path=str(path),
+                    line=n,
+                    doc_id=guess if doc_id is None else doc_id(n),
+                    fix="re-save the file as UTF-8",
+                )
+            )
+            out.append((n, None))
+    return out
+
+
+def _resolve_nested(
+    spans: list[Span],
+    layer: str,
+    nested: str,
+    result: ReadResult,
+    where: dict[str, Any],
+    line_of: dict[Span, int | None],
+) -> tuple[list[Span], bool]:
+    """Apply the nested policy to one layer; return ``(kept, ok)``."""
+    pairs = overlapping_pairs(spans)
+    result.stats["nested"] += len(pairs)
+    if pairs and nested == "error":
+        for a, b in pairs:
+            result.errors.append(
+                DataError(
+                    f"{layer} overlap: [{a.start}, {a.end}) {a.label} and "
+                    f"[{b.start}, {b.end}) {b.label}",
+                    fix="remove one, or choose nested=outer or nested=inner",
+                    **{**where, "line": line_of.get(b, where.get("line"))},
+                )
+            )
+        return spans, False
+    kept, dropped = resolve_overlaps(spans, nested)
+    result.stats["dropped_nested"] += len(dropped)
+    return kept, True
+
+
+# --- JSONL --------------------------------------------------------------------
+
+
+def _read_jsonl(
+    path: Path,
+    result: ReadResult,
+    *,
+    label_set: LabelSet | None,
+    nested: str,
+    layers: tuple[str, ...],
+) -> None:
+    p = str(path)
+    for n, line in _read_lines(path, result):
+        if line is None or not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            result.errors.append(
+                DataError(
+                    f"invalid JSON: {exc.msg} at column {exc.colno}",
+                    path=p,
+                    line=n,
+                    doc_id=_guess_id(line),
+                    fix="each line must be one complete JSON object",
+                )
+            )
+            continue
+        r = parse_document(obj, path=p, line=n, label_set=label_set, nested=nested, layers=layers)
+        result.stats["nested"] += r.nested
+        result.stats["dropped_nested"] += r.dropped_nested
+        result.errors.extend(_with_fix(e) for e in r.errors)
+        if r.document is not None:
+            result.add(r.document, p, n)
+
+
+# --- CoNLL --------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    line: int
+    fields: list[str] | None  # None: the line could not be decoded
+
+
+@dataclass
+class _Block:
+    """The token lines of one document, with its sentence boundaries."""
+
+    doc_id: str
+    line: int
+    sentences: list[list[_Row]] = field(default_factory=list)
+    bad: bool = False
+
+
+def _default_conll_layers(n_tags: int) -> tuple[str, ...] | None:
+    return LAYERS[:n_tags] if 1 <= n_tags <= len(LAYERS) else None
+
+
+def _read_conll(
+    path: Path,
+    result: ReadResult,
+    *,
+    label_set: LabelSet | None,
+    layers: tuple[str, ...],
+    conll_layers: tuple[str, ...] | None,
+    repair: bool,
+) -> None:
+    _read_conll_lines(
+        _read_lines(path, result),
+        str(path),
+        path.stem,
+        result,
+        label_set=label_set,
+        layers=layers,
+        conll_layers=conll_layers,
+        repair=repair,
+    )
+
+
+def _read_conll_lines(
+    lines: list[tuple[int, str | None]],
+    p: str,
+    stem: str,
+    result: ReadResult,
+    *,
+    label_set: LabelSet | None,
+    layers: tuple[str, ...],
+    conll_layers: tuple[str, ...] | None,
+    repair: bool,
+) -> None:
+    fields = [(n, line.split() if line is not None else None) for n, line in lines]
+    docstart = any(f and f[0] == DOCSTART for _, f in fields)
+    if conll_layers is None:
+        widths = collections.Counter(len(f) for _, f in fields if f and f[0] != DOCSTART)
+        n_tags = widths.most_common(1)[0][0] - 1 if widths else 1
+        conll_layers = _default_conll_layers(n_tags)
+        if conll_layers is None:
+            result.errors.append(
+                DataError(
+                    f"most lines have {n_tags + 1} columns; cannot tell which layer each of "
+                    f"the {n_tags} tag columns is",
+                    path=p,
+                    fix="pass --layers (conll_layers) naming the layer of each tag column",
+                )
+            )
+            return
+    blocks: list[_Block] = []
+    sentence: list[_Row] = []
+    block: _Block | None = None
+
+    def end_sentence() -> None:
+        nonlocal sentence
+        if sentence:
+            assert block is not None
+            block.sentences.append(sentence)
+            result.stats["sentences"] += 1
+            sentence = []
+
+    def end_block() -> None:
+        nonlocal block
+        end_sentence()
+        if block is not None and block.sentences:
+            blocks.append(block)
+        block = None
+
+    for n, f in fields:
+        if f is not None and not f:  # blank line
+            end_sentence()
+            if not docstart:
+                end_block()
+            continue
+        if f is not None and f[0] == DOCSTART:
+            end_block()
+            continue
+        if block is None:
+            block = _Block(f"{stem}-{len(blocks) + 1}", n)
+        sentence.append(_Row(n, f))
+    end_block()
+    for b in blocks:
+        doc = _conll_document(b, p, result, conll_layers, label_set, layers, repair)
+        if doc is not None:
+            result.add(doc, p, b.line)
+
+
+def _conll_document(
+    block: _Block,
+    path: str,
+    result: ReadResult,
+    conll_layers: tuple[str, ...],
+    label_set: LabelSet | None,
+    layers: tuple[str, ...],
+    repair: bool,
+) -> Document | None:
+    """Check one block's columns and tags and build its document (``None`` on any error)."""
+    where = {"path": path, "doc_id": block.doc_id}
+    n_errors = len(result.errors)
+    width = 1 + len(conll_layers)
+    ok_rows: list[list[_Row]] = []
+    for sentence in block.sentences:
+        good = []
+        for row in sentence:
+            if row.fields is None:
+                block.bad = True
                 continue
+            if len(row.fields) != width:
+                block.bad = True
+                result.errors.append(
+                    DataError(
+                        f"line has {len(row.fields)} columns, expected {width} "
+                        f"(token, then one tag per layer: {', '.join(conll_layers)})",
+                        line=row.line,
+                        fix="separate the token and each tag by whitespace; "
+                        "a token cannot contain spaces",
+                        **where,
+                    )
+                )
+                continue
+            good.append(row)
+        ok_rows.append(good)
+    rows = [r for s in ok_rows for r in s]
+    result.stats["tokens"] += len(rows)
+    tokens = [r.fields[0] for r in rows]  # type: ignore[index]
+    starts, pos = [], 0
+    for tok in tokens:
+        starts.append(pos)
+        pos += len(tok) + 1
+    text = " ".join(tokens)
+    spans: dict[str, list[Span]] = {}
+    for k, layer in enumerate(conll_layers, start=1):
+        spans[layer] = _column_spans(
+            ok_rows, k, layer, starts, tokens, where, result, label_set, repair
+        )
+    if block.bad or len(result.errors) > n_errors or not rows:
+        return None
+    return Document(
+        block.doc_id,
+        text,
+        spans.get("entities", []) if "entities" in layers else [],
+        spans.get("triggers", []) if "triggers" in layers else [],
+    )
+
+
+_MALFORMED = ("?", None)
+
+
+def _column_spans(
+    sentences: list[list[_Row]],
+    k: int,
+    layer: str,
+    starts: list[int],
+    tokens: list[str],
+    where: dict[str, Any],
+    result: ReadResult,
+    label_set: LabelSet | None,
+    repair: bool,
+) -> list[Span]:
+    """Spans of tag column ``k``; malformed tags and orphan ``I-`` tags are reported."""
+    spans: list[Span] = []
+    open_span: tuple[int, str] | None = None  # (first token, label)
+
+    def close(last: int) -> None:
+        nonlocal open_span
+        if open_span is not None:
+            a, label = open_span
+            spans.append(Span(starts[a], starts[last] + len(tokens[last]), label))
+            open_span = None
+
+    i = 0
+    for sentence in sentences:
+        prev: tuple[str, str | None] = (OUTSIDE, None)
+        prev_tag: str | None = None
+        for row in sentence:
+            tag = row.fields[k]  # type: ignore[index]
+            m = _TAG.match(tag)
+            if tag == OUTSIDE:
+                close(i - 1)
+                prev = (OUTSIDE, None)
+            elif m is None or not is_valid_label(m.group(2)):
+                close(i - 1)
+                result.errors.append(
+                    DataError(
+                        f"malformed tag {tag!r} ({layer})", line=row.line, fix=TAG_FIX, **where
+                    )
+                )
+                prev = _MALFORMED
+            else:
+                prefix, label = m.group(1), m.group(2)
+                continues = prev[1] == label and prev[0] in ("B", "I")
+                if prefix == "I" and not continues and prev != _MALFORMED:
+                    result.stats["orphan_i"] += 1
+                    if repair:
+                        result.stats["repaired_i"] += 1
+                    else:
+                        before = "the sentence start" if prev_tag is None else repr(prev_tag)
+                        result.errors.append(
+                            DataError(
+                                f"tag {tag!r} ({layer}) continues nothing: it follows {before}",
+                                line=row.line,
+                                fix=f"write B-{label}, or pass --repair to turn such I- tags "
+                                "into B- (counted)",
+                                **where,
+                            )
+                        )
+                if prefix == "B" or not continues:
+                    close(i - 1)
+                    open_span = (i, label)
+                    if label_set is not None and not label_set.allows(layer, label):
+                        result.errors.append(
+                            DataError(
+                                f"{layer} label {label!r} is not in the {label_set.name} label set",
+                                line=row.line,
+                                fix="use --labels any or fix the label",
+                                **where,
+                            )
+                        )
+                prev = (prefix, label)
+            prev_tag = tag
+            i += 1
+        close(i - 1)
+    return spans
+
+
+def conll_text(
+    docs: Sequence[Document],
+    *,
+    conll_layers: Sequence[str] | None = None,
+    known: KnownWords | None = None,
+) -> str:
+    """Documents as CoNLL: one unit and its tags per line, a blank line after each document.
+
+    Raises:
+        DataError: listing every span that is not on unit boundaries or that overlaps
+            another span of its layer (neither can be written as IOB2 tags).
+    """
+    if conll_layers is None:
+        conll_layers = LAYERS if any(d.triggers for d in docs) else ("entities",)
+    conll_layers = _check_layers(conll_layers, "conll_layers")
+    known = KnownWords.shipped() if known is None else known
+    problems: list[str] = []
+    blocks: list[str] = []
+    for doc in docs:
+        units = split_units(doc.text, known)
+        columns = []
+        for layer in conll_layers:
+            spans = doc.layer(layer)
+            pairs = overlapping_pairs(spans)
+            if pairs:
+                problems += [
+                    f"{doc.id}: {layer} spans [{a.start}, {a.end}) {a.label} and "
+                    f"[{b.start}, {b.end}) {b.label} overlap"
+                    for a, b in pairs
+                ]
+                continue
+            tags, off = spans_to_tags(units, spans, doc_id=doc.id, layer=layer)
+            problems += [o.describe(doc.text) for o in off]
+            columns.append(tags)
+        rows = [" ".join((u.text, *col)) for u, *col in zip(units, *columns, strict=True)]
+        blocks.append("".join(r + "\n" for r in rows) + "\n")
+    if problems:
+        raise DataError(
+            f"{len(problems)} span(s) cannot be written as CoNLL tags: " + "; ".join(problems),
+            fix="spans must start and end at unit edges and not overlap in a layer; "
+            "fix them, or convert to jsonl or brat, which keep any character span",
+        )
+    return "".join(blocks)
+
+
+# --- brat standoff ------------------------------------------------------------
+
+
+def _brat_pairs(path: Path, result: ReadResult) -> list[tuple[Path, Path]]:
+    """``(txt, ann)`` pairs of a folder, or the pair of one ``.ann``/``.txt``."""
+    if path.is_dir():
+        anns = {p.stem: p for p in path.glob("*.ann")}
+        txts = {p.stem: p for p in path.glob("*.txt")}
+        if not anns and not txts:
+            result.errors.append(
+                DataError(
+                    "no .ann/.txt pairs in this folder",
+                    path=str(path),
+                    fix="a brat folder holds X.txt and X.ann for every document",
+                )
+            )
+        for stem in sorted(set(txts) - set(anns)):
+            result.errors.append(
+                DataError(
+                    "has no .ann beside it",
+                    path=str(txts[stem]),
+                    doc_id=stem,
+                    fix=f"add an empty {stem}.ann if the document has no annotations",
+                )
+            )
+        stems = sorted(set(anns))
+        pairs = [(path / f"{s}.txt", anns[s]) for s in stems]
+    else:
+        pairs = [(path.with_suffix(".txt"), path.with_suffix(".ann"))]
+    out = []
+    for txt, ann in pairs:
+        missing = [p for p in (txt, ann) if not p.is_file()]
+        if missing:
+            result.errors.append(
+                DataError(
+                    f"{missing[0].name} is missing",
+                    path=str(ann if txt in missing else txt),
+                    doc_id=txt.stem,
+                    fix="brat documents are X.txt and X.ann side by side",
+                )
+            )
+            continue
+        out.append((txt, ann))
+    return out
+
+
+def _read_brat(
+    path: Path,
+    result: ReadResult,
+    *,
+    label_set: LabelSet | None,
+    nested: str,
+    layers: tuple[str, ...],
+) -> None:
+    before = collections.Counter(result.stats)
+    for txt, ann in _brat_pairs(path, result):
+        doc = _brat_document(txt, ann, result, label_set, nested, layers)
+        if doc is not None:
+            result.add(doc, str(ann), None)
+    counts = {
+        k.removeprefix("brat_unimported_"): v - before[k]
+        for k, v in result.stats.items()
+        if k.startswith("brat_unimported_") and v > before[k]
+    }
+    if counts:
+        what = ", ".join(f"{v} {k} line{'s' if v > 1 else ''}" for k, v in sorted(counts.items()))
+        result.notes.append(
+            f"{path}: not imported (araevent reads T spans and E triggers only): {what}"
+        )
+
+
+def _brat_document(
+    txt: Path,
+    ann: Path,
+    result: ReadResult,
+    label_set: LabelSet | None,
+    nested: str,
+    layers: tuple[str, ...],
+) -> Document | None:
+    doc_id = txt.stem
+    n_errors = len(result.errors)
+    raw = txt.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        result.errors.append(
+            DataError(
+                f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}",
+                path=str(txt),
+                line=raw[: exc.start].count(b"\n") + 1,
+                doc_id=doc_id,
+                fix="re-save the file as UTF-8",
+            )
+        )
+        return None
+    if not text.strip():
+        result.errors.append(
+            DataError(
+                "text is empty",
+                path=str(txt),
+                doc_id=doc_id,
+                fix="remove the document or give it text",
+            )
+        )
+        return None
+    a = str(ann)
+    t_lines: dict[str, tuple[int, str, str, str | None]] = {}  # id -> (line, label, offs, text)
+    events: list[tuple[int, str, str]] = []  # (line, type, trigger id)
+    for n, line in _read_lines(ann, result, doc_id=lambda _n: doc_id):
+        if line is None:
+            continue
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        where = {"path": a, "line": n, "doc_id": doc_id}
+        parts = line.split("\t")
+        kind = line[0]
+        if kind == "T" and len(parts) >= 2:
+            label, _, offs = parts[1].partition(" ")
+            t_lines[parts[0]] = (n, label, offs, parts[2] if len(parts) > 2 else None)
+        elif kind == "E" and len(parts) >= 2 and parts[1].split():
+            first, *args = parts[1].split()
+            etype, _, tid = first.rpartition(":")
+            events.append((n, etype, tid))
+            result.stats["brat_unimported_argument"] += len(args)
+        elif kind in BRAT_KINDS:
+            result.stats[f"brat_unimported_{BRAT_KINDS[kind]}"] += 1
+        else:
+            result.errors.append(
+                DataError(
+                    f"unrecognised annotation line {line[:40]!r}",
+                    fix="brat lines start with T, E, R, *, A, M, N or # and are tab-separated",
+                    **where,
+                )
+            )
+    trigger_types: dict[str, list[str]] = collections.defaultdict(list)
+    for n, etype, tid in events:
+        if tid not in t_lines:
+            result.errors.append(
+                DataError(
+                    f"event trigger {tid!r} is not a T line of this file",
+                    path=a,
+                    line=n,
+                    doc_id=doc_id,
+                    fix="an E line reads E1<TAB>Type:T1 Role:T2",
+                )
+            )
+        elif etype not in trigger_types[tid]:
+            trigger_types[tid].append(etype)
+    spans: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
+    line_of: dict[Span, int | None] = {}
+    for tid, (n, label, offs, span_text) in t_lines.items():
+        where = {"path": a, "line": n, "doc_id": doc_id}
+        span_range = _brat_offsets(tid, offs, text, span_text, where, result)
+        if span_range is None:
+            continue
+        targets = [("triggers", t) for t in trigger_types[tid]] or [("entities", label)]
+        for layer, lab in targets:
+            if not is_valid_label(lab):
+                result.errors.append(
+                    DataError(
+                        f"{tid} label {lab!r} is malformed",
+                        fix="labels match [A-Za-z][A-Za-z0-9_.:-]*",
+                        **where,
+                    )
+                )
+            elif label_set is not None and not label_set.allows(layer, lab):
+                result.errors.append(
+                    DataError(
+                        f"{layer} label {lab!r} ({tid}) is not in the {label_set.name} label set",
+                        fix="use --labels any or fix the label",
+                        **where,
+                    )
+                )
+            else:
+                span = Span(*span_range, lab)
+                spans[layer].append(span)
+                line_of[span] = n
+    where = {"path": a, "line": None, "doc_id": doc_id}
+    for layer in LAYERS:
+        spans[layer], _ = _resolve_nested(spans[layer], layer, nested, result, where, line_of)
+    if len(result.errors) > n_errors:
+        return None
+    return Document(
+        doc_id,
+        text,
+        spans["entities"] if "entities" in layers else [],
+        spans["triggers"] if "triggers" in layers else [],
+    )
+
+
+def _brat_offsets(
+    tid: str,
+    offs: str,
+    text: str,
+    span_text: str | None,
+    where: dict[str, Any],
+    result: ReadResult,
+) -> tuple[int, int] | None:
+    """Check a T line's offsets and text against the document; ``(start, end)`` or ``None``."""
+    if ";" in offs:
+        result.errors.append(
+            DataError(
+                f"{tid} is a discontinuous span ({offs}): not representable",
+                fix="split it into separate T lines or make it one contiguous span",
+                **where,
+            )
+        )
+        return None
+    try:
+        start, end = (int(x) for x in offs.split())
+    except ValueError:
+        result.errors.append(
+            DataError(
+                f"{tid} offsets {offs!r} are not two integers",
+                fix="a T line reads T1<TAB>LABEL START END<TAB>text",
+                **where,
+            )
+        )
+        return None
+    if not 0 <= start < end <= len(text):
+        problem = "start >= end" if start >= end else f"out of range for a text of {len(text)}"
+        result.errors.append(
+            DataError(
+                f"{tid} [{start}, {end}) {problem}",
+                fix="offsets are end-exclusive code points of the .txt",
+                **where,
+            )
+        )
+        return None
+    got = text[start:end]
+    if span_text is not None and span_text not in (got, _one_line(got)):
+        result.errors.append(
+            DataError(
+                f"{tid} text {span_text!r} != .txt[{start}:{end}] {got!r}",
+                fix="fix the offsets or the span text (the .txt is read as UTF-8, "
+                "offsets in code points, CRLF counted as two)",
+                **where,
+            )
+        )
+        return None
+    return start, end
+
+
+def _one_line(s: str) -> str:
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+def _safe_name(doc_id: str) -> bool:
+    return doc_id not in (".", "..") and not re.search(r"[/\\\x00]", doc_id)
+
+
+def _write_brat(docs: Sequence[Document], target: Path) -> None:
+    bad = [d.id for d in docs if not _safe_name(d.id)]
+    if bad:
+        raise DataError(
+            f"document id(s) {bad[:5]} cannot be brat file names",
+            fix="ids used as brat file names cannot contain / or \\",
+        )
+    files: dict[str, bytes] = {}
+    entity_types: set[str] = set()
+    event_types: set[str] = set()
+    for doc in docs:
+        ann: list[str] = []
+        entities = sorted(doc.entities, key=lambda s: (s.start, s.end))
+        triggers = sorted(doc.triggers, key=lambda s: (s.start, s.end))
+        for t, span in enumerate(entities + triggers, start=1):
+            text = _one_line(doc.text[span.start : span.end])
+            ann.append(f"T{t}\t{span.label} {span.start} {span.end}\t{text}")
+            if t > len(entities):
+                ann.append(f"E{t - len(entities)}\t{span.label}:T{t}")
+                event_types.add(span.label)
+            else:
+                entity_types.add(span.label)
+        files[f"{doc.id}.txt"] = doc.text.encode("utf-8")
+        files[f"{doc.id}.ann"] = "".join(x + "\n" for x in ann).encode("utf-8")
+    conf = [
+        "[entities]",
+        *sorted(entity_types),
+        "",
+        "[relations]",
+        "",
+        "[events]",
+        *sorted(event_types),
+        "",
+        "[attributes]",
+        "",
+    ]
+    files["annotation.conf"] = "\n".join(conf).encode("utf-8")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise UsageError(f"{target} exists and is not a folder; brat output is a folder")
+        strangers = [
+            p.name
+            for p in target.iterdir()
+            if not (p.is_file() and p.suffix in (".txt", ".ann", ".conf"))
+        ]
+        if strangers:
+            raise UsageError(
+                f"{target} holds more than brat files ({strangers[0]}); "
+                "choose a new folder or empty it first"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if target.exists():
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
+            os.rmdir(old)
+            os.replace(target, old)
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON: {exc}", path=str(path), line=n) from None
-            r = parse_document(obj, path=str(path), line=n, label_set=label_set, nested=nested,
-                               layers=layers)
-            if r.errors:
-                raise r.errors[0]
-            docs.append(r.document)
-    return docs
+                os.replace(tmp, target)
+            except BaseException:
+                os.replace(old, target)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- atomic files -------------------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then move it into place."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# --- Hugging Face datasets ----------------------------------------------------
+
+
+def load_hub_split(data_settings: Any, split_name: str) -> list[Document]:
+    """Load one split of a Hub dataset as documents.
+
+    Rows are either in the document schema (``id``, ``text``, ``entities``,
+    ``triggers``) or a tokens column plus an IOB2 tag column (``ClassLabel``
+    ids are mapped to names through the dataset's features).
+
+    Args:
+        data_settings: ``araevent.config.DataSettings`` with ``hub`` holding
+            ``hub_name``, ``hub_config``, ``revision``, ``tokens_column``, ``tags_column``.
+        split_name: the dataset split (``train``, ``validation``, ...).
+
+    Returns:
+        The split's documents.
+
+    Raises:
+        UsageError: the dataset cannot be loaded (offline, unknown name or split).
+        DataError: a row breaks the schema or holds malformed tags.
+    """
+    import datasets
+
+    hub = dict(data_settings.hub or {})
+    name = hub.get("hub_name")
+    config = hub.get("hub_config")
+    if not name:
+        raise UsageError("data.hub_name is not set; name a Hugging Face dataset")
+    try:
+        ds = datasets.load_dataset(name, config, split=split_name, revision=hub.get("revision"))
+    except (OSError, ValueError) as exc:  # ConnectionError, DatasetNotFoundError, bad split
+        raise UsageError(
+            f"cannot load split {split_name!r} of the Hugging Face dataset {name!r}"
+            f"{f' (config {config!r})' if config else ''} ({type(exc).__name__}: {exc}); "
+            "if the Hub is not reachable, use local files instead: "
+            "data=jsonl data.dir=DIR (or data=conll, data=brat)"
+        ) from None
+    return hub_documents(
+        ds,
+        source=f"hf://{name}/{split_name}",
+        id_prefix=split_name,
+        tokens_column=hub.get("tokens_column") or "tokens",
+        tags_column=hub.get("tags_column") or "ner_tags",
+        label_set=get_label_set(data_settings.label_set),
+        nested=data_settings.nested,
+        layers=tuple(data_settings.layers),
+        conll_layers=data_settings.conll_layers,
+    )
+
+
+def hub_documents(
+    ds: Any,
+    *,
+    source: str,
+    id_prefix: str,
+    tokens_column: str = "tokens",
+    tags_column: str = "ner_tags",
+    label_set: LabelSet | None = None,
+    nested: str = "error",
+    layers: Sequence[str] = LAYERS,
+    conll_layers: Sequence[str] | None = None,
+) -> list[Document]:
+    """Documents from an in-memory ``datasets.Dataset`` (see :func:`load_hub_split`).
+
+    Raises:
+        DataError: the first bad row (row numbers count from 1), with the number of others.
+        UsageError: the columns are neither the document schema nor tokens + tags.
+    """
+    columns = set(ds.column_names)
+    result = ReadResult()
+    layers = tuple(layers)
+    if {"text"} <= columns and columns & set(LAYERS):
+        for i, row in enumerate(ds, start=1):
+            obj = _drop_none(row)
+            obj.setdefault("id", f"{id_prefix}-{i}")
+            r = parse_document(
+                obj, path=source, line=i, label_set=label_set, nested=nested, layers=layers
+            )
+            result.errors.extend(_with_fix(e) for e in r.errors)
+            if r.document is not None:
+                result.add(r.document, source, i)
+    elif {tokens_column, tags_column} <= columns:
+        feature = ds.features[tags_column]
+        names = getattr(getattr(feature, "feature", None), "names", None)
+        layer = tuple(conll_layers or ("entities",))
+        if len(layer) != 1:
+            raise UsageError(f"one tag column ({tags_column}) needs one layer, not {layer}")
+        lines: list[tuple[int, str | None]] = []  # "line" numbers are row numbers
+        for i, row in enumerate(ds, start=1):
+            tokens, tags = row[tokens_column], row[tags_column]
+            if len(tokens) != len(tags):
+                result.errors.append(
+                    DataError(
+                        f"{len(tokens)} tokens but {len(tags)} tags",
+                        path=source,
+                        line=i,
+                        fix="give every token one tag",
+                    )
+                )
+                continue
+            names_ = [
+                names[t] if names is not None and isinstance(t, int) else str(t) for t in tags
+            ]
+            lines += [(i, f"{tok} {tag}") for tok, tag in zip(tokens, names_, strict=True)]
+            lines.append((i, ""))
+        _read_conll_lines(
+            lines,
+            source,
+            id_prefix,
+            result,
+            label_set=label_set,
+            layers=layers,
+            conll_layers=layer,
+            repair=False,
+        )
+    else:
+        raise UsageError(
+            f"{source} has columns {sorted(columns)}: neither the document schema "
+            f"(id, text, entities, triggers) nor {tokens_column} + {tags_column}; set "
+            "data.tokens_column and data.tags_column"
+        )
+    if result.errors:
+        first, more = result.errors[0], len(result.errors) - 1
+        suffix = f" (and {more} more errors)" if more else ""
+        raise DataError(
+            first.reason + suffix,
+            path=first.path,
+            line=first.line,
+            doc_id=first.doc_id,
+            fix=first.fix,
+        )
+    return result.documents
+
+
+def _drop_none(obj: Any) -> Any:
+    """Arrow fills absent struct fields with ``None``; drop them so the schema sees them absent."""
+    if isinstance(obj, dict):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_none(v) for v in obj]
+    return obj

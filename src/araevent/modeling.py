@@ -92,7 +92,7 @@ class Preprocessor:
         nonempty = [i for i, w in enumerate(words) if w]
         batch = (
             self.tokenizer([words[i] for i in nonempty], is_split_into_words=True,
-                           add_special_tokens=False)
+                           add_special_tokens=False, verbose=False)
             if nonempty else None
         )
         row = {doc: k for k, doc in enumerate(nonempty)}
@@ -108,34 +108,64 @@ class Preprocessor:
         return out
 
 
+def wordpiece_vocab(unit_lists: Iterable[list[str]], vocab_size: int,
+                    min_frequency: int) -> dict[str, int]:
+    """A deterministic WordPiece vocabulary from normalised units.
+
+    Every character (word-initial and ``##`` continuation) is in it, so the
+    training text has no ``[UNK]``; the rest are whole words, word-initial pieces
+    and ``##`` pieces ranked by how many characters they cover (ties by string).
+    ``tokenizers``' own trainer breaks frequency ties in hash order, so two runs
+    with one seed would get different ids and a resumed run could not match.
+    """
+    from collections import Counter
+
+    words: Counter[str] = Counter()
+    for units in unit_lists:
+        words.update(u for u in units if u)
+    chars: set[str] = set()
+    pieces: Counter[str] = Counter()
+    for word, n in words.items():
+        chars.add(word[0])
+        chars.update("##" + c for c in word[1:])
+        if n >= min_frequency and len(word) > 1:
+            pieces[word] += n * len(word)
+        for k in range(2, min(len(word), 6)):
+            pieces[word[:k]] += n * k
+        for i in range(1, len(word)):
+            for k in range(2, min(len(word) - i, 6) + 1):
+                pieces["##" + word[i : i + k]] += n * k
+    vocab = list(SPECIAL_TOKENS) + sorted(chars)
+    room = max(vocab_size - len(vocab), 0)
+    ranked = sorted((p for p, c in pieces.items() if c >= 2 * min_frequency and p not in chars),
+                    key=lambda p: (-pieces[p], p))
+    vocab += ranked[:room]
+    return {tok: i for i, tok in enumerate(vocab)}
+
+
 def train_tiny_tokenizer(
     unit_lists: Iterable[list[str]], *, vocab_size: int, min_frequency: int, max_length: int
 ):
-    """A WordPiece tokenizer trained on normalised units, wrapped for transformers.
+    """A WordPiece tokenizer (``tokenizers``) over normalised units, wrapped for transformers.
 
     The wrapper is the generic tokenizers backend (not ``BertTokenizerFast``), so a
-    reload keeps this exact normaliser instead of rebuilding BERT's, which would
-    lowercase and strip accents (Arabic diacritics included).
+    reload keeps this exact pipeline instead of rebuilding BERT's normaliser, which
+    would lowercase and strip accents (Arabic diacritics included).
     """
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+    vocab = wordpiece_vocab(unit_lists, vocab_size, min_frequency)
+    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]",
+                                     max_input_chars_per_word=100))
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
     )
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS,
-        continuing_subword_prefix="##",
-    )
-    tok.train_from_iterator((" ".join(u) for u in unit_lists), trainer)
-    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
-    from tokenizers import decoders
-
     tok.decoder = decoders.WordPiece(prefix="##")
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",

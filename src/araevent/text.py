@@ -122,20 +122,22 @@ def _words(text: str) -> Iterable[tuple[int, int]]:
         yield start, len(text)
 
 
-_ARTICLE = re.compile(r"([وف]?)([بكل]?)ال..")
+_ARTICLE = re.compile(r"([وف]?)([بكل]?)[اٱ]ل..")
 _LAM_LAM = re.compile(r"([وف]?)لل.")
 
 
 def proclitic_lengths(word: str, known: KnownWords) -> list[int]:
     """How many base letters each leading proclitic unit takes (all ones), by rules 2 and 3."""
     base = "".join(c for c in word if not _is_mark(c))
+    if word in known:  # a known whole word («وكالات», «والدة», «فرنسا») never splits
+        return []
     m = _ARTICLE.match(base)
     if m:  # rule 2: before the article, split off و/ف and ب/ك/ل
         return [1] * (len(m.group(1)) + len(m.group(2)))
     m = _LAM_LAM.match(base)
     if m:  # «لل» + stem: ل | ل+stem (the article's alef is not written)
         return [1] * (len(m.group(1)) + 1)
-    if len(base) < 3 or base[0] not in PROCLITICS or word in known:
+    if len(base) < 3 or base[0] not in PROCLITICS:
         return []
     if base[1:] in known:  # rule 3: a bare proclitic before a known stem
         return [1]
@@ -151,8 +153,12 @@ def split_word(text: str, start: int, end: int, known: KnownWords) -> list[Unit]
     units = []
     pos = start
     for _ in cuts:
-        # a proclitic unit takes one base letter and every mark that rides on it
-        nxt = pos + 1
+        # a proclitic unit takes its letter with every mark before (a leading tatweel
+        # or RLM) and after it
+        nxt = pos
+        while _is_mark(text[nxt]):
+            nxt += 1
+        nxt += 1
         while nxt < end and _is_mark(text[nxt]):
             nxt += 1
         units.append(Unit(pos, nxt, text[pos:nxt]))
@@ -209,15 +215,17 @@ class Normalization:
 
 
 def span_vocabulary(documents: Iterable) -> set[str]:
-    """The corpus vocabulary that extends the known-word list: every word of every gold span.
+    """The corpus vocabulary that extends the known-word list, from gold spans.
 
-    Spans start after proclitics, so their words are stems («روسيا» from «و[روسيا]»);
-    adding them teaches rule 3 where a corpus splits. Whole text words are not added:
-    «وروسيا» would then count as known and never split.
+    A span starts after any proclitic, so its first word is a stem («روسيا» from
+    «و[روسيا]»): it is added. Later words of a span are added only when they do not
+    start with a proclitic letter («لمنظمة» inside a name must not become a known
+    word, or «لمنظمة» would never split). Whole text words are never added.
     """
     words: set[str] = set()
     for doc in documents:
         for span in (*doc.entities, *doc.triggers):
             segment = doc.text[span.start : span.end]
-            words.update(segment[s:e] for s, e in _words(segment) if e - s > 1)
+            parts = [segment[s:e] for s, e in _words(segment) if e - s > 1]
+            words.update(w for i, w in enumerate(parts) if i == 0 or w[0] not in PROCLITICS)
     return words

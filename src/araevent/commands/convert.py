@@ -1,0 +1,53 @@
+"""Convert documents between JSONL, CoNLL and brat standoff.
+
+Reads IN exactly as `araevent validate` does and refuses to write anything if
+there is any error. The output is written atomically (a temporary file or
+folder moved into place). CoNLL output has one unit per line, so spans that are
+not on unit boundaries cannot be written: they are listed and nothing is
+written. brat output is a folder of X.txt/X.ann pairs plus annotation.conf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from araevent.commands.validate import add_reading_arguments, known_words, read_inputs
+from araevent.io import FORMATS, write_documents
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register convert's options."""
+    parser.add_argument("input", type=Path, metavar="IN", help="file or brat folder to read")
+    parser.add_argument(
+        "output", type=Path, metavar="OUT", help="file to write (a folder for brat)"
+    )
+    parser.add_argument("--to", required=True, choices=FORMATS, help="output format")
+    add_reading_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, refuse on any error, write atomically; 0 on success, 1 on data errors."""
+    result = read_inputs(args, [args.input])
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if result.errors:
+        for err in result.errors:
+            print(err, file=sys.stderr)
+        print(
+            f"araevent convert: {len(result.errors)} error(s) in {args.input}; nothing written "
+            f"(run araevent validate {args.input})",
+            file=sys.stderr,
+        )
+        return 1
+    conll_layers = tuple(args.layers) if args.layers else None
+    write_documents(
+        result.documents,
+        args.output,
+        args.to,
+        conll_layers=conll_layers,
+        known=known_words(args, result),
+    )
+    print(f"wrote {len(result.documents)} documents to {args.output} ({args.to})")
+    return 0

@@ -1,0 +1,208 @@
+"""Check data files against the schema and the span pipeline, and print statistics.
+
+Reads JSONL, CoNLL or brat (by extension unless --format says), then splits every
+document into units and tags it exactly as training will. The table (stdout)
+counts documents, units, spans per layer and label, spans off unit boundaries,
+entity/trigger collisions, nested spans, units with nothing left after
+normalisation (fed to the model as [UNK]) and the longest document. Every
+problem goes to stderr as `path:line: doc-id: what is wrong (how to fix)`.
+
+Exit status: 0 clean, 1 data errors (or spans off unit boundaries), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+from araevent.errors import UsageError
+from araevent.io import FORMATS, ReadResult, read_many
+from araevent.labels import LAYERS, PRESETS, get_label_set
+from araevent.schema import NESTED_POLICIES
+from araevent.tagging import tag_document
+from araevent.text import KnownWords, Normalization, span_vocabulary, split_units
+
+OFF_BOUNDARY_FIX = (
+    "move the span to unit edges, or list its stem in --known-words so the proclitic splits off"
+)
+
+
+def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``validate`` and ``convert`` for reading data."""
+    parser.add_argument(
+        "--format",
+        "--from",
+        dest="format",
+        choices=FORMATS,
+        help="input format (default: from the file extension; a folder is brat)",
+    )
+    parser.add_argument(
+        "--labels",
+        default="any",
+        choices=sorted(PRESETS),
+        help="label-set preset the labels must belong to (default: any)",
+    )
+    parser.add_argument(
+        "--layers",
+        nargs="+",
+        choices=LAYERS,
+        metavar="LAYER",
+        help="layers to read (default: both); for CoNLL, the layer of each "
+        "tag column in order (default: one column is entities)",
+    )
+    parser.add_argument(
+        "--nested",
+        default="error",
+        choices=NESTED_POLICIES,
+        help="overlapping spans in one layer: error (default), or keep the "
+        "outer/inner one and count the dropped",
+    )
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="CoNLL: turn I- tags that continue nothing into B- (counted)",
+    )
+    parser.add_argument(
+        "--known-words",
+        type=Path,
+        metavar="FILE",
+        help="extra known words (one per line) for the proclitic split",
+    )
+
+
+def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
+    """Read ``paths`` with the reading options in ``args``.
+
+    Raises:
+        UsageError: a path does not exist.
+    """
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"no such file or folder: {p}")
+    layers = tuple(args.layers) if args.layers else LAYERS
+    return read_many(
+        paths,
+        args.format,
+        label_set=get_label_set(args.labels),
+        nested=args.nested,
+        layers=layers,
+        conll_layers=layers if args.layers else None,
+        repair=args.repair,
+    )
+
+
+def known_words(args: argparse.Namespace, result: ReadResult) -> KnownWords:
+    """The shipped list, the corpus span vocabulary and ``--known-words``.
+
+    Raises:
+        UsageError: the ``--known-words`` file does not exist.
+    """
+    known = KnownWords.shipped().union(span_vocabulary(result.documents))
+    if args.known_words is not None:
+        if not args.known_words.is_file():
+            raise UsageError(f"no such known-words file: {args.known_words}")
+        known = known.union(KnownWords.load(args.known_words))
+    return known
+
+
+def nothing_to_tokenise(normalised: str) -> bool:
+    """Whether a normalised unit holds no visible character, so a tokenizer yields no subword.
+
+    True for an empty unit and for one of only marks or format characters (a lone RLM).
+    """
+    return all(unicodedata.category(c) in ("Cf", "Cc", "Mn", "Me") for c in normalised)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register validate's options."""
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="JSONL or CoNLL files, brat folders or .ann files",
+    )
+    add_reading_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, print the statistics table and every problem; 0 clean, 1 on data errors."""
+    result = read_inputs(args, args.paths)
+    layers = tuple(args.layers) if args.layers else LAYERS
+    known = known_words(args, result)
+    normalise = Normalization()
+    stats = result.stats
+    spans: Counter[tuple[str, str]] = Counter()
+    off_lines: list[str] = []
+    longest = (0, "")
+    units_total = empty_units = collisions = 0
+    for doc in result.documents:
+        units = split_units(doc.text, known)
+        tagged = tag_document(doc, units, layers)
+        units_total += len(units)
+        empty_units += sum(nothing_to_tokenise(normalise(u.text)) for u in units)
+        collisions += len(tagged.collisions)
+        longest = max(longest, (len(units), doc.id), key=lambda x: x[0])
+        for layer in layers:
+            spans.update((layer, s.label) for s in doc.layer(layer))
+        path, line = result.locations[doc.id]
+        where = f"{path}:{line}" if line is not None else path
+        off_lines += [
+            f"{where}: {o.describe(doc.text)} ({OFF_BOUNDARY_FIX})" for o in tagged.off_boundary
+        ]
+
+    rows: list[tuple[str, str]] = [
+        ("files", str(len(args.paths))),
+        ("documents", str(len(result.documents))),
+    ]
+    if stats["sentences"]:
+        rows.append(("sentences (CoNLL)", str(stats["sentences"])))
+    rows += [
+        ("units", str(units_total)),
+        ("longest document (units)", f"{longest[0]}  {longest[1]}".rstrip()),
+    ]
+    for layer in layers:
+        layer_spans = {lab: n for (lay, lab), n in spans.items() if lay == layer}
+        rows.append((f"{layer} spans", str(sum(layer_spans.values()))))
+        rows += [(f"  {lab}", str(n)) for lab, n in sorted(layer_spans.items())]
+    rows += [
+        ("spans off unit boundaries", str(len(off_lines))),
+        (
+            "entity/trigger collisions",
+            f"{collisions}  (trigger kept, entity dropped from tags)" if collisions else "0",
+        ),
+        ("nested span pairs", str(stats["nested"])),
+        (f"nested spans dropped ({args.nested})", str(stats["dropped_nested"])),
+        (
+            "units empty after normalisation",
+            f"{empty_units}  (fed as [UNK])" if empty_units else "0",
+        ),
+    ]
+    if stats["orphan_i"] or args.repair:
+        rows.append(("I- tags continuing nothing", str(stats["orphan_i"])))
+        rows.append(("  repaired to B-", str(stats["repaired_i"])))
+    for key in sorted(k for k in stats if k.startswith("brat_unimported_")):
+        rows.append(
+            (f"brat {key.removeprefix('brat_unimported_')} lines not imported", str(stats[key]))
+        )
+    rows.append(("errors", str(len(result.errors))))
+    width = max(len(k) for k, _ in rows) + 2
+    print("\n".join(f"{k:<{width}}{v}" for k, v in rows))
+    for note in result.notes:
+        print(f"note: {note}")
+
+    for err in result.errors:
+        print(err, file=sys.stderr)
+    for line in off_lines:
+        print(line, file=sys.stderr)
+    if result.errors or off_lines:
+        print(
+            f"araevent validate: {len(result.errors)} error(s), {len(off_lines)} span(s) off "
+            "unit boundaries",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
