@@ -11,17 +11,29 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-       "OMP_NUM_THREADS": "1"}
+ENV = {
+    **os.environ,
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "OMP_NUM_THREADS": "1",
+}
 
 
 def train_cmd(corpus: Path, run_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(ROOT / "train.py"), "debug=tiny", f"data.dir={corpus}",
-            f"hydra.run.dir={run_dir}", "test=false", *extra]
+    return [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "debug=tiny",
+        f"data.dir={corpus}",
+        f"hydra.run.dir={run_dir}",
+        "test=false",
+        *extra,
+    ]
 
 
 def weights(model_dir: Path) -> dict:
@@ -38,12 +50,23 @@ def max_abs_diff(a: dict, b: dict) -> float:
 def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_path):
     args = ("trainer.epochs=8",)
     full = tmp_path / "full"
-    subprocess.run(train_cmd(fixture_corpus, full, *args), env=ENV, check=True,
-                   capture_output=True, cwd=ROOT, timeout=600)
+    subprocess.run(
+        train_cmd(fixture_corpus, full, *args),
+        env=ENV,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=600,
+    )
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(train_cmd(fixture_corpus, killed, *args), env=ENV, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        train_cmd(fixture_corpus, killed, *args),
+        env=ENV,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     try:
         while time.time() < deadline and proc.poll() is None:
@@ -56,8 +79,14 @@ def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_p
     assert proc.returncode == -signal.SIGKILL, "training ended before a checkpoint existed"
     assert not (killed / "metrics.json").exists()
 
-    subprocess.run(train_cmd(fixture_corpus, killed, *args, "resume=true"), env=ENV,
-                   check=True, capture_output=True, cwd=ROOT, timeout=600)
+    subprocess.run(
+        train_cmd(fixture_corpus, killed, *args, "resume=true"),
+        env=ENV,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert max_abs_diff(weights(full / "model"), weights(killed / "model")) <= 1e-6
     a = json.loads((full / "metrics.json").read_text("utf-8"))
     b = json.loads((killed / "metrics.json").read_text("utf-8"))
@@ -70,11 +99,28 @@ def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_p
 def test_ddp_on_cpu_has_two_ranks_and_half_the_steps(fixture_corpus, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     args = ("trainer.epochs=3",)
-    subprocess.run(train_cmd(fixture_corpus, one, *args), env=ENV, check=True,
-                   capture_output=True, cwd=ROOT, timeout=600)
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
-              "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-              "--dynamo_backend", "no"]
+    subprocess.run(
+        train_cmd(fixture_corpus, one, *args),
+        env=ENV,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    launch = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+    ]
     cmd = launch + train_cmd(fixture_corpus, two, *args)[1:]
     subprocess.run(cmd, env=ENV, check=True, capture_output=True, cwd=ROOT, timeout=600)
     m1 = json.loads((one / "metrics.json").read_text("utf-8"))["run"]
@@ -89,9 +135,17 @@ def test_ddp_on_cpu_has_two_ranks_and_half_the_steps(fixture_corpus, tmp_path):
 
 def test_multirun_seed_sweep_gives_one_run_folder_per_job(fixture_corpus, tmp_path):
     sweep = tmp_path / "sweep"
-    cmd = [sys.executable, str(ROOT / "train.py"), "-m", "seed=1,2", "debug=tiny",
-           f"data.dir={fixture_corpus}", "test=false", "trainer.epochs=1",
-           f"hydra.sweep.dir={sweep}"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        "seed=1,2",
+        "debug=tiny",
+        f"data.dir={fixture_corpus}",
+        "test=false",
+        "trainer.epochs=1",
+        f"hydra.sweep.dir={sweep}",
+    ]
     subprocess.run(cmd, env=ENV, check=True, capture_output=True, cwd=ROOT, timeout=600)
     runs = sorted(p.parent for p in sweep.glob("*/metrics.json"))
     assert [p.name for p in runs] == ["0", "1"]

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, compose, debug_overrides
 
 from araevent.config import train_job
+from conftest import CONFIGS, compose, debug_overrides
 
 
 def test_debug_run_fits_its_training_data(tiny_run: Path):
@@ -23,8 +23,15 @@ def test_debug_run_fits_its_training_data(tiny_run: Path):
 
 
 def test_run_folder_is_complete(tiny_run: Path):
-    for name in ("metrics.json", "report.md", "predictions.jsonl", "model/config.json",
-                 "model/model.safetensors", "model/tokenizer.json", "model/known_words.txt"):
+    for name in (
+        "metrics.json",
+        "report.md",
+        "predictions.jsonl",
+        "model/config.json",
+        "model/model.safetensors",
+        "model/tokenizer.json",
+        "model/known_words.txt",
+    ):
         assert (tiny_run / name).is_file(), name
     assert any((tiny_run / "checkpoints").glob("checkpoint-*"))
     config = json.loads((tiny_run / "model/config.json").read_text("utf-8"))
@@ -70,17 +77,28 @@ def test_reloaded_model_reproduces_the_training_time_dev_score(tiny_run, fixture
     loaded = load_model_dir(tiny_run / "model")
     docs = load_documents([fixture_corpus / "dev.jsonl"], nested="outer")
     preds = Predictor.from_loaded(loaded).predict_texts([d.text for d in docs])
-    s = score(docs, [p.spans for p in preds], [p.units for p in preds],
-              pred_tags=[p.tags for p in preds], trigger_labels=set(loaded.schema.triggers),
-              prefix="dev", bootstrap=0)
-    for key in ("dev/overall/seqeval_strict/f1", "dev/entities/span/f1",
-                "dev/triggers/classification/span/f1"):
+    s = score(
+        docs,
+        [p.spans for p in preds],
+        [p.units for p in preds],
+        pred_tags=[p.tags for p in preds],
+        trigger_labels=set(loaded.schema.triggers),
+        prefix="dev",
+        bootstrap=0,
+    )
+    for key in (
+        "dev/overall/seqeval_strict/f1",
+        "dev/entities/span/f1",
+        "dev/triggers/classification/span/f1",
+    ):
         assert s.metrics[key] == metrics[key], key
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml")))
 def test_every_experiment_composes(name, tmp_path):
-    cfg = compose("train", [f"experiment={name}", "data.dir=/data/ace", f"paths.output_dir={tmp_path}"])
+    cfg = compose(
+        "train", [f"experiment={name}", "data.dir=/data/ace", f"paths.output_dir={tmp_path}"]
+    )
     job = train_job(cfg, tmp_path)
     assert job.model.name_or_path
     assert job.data.layers

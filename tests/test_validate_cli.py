@@ -308,15 +308,15 @@ def test_spans_off_unit_boundaries_are_listed_and_exit_1(tmp_path, capsys):
 
 
 def test_known_words_file_moves_a_split(tmp_path, capsys):
-    # «كزيدون» is not a word anyone ships; as known stem it makes «و|كزيدون» split
+    # «كزيدون» is in nobody's list; listed as a known stem it makes «و|كزيدون» split (rule 3)
     f = tmp_path / "k.jsonl"
-    text = "زار وكزيدون"
-    f.write_bytes(jl({"id": "k", "text": text, "entities": [ent(5, 11, "GPE")]}))
+    f.write_bytes(jl({"id": "k", "text": "زار وكزيدون"}))
     words = tmp_path / "words.txt"
     words.write_text("# extra\nكزيدون\n", encoding="utf-8")
-    assert main(["validate", str(f)]) == 1
+    assert main(["validate", str(f)]) == 0
+    assert re.search(r"^units\s+2$", capsys.readouterr().out, re.M)
     assert main(["validate", str(f), "--known-words", str(words)]) == 0
-    capsys.readouterr()
+    assert re.search(r"^units\s+3$", capsys.readouterr().out, re.M)
 
 
 def test_nested_outer_and_inner_counts(tmp_path, capsys):
@@ -465,9 +465,12 @@ def test_aqmar_corpus_every_malformed_and_orphan_line_named(capsys):
         tag = cols[-1]
         if tag in ("OO", "IO", "I--ORG", "B-MIS1`"):
             malformed.add(n)
-        elif tag.startswith("I-") and prev not in ("OO", "IO", "I--ORG", "B-MIS1`"):
-            if prev is None or prev == "O" or prev[2:] != tag[2:]:
-                orphans.add(n)
+        elif (
+            tag.startswith("I-")
+            and prev not in ("OO", "IO", "I--ORG", "B-MIS1`")  # no second error after a bad tag
+            and (prev is None or prev == "O" or prev[2:] != tag[2:])
+        ):
+            orphans.add(n)
         prev = tag
     assert len(malformed) == 4 and len(orphans) > 10
 
@@ -493,7 +496,6 @@ def test_aqmar_corpus_every_malformed_and_orphan_line_named(capsys):
     assert named == malformed | orphans
     assert "Traceback" not in err
 
-    assert main(["validate", "--format", "conll", "--repair", str(AQMAR)]) == 1
-    out, err = capsys.readouterr()
-    assert re.search(rf"repaired to B-\s+{len(orphans)}", out)
-    assert {int(m.group(1)) for m in re.finditer(r":(\d+): ", err)} == malformed
+    repaired = read_documents(AQMAR, "conll", repair=True)
+    assert repaired.stats["repaired_i"] == len(orphans)
+    assert {e.line for e in repaired.errors} == malformed

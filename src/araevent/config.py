@@ -117,13 +117,22 @@ def data_settings(cfg) -> DataSettings:
     """Typed data settings from the ``data`` group."""
     hub = {}
     if cfg.format == "hub":
-        hub = {k: cfg.get(k) for k in ("hub_name", "hub_config", "revision", "tokens_column",
-                                       "tags_column")}
+        hub = {
+            k: cfg.get(k)
+            for k in ("hub_name", "hub_config", "revision", "tokens_column", "tags_column")
+        }
     conll = cfg.get("conll_layers")
     return DataSettings(
-        name=cfg.name, format=cfg.format, train=cfg.get("train"), dev=cfg.get("dev"),
-        test=cfg.get("test"), layers=tuple(cfg.layers), label_set=cfg.label_set,
-        nested=cfg.nested, conll_layers=tuple(conll) if conll else None, hub=hub,
+        name=cfg.name,
+        format=cfg.format,
+        train=cfg.get("train"),
+        dev=cfg.get("dev"),
+        test=cfg.get("test"),
+        layers=tuple(cfg.layers),
+        label_set=cfg.label_set,
+        nested=cfg.nested,
+        conll_layers=tuple(conll) if conll else None,
+        hub=hub,
     )
 
 
@@ -132,8 +141,10 @@ def model_settings(cfg) -> ModelSettings:
     from omegaconf import OmegaConf
 
     pre = Preprocessing(
-        Normalization(**OmegaConf.to_container(cfg.normalization)), int(cfg.max_length),
-        int(cfg.stride), str(cfg.decoding),
+        Normalization(**OmegaConf.to_container(cfg.normalization)),
+        int(cfg.max_length),
+        int(cfg.stride),
+        str(cfg.decoding),
     )
     if cfg.name_or_path:  # a pretrained encoder; a tiny block (e.g. from debug=tiny) is unused
         tiny = None
@@ -169,8 +180,10 @@ def require_complete(cfg) -> None:
     missing = sorted(walk(cfg, ""))
     if missing:
         hint = " ".join(f"{k}=..." for k in missing)
-        raise UsageError(f"required config values are not set: {', '.join(missing)} "
-                         f"(add {hint} to the command line)")
+        raise UsageError(
+            f"required config values are not set: {', '.join(missing)} "
+            f"(add {hint} to the command line)"
+        )
 
 
 def train_job(cfg, run_dir: str | Path) -> TrainJob:

@@ -5,13 +5,29 @@ types ignored); ``triggers/classification``; ``overall`` (both layers).
 Families: ``span`` (exact character spans against the raw-text gold, no
 pre-tokeniser involved), ``seqeval_strict`` (IOB2, strict mode) and
 ``seqeval_default`` (conlleval). Keys read ``test/entities/span/f1``.
+
+Every key below exists for every input (zeros where a view has no spans), so
+``metrics.json`` files compare key by key; the ``f1_ci_low``/``f1_ci_high``
+keys exist when ``bootstrap > 0``::
+
+    <prefix>/<view>/span/{precision,recall,f1,macro_f1,weighted_f1,support,f1_ci_low,f1_ci_high}
+    <prefix>/<view>/seqeval_strict/{precision,recall,f1,macro_f1,weighted_f1,support,
+                                    f1_ci_low,f1_ci_high}
+    <prefix>/<view>/seqeval_default/{precision,recall,f1,macro_f1,weighted_f1,support}
+
+Macro and weighted averages run over every type seen in the gold or the
+prediction (seqeval's and scikit-learn's convention); a type that is only ever
+predicted counts with F1 0 in the macro average and weight 0 in the weighted one.
+
+Bootstrap intervals resample documents with replacement from per-document
+``[tp, fp, fn]`` counts (seeded; percentile 95% interval of micro F1).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +39,15 @@ from araevent.tagging import OUTSIDE, split_tag, spans_to_tags
 from araevent.text import Unit
 
 VIEWS = ("entities", "triggers/identification", "triggers/classification", "overall")
+TAG_VIEWS = VIEWS[:3]
+FAMILIES = ("span", "seqeval_strict", "seqeval_default")
 IDENTIFIED = "TRIGGER"
+STATS = ("precision", "recall", "f1")
+ERROR_KINDS = ("false_positive", "false_negative", "boundary", "type_confusion")
+MISSED = "missed"
+SPURIOUS = "spurious"
+# documents per resampling chunk times samples: caps bootstrap memory at ~8 MB of indices
+_CHUNK_CELLS = 1_000_000
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -66,31 +90,61 @@ def check_tags(sequences: Sequence[Sequence[str]], what: str) -> None:
                 raise ValueError(f"{what} sequence {i}: malformed tag {tag!r}")
 
 
-def seqeval_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
-                   strict: bool) -> dict[str, Any]:
-    """Micro P/R/F1 and per-type scores from seqeval on the given tag sequences."""
+def _zero() -> dict[str, Any]:
+    return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+
+
+def strict_entities(sequences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
+    """The spans seqeval's strict IOB2 mode reads in each sequence: ``(start, end, type)``."""
+    from seqeval.scheme import IOB2, Entities
+
+    if not sequences:
+        return []
+    ents = Entities([list(s) for s in sequences], IOB2)
+    return [{(e.start, e.end, e.tag) for e in seq} for seq in ents.entities]
+
+
+def seqeval_scores(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], strict: bool
+) -> dict[str, Any]:
+    """Micro, macro and weighted P/R/F1 and per-type scores from seqeval on the given tags.
+
+    Tags are checked first. Where neither side holds a span (or there are no
+    sequences) every score is 0: seqeval would return NaN or fail there.
+    """
     from seqeval.metrics import classification_report
+    from seqeval.metrics.sequence_labeling import get_entities
     from seqeval.scheme import IOB2
 
     check_tags(gold, "gold")
     check_tags(pred, "predicted")
+    if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred, strict=True)):
+        raise ValueError("gold and predicted tag sequences differ in length")
+    gold_l, pred_l = [list(s) for s in gold], [list(s) for s in pred]
+    if strict:
+        has_spans = any(strict_entities(gold_l)) or any(strict_entities(pred_l))
+    else:
+        has_spans = bool(get_entities(gold_l) or get_entities(pred_l))
+    out: dict[str, Any] = {"per_type": {}}
+    if not has_spans:
+        for avg in ("micro", "macro", "weighted"):
+            out[avg] = _zero()
+        return out
     kwargs: dict[str, Any] = {"mode": "strict", "scheme": IOB2} if strict else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns when a type has no gold span
-        rep = classification_report(
-            [list(s) for s in gold], [list(s) for s in pred], output_dict=True,
-            zero_division=0, **kwargs,
-        )
-    out = {"per_type": {}}
+        rep = classification_report(gold_l, pred_l, output_dict=True, zero_division=0, **kwargs)
     for name, row in rep.items():
-        stats = {"precision": float(row["precision"]), "recall": float(row["recall"]),
-                 "f1": float(row["f1-score"]), "support": int(row["support"])}
+        stats = {
+            "precision": float(row["precision"]),
+            "recall": float(row["recall"]),
+            "f1": float(row["f1-score"]),
+            "support": int(row["support"]),
+        }
         if name in ("micro avg", "macro avg", "weighted avg"):
             out[name.split()[0]] = stats
         else:
             out["per_type"][name] = stats
-    if "micro" not in out:  # no spans anywhere: seqeval returns no averages
-        out["micro"] = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     return out
 
 
@@ -113,8 +167,11 @@ class DocSpans:
 
 
 def view_keys(doc_spans: dict[str, list[Span]], view: str) -> set[tuple]:
-    """The keys a view compares: ``(start, end, label)``, or ``(start, end)`` for
-    identification, with the layer in ``overall``."""
+    """The keys a view compares.
+
+    ``(start, end, label)``; ``(start, end, "TRIGGER")`` for identification; with the
+    layer appended in ``overall``.
+    """
     if view == "entities":
         return {s.key for s in doc_spans["entities"]}
     if view == "triggers/classification":
@@ -126,7 +183,11 @@ def view_keys(doc_spans: dict[str, list[Span]], view: str) -> set[tuple]:
 
 @dataclass
 class Scores:
-    """Every number of one evaluation."""
+    """Every number of one evaluation.
+
+    ``doc_counts[view]`` (character spans) and ``doc_counts["<view>/seqeval_strict"]``
+    hold one ``[tp, fp, fn]`` row per document, for bootstrap and paired tests.
+    """
 
     metrics: dict[str, float]
     per_type: dict[str, dict[str, dict[str, dict[str, float]]]]
@@ -145,32 +206,90 @@ def _averages(per_type: dict[str, dict[str, float]]) -> dict[str, dict[str, floa
         w = np.ones(len(rows)) if avg == "macro" else support
         out[avg] = {
             k: float(np.average([r[k] for r in rows], weights=w)) if w.sum() else 0.0
-            for k in ("precision", "recall", "f1")
+            for k in STATS
         }
     return out
 
 
+def resampled_totals(
+    tables: Sequence[np.ndarray], samples: int, seed: int
+) -> Iterator[list[np.ndarray]]:
+    """Summed ``[tp, fp, fn]`` of bootstrap resamples of documents, in chunks.
+
+    Every table has one row per document (the same documents in the same order);
+    each resample draws the same document indices for every table, which makes
+    a paired test. Yields, per chunk, one ``[chunk, 3]`` array per table.
+    """
+    n = len(tables[0])
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _CHUNK_CELLS // max(n, 1))
+    done = 0
+    while done < samples:
+        size = min(chunk, samples - done)
+        idx = rng.integers(0, n, size=(size, n))
+        yield [t[idx].sum(axis=1) for t in tables]
+        done += size
+
+
+def f1_from_counts(totals: np.ndarray) -> np.ndarray:
+    """Micro F1 of each ``[tp, fp, fn]`` row (0 where there is nothing to score)."""
+    totals = np.asarray(totals)
+    tp, fp, fn = totals[..., 0], totals[..., 1], totals[..., 2]
+    denom = 2 * tp + fp + fn
+    return np.divide(2 * tp, denom, out=np.zeros(denom.shape, dtype=float), where=denom > 0)
+
+
 def bootstrap_f1(counts: np.ndarray, samples: int, seed: int) -> tuple[float, float]:
     """95% interval of micro F1 from per-document ``[tp, fp, fn]`` rows, documents resampled."""
-    n = len(counts)
-    if n == 0 or samples <= 0:
+    if len(counts) == 0 or samples <= 0:
         return (0.0, 0.0)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(samples, n))
-    tot = counts[idx].sum(axis=1)
-    tp, fp, fn = tot[:, 0], tot[:, 1], tot[:, 2]
-    denom = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, denom, out=np.zeros(samples), where=denom > 0)
+    f1 = np.concatenate(
+        [f1_from_counts(t[0]) for t in resampled_totals([np.asarray(counts)], samples, seed)]
+    )
     lo, hi = np.percentile(f1, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """Paired bootstrap test of the micro-F1 difference between systems ``a`` and ``b``.
+
+    ``a`` and ``b`` hold ``[tp, fp, fn]`` per document for the same documents in the
+    same order. Each resample draws documents with replacement (the same draw for
+    both systems) and measures ``delta_i = F1_a - F1_b``. The two-sided p-value is
+    the share of resamples whose delta lies at least as far from the observed
+    delta as the observed delta lies from 0 (the bootstrap distribution shifted
+    to the null; Berg-Kirkpatrick et al. 2012), counted as ``(k + 1) / (samples + 1)``
+    so it is never 0.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"paired counts differ in shape: {a.shape} vs {b.shape}")
+    f1_a = float(f1_from_counts(a.sum(axis=0)))
+    f1_b = float(f1_from_counts(b.sum(axis=0)))
+    delta = f1_a - f1_b
+    out = {"f1_a": f1_a, "f1_b": f1_b, "delta": delta, "samples": samples, "documents": len(a)}
+    if len(a) == 0 or samples <= 0:
+        return {**out, "p_value": 1.0, "delta_ci_low": 0.0, "delta_ci_high": 0.0}
+    deltas = np.concatenate(
+        [f1_from_counts(ta) - f1_from_counts(tb) for ta, tb in resampled_totals([a, b], samples,
+                                                                                 seed)]
+    )
+    extreme = int(np.sum(np.abs(deltas - delta) >= abs(delta) - 1e-12))
+    lo, hi = np.percentile(deltas, [2.5, 97.5])
+    return {
+        **out,
+        "p_value": (extreme + 1) / (samples + 1),
+        "delta_ci_low": float(lo),
+        "delta_ci_high": float(hi),
+    }
 
 
 def layer_tags(units: Sequence[Unit], spans: dict[str, list[Span]]) -> dict[str, list[str]]:
     """Per-view tag sequences built from spans (off-boundary spans cannot appear)."""
     out = {}
-    for view in VIEWS:
-        if view == "overall":
-            continue
+    for view in TAG_VIEWS:
         layer = "entities" if view == "entities" else "triggers"
         layer_spans = spans[layer]
         if view == "triggers/identification":
@@ -187,6 +306,32 @@ def _non_overlapping(spans: list[Span]) -> list[Span]:
     return kept
 
 
+def _span_view(
+    gold_spans: Sequence[dict[str, list[Span]]],
+    pred: Sequence[dict[str, list[Span]]],
+    view: str,
+) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
+    rows = np.zeros((len(gold_spans), 3), dtype=np.int64)
+    type_counts: dict[str, Counter] = {}
+    for d, (g, p) in enumerate(zip(gold_spans, pred, strict=True)):
+        gk, pk = view_keys(g, view), view_keys(p, view)
+        rows[d] = (len(gk & pk), len(pk - gk), len(gk - pk))
+        for keys, kind in ((gk & pk, "tp"), (pk - gk, "fp"), (gk - pk, "fn")):
+            for key in keys:
+                type_counts.setdefault(key[2], Counter())[kind] += 1
+    types = {t: prf(c["tp"], c["fp"], c["fn"]) for t, c in sorted(type_counts.items())}
+    return rows, types
+
+
+def _strict_rows(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], doc_of: Sequence[int], n: int
+) -> np.ndarray:
+    rows = np.zeros((n, 3), dtype=np.int64)
+    for d, g, p in zip(doc_of, strict_entities(gold), strict_entities(pred), strict=True):
+        rows[d] += (len(g & p), len(p - g), len(g - p))
+    return rows
+
+
 def score(
     gold: Sequence[Document],
     pred: Sequence[dict[str, list[Span]]],
@@ -200,51 +345,56 @@ def score(
 ) -> Scores:
     """Score predicted spans against the gold documents.
 
-    ``units[d]`` are the units seqeval counts over; ``pred_tags[d]`` the model's raw
-    unit tags (both layers in one sequence) when there is a model: seqeval then
-    sees exactly what the model emitted, ill-formed sequences included. Without
-    them, predicted tags are built from the predicted spans. Character-span scores
-    never depend on units.
+    Args:
+        gold: The gold documents.
+        pred: Predicted spans per document, ``{"entities": [...], "triggers": [...]}``.
+        units: ``units[d]`` are the units seqeval counts over for document ``d``.
+        pred_tags: The model's raw unit tags (both layers in one sequence) when there
+            is a model: seqeval then sees exactly what the model emitted, ill-formed
+            sequences included. Without them, predicted tags are built from the
+            predicted spans.
+        trigger_labels: Which tag labels are triggers (to split ``pred_tags`` into
+            layers); by default every label of a gold or predicted trigger span.
+        prefix: The first part of every metric key (a split name).
+        bootstrap: Resamples for the 95% intervals (0: no intervals).
+        seed: Seed of the resampling.
+
+    Returns:
+        The scores. Character-span scores never depend on units; every gold span
+        is counted in them (``counts["gold_spans"]``).
     """
-    assert len(gold) == len(pred) == len(units)
+    if not len(gold) == len(pred) == len(units):
+        raise ValueError(
+            f"{len(gold)} gold documents, {len(pred)} predictions, {len(units)} unit lists"
+        )
+    if pred_tags is not None and len(pred_tags) != len(gold):
+        raise ValueError(f"{len(gold)} gold documents but {len(pred_tags)} tag sequences")
     metrics: dict[str, float] = {}
-    per_type: dict[str, dict] = {}
+    per_type: dict[str, dict] = {v: {} for v in VIEWS}
     counts: Counter[str] = Counter()
     doc_counts: dict[str, np.ndarray] = {}
-    gold_spans = [{"entities": d.entities, "triggers": d.triggers} for d in gold]
-    counts["documents"] = len(gold)
+    gold_spans = [{"entities": list(d.entities), "triggers": list(d.triggers)} for d in gold]
+    pred = [{layer: list(p.get(layer, [])) for layer in LAYERS} for p in pred]
+    n = len(gold)
+    counts["documents"] = n
     counts["gold_spans"] = sum(len(d.entities) + len(d.triggers) for d in gold)
+    counts["predicted_spans"] = sum(len(p["entities"]) + len(p["triggers"]) for p in pred)
+    for layer in LAYERS:
+        counts[f"gold_spans/{layer}"] = sum(len(g[layer]) for g in gold_spans)
+        counts[f"predicted_spans/{layer}"] = sum(len(p[layer]) for p in pred)
 
     # character spans
     for view in VIEWS:
-        rows = np.zeros((len(gold), 3), dtype=np.int64)
-        type_counts: dict[str, Counter] = {}
-        for d, (g, p) in enumerate(zip(gold_spans, pred, strict=True)):
-            gk, pk = view_keys(g, view), view_keys(p, view)
-            rows[d] = (len(gk & pk), len(pk - gk), len(gk - pk))
-            for key, kind in ((k, "tp") for k in gk & pk):
-                type_counts.setdefault(key[2], Counter())[kind] += 1
-            for key in pk - gk:
-                type_counts.setdefault(key[2], Counter())["fp"] += 1
-            for key in gk - pk:
-                type_counts.setdefault(key[2], Counter())["fn"] += 1
+        rows, types = _span_view(gold_spans, pred, view)
         tp, fp, fn = (int(x) for x in rows.sum(axis=0))
         micro = prf(tp, fp, fn)
-        types = {t: prf(c["tp"], c["fp"], c["fn"]) for t, c in sorted(type_counts.items())}
-        avgs = _averages({t: r for t, r in types.items() if r["support"]})
-        for stat in ("precision", "recall", "f1"):
-            metrics[f"{prefix}/{view}/span/{stat}"] = micro[stat]
-        for avg, row in avgs.items():
-            metrics[f"{prefix}/{view}/span/{avg}_f1"] = row["f1"]
-        metrics[f"{prefix}/{view}/span/support"] = micro["support"]
-        lo, hi = bootstrap_f1(rows, bootstrap, seed)
-        if bootstrap:
-            metrics[f"{prefix}/{view}/span/f1_ci_low"] = lo
-            metrics[f"{prefix}/{view}/span/f1_ci_high"] = hi
-        per_type.setdefault(view, {})["span"] = types
+        _put(metrics, f"{prefix}/{view}/span", micro, _averages(types), int(micro["support"]))
+        _put_ci(metrics, f"{prefix}/{view}/span", rows, bootstrap, seed)
+        per_type[view]["span"] = types
         doc_counts[view] = rows
-        # boundary errors: right type, overlapping, not equal
-        if view != "overall":
+        for kind, value in (("tp", tp), ("fp", fp), ("fn", fn)):
+            counts[f"{view}/span_{kind}"] = value
+        if view != "overall":  # boundary errors: right type, overlapping, not equal
             counts[f"{view}/boundary_errors"] = sum(
                 _boundary_errors(view_keys(g, view), view_keys(p, view))
                 for g, p in zip(gold_spans, pred, strict=True)
@@ -254,8 +404,14 @@ def score(
     gold_seq = [layer_tags(u, g) for u, g in zip(units, gold_spans, strict=True)]
     pred_seq = [layer_tags(u, p) for u, p in zip(units, pred, strict=True)]
     if pred_tags is not None:
-        trig = trigger_labels or set()
+        trig = trigger_labels
+        if trig is None:
+            trig = {s.label for spans in (*gold_spans, *pred) for s in spans["triggers"]}
         for d, tags in enumerate(pred_tags):
+            if len(tags) != len(units[d]):
+                raise ValueError(
+                    f"document {gold[d].id}: {len(tags)} tags for {len(units[d])} units"
+                )
             pred_seq[d]["entities"] = project_tags(tags, lambda x: None if x in trig else x)
             pred_seq[d]["triggers/classification"] = project_tags(
                 tags, lambda x: x if x in trig else None
@@ -265,32 +421,170 @@ def score(
         for s in gold_seq
     )
     counts["gold_spans_off_units"] = counts["gold_spans"] - counts["gold_spans_in_tags"]
-    for view in VIEWS[:3]:
-        g = [s[view] for s in gold_seq]
-        p = [s[view] for s in pred_seq]
-        counts[f"{view}/ill_formed_predicted"] = sum(ill_formed(x) for x in p)
+    both = ("entities", "triggers/classification")
+    for view in VIEWS:
+        views = both if view == "overall" else (view,)
+        g = [s[v] for s in gold_seq for v in views]
+        p = [s[v] for s in pred_seq for v in views]
+        if view != "overall":
+            counts[f"{view}/ill_formed_predicted"] = sum(ill_formed(x) for x in p)
         for fam, strict in (("seqeval_strict", True), ("seqeval_default", False)):
             res = seqeval_scores(g, p, strict)
-            for stat in ("precision", "recall", "f1"):
-                metrics[f"{prefix}/{view}/{fam}/{stat}"] = res["micro"][stat]
-            for avg in ("macro", "weighted"):
-                if avg in res:
-                    metrics[f"{prefix}/{view}/{fam}/{avg}_f1"] = res[avg]["f1"]
-            per_type.setdefault(view, {})[fam] = res["per_type"]
-    # overall seqeval: both layers' sequences side by side
-    for fam, strict in (("seqeval_strict", True), ("seqeval_default", False)):
-        g = [s[v] for s in gold_seq for v in ("entities", "triggers/classification")]
-        p = [s[v] for s in pred_seq for v in ("entities", "triggers/classification")]
-        res = seqeval_scores(g, p, strict)
-        for stat in ("precision", "recall", "f1"):
-            metrics[f"{prefix}/overall/{fam}/{stat}"] = res["micro"][stat]
+            avgs = {a: res[a] for a in ("macro", "weighted")}
+            _put(metrics, f"{prefix}/{view}/{fam}", res["micro"], avgs, res["micro"]["support"])
+            per_type[view][fam] = res["per_type"]
+        doc_of = [d for d in range(n) for _ in views]
+        rows = _strict_rows(g, p, doc_of, n)
+        doc_counts[f"{view}/seqeval_strict"] = rows
+        _put_ci(metrics, f"{prefix}/{view}/seqeval_strict", rows, bootstrap, seed)
     return Scores(metrics, per_type, dict(counts), doc_counts)
+
+
+def _put(metrics: dict, key: str, micro: dict, avgs: dict, support: int) -> None:
+    for stat in STATS:
+        metrics[f"{key}/{stat}"] = float(micro[stat])
+    for avg in ("macro", "weighted"):
+        metrics[f"{key}/{avg}_f1"] = float(avgs[avg]["f1"])
+    metrics[f"{key}/support"] = int(support)
+
+
+def _put_ci(metrics: dict, key: str, rows: np.ndarray, bootstrap: int, seed: int) -> None:
+    if bootstrap > 0:
+        lo, hi = bootstrap_f1(rows, bootstrap, seed)
+        metrics[f"{key}/f1_ci_low"] = lo
+        metrics[f"{key}/f1_ci_high"] = hi
+
+
+def _overlaps(a: Span | tuple, b: Span | tuple) -> bool:
+    a0, a1 = (a.start, a.end) if isinstance(a, Span) else a[:2]
+    b0, b1 = (b.start, b.end) if isinstance(b, Span) else b[:2]
+    return a0 < b1 and b0 < a1
 
 
 def _boundary_errors(gold: set[tuple], pred: set[tuple]) -> int:
     """Predicted spans of the right type that overlap a gold span without equalling it."""
     n = 0
+    missed = gold - pred
     for p in pred - gold:
-        if any(g[2] == p[2] and p[0] < g[1] and g[0] < p[1] for g in gold - pred):
+        if any(g[2] == p[2] and _overlaps(g, p) for g in missed):
             n += 1
     return n
+
+
+@dataclass
+class SpanError:
+    """One false positive or false negative of one layer, and what kind of error it is.
+
+    ``error`` is ``false_positive`` (predicted, not in the gold) or ``false_negative``
+    (gold, not predicted). ``kind`` refines it: ``type_confusion`` (a span with the
+    same extent and another type on the other side), ``boundary`` (an overlapping
+    span of the same type with other ends on the other side), otherwise ``error``
+    itself. ``related`` holds those other-side spans.
+    """
+
+    layer: str
+    error: str
+    kind: str
+    span: Span
+    related: list[Span] = field(default_factory=list)
+
+
+def span_errors(gold: dict[str, list[Span]], pred: dict[str, list[Span]]) -> list[SpanError]:
+    """Every false positive and false negative of one document, classified, in text order."""
+    out: list[SpanError] = []
+    for layer in LAYERS:
+        g_keys = {s.key for s in gold.get(layer, [])}
+        p_keys = {s.key for s in pred.get(layer, [])}
+        missed = [s for s in gold.get(layer, []) if s.key not in p_keys]
+        spurious = [s for s in pred.get(layer, []) if s.key not in g_keys]
+        for error, mine, other in (
+            ("false_positive", spurious, missed),
+            ("false_negative", missed, spurious),
+        ):
+            for s in mine:
+                same = [o for o in other if (o.start, o.end) == (s.start, s.end)]
+                near = [o for o in other if o.label == s.label and _overlaps(o, s)]
+                if same:
+                    out.append(SpanError(layer, error, "type_confusion", s, same))
+                elif near:
+                    out.append(SpanError(layer, error, "boundary", s, near))
+                else:
+                    out.append(SpanError(layer, error, error, s, []))
+    out.sort(key=lambda e: (e.span.start, e.span.end, e.layer, e.error))
+    return out
+
+
+def error_record(doc: Document, err: SpanError, context: int = 40) -> dict[str, Any]:
+    """One line of ``errors.jsonl``: the span, its text and ``context`` characters around it."""
+    s = err.span
+    other = "gold" if err.error == "false_positive" else "predicted"
+    return {
+        "id": doc.id,
+        "layer": err.layer,
+        "error": err.error,
+        "kind": err.kind,
+        "start": s.start,
+        "end": s.end,
+        "label": s.label,
+        "text": doc.text[s.start : s.end],
+        "left_context": doc.text[max(0, s.start - context) : s.start],
+        "right_context": doc.text[s.end : s.end + context],
+        other: [o.to_dict(doc.text) for o in err.related],
+    }
+
+
+@dataclass
+class Confusion:
+    """Gold type (rows, plus ``spurious``) against predicted type (columns, plus ``missed``).
+
+    Spans are paired by exact extent: the diagonal counts exact matches, an
+    off-diagonal cell a type confusion on the same extent; a gold span with no
+    predicted span of its extent is ``missed``, a predicted span with no gold one
+    ``spurious`` (boundary errors land there, as exact-span scoring counts them).
+    """
+
+    labels: list[str]
+    matrix: np.ndarray
+
+    @property
+    def rows(self) -> list[str]:
+        """Row names: the types, then ``spurious``."""
+        return [*self.labels, SPURIOUS]
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names: the types, then ``missed``."""
+        return [*self.labels, MISSED]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for ``metrics.json``."""
+        return {"rows": self.rows, "columns": self.columns, "matrix": self.matrix.tolist()}
+
+
+def confusion(
+    gold: Sequence[dict[str, list[Span]]], pred: Sequence[dict[str, list[Span]]], layer: str
+) -> Confusion:
+    """The confusion matrix of one layer over all documents."""
+    labels = sorted(
+        {s.label for spans in (*gold, *pred) for s in spans.get(layer, [])}
+    )
+    index = {t: i for i, t in enumerate(labels)}
+    k = len(labels)
+    m = np.zeros((k + 1, k + 1), dtype=np.int64)
+    for g, p in zip(gold, pred, strict=True):
+        by_extent: dict[tuple[int, int], list[Span]] = {}
+        for s in p.get(layer, []):
+            by_extent.setdefault((s.start, s.end), []).append(s)
+        for s in sorted(g.get(layer, []), key=lambda s: s.key):
+            cands = by_extent.get((s.start, s.end))
+            if cands:
+                same = [c for c in cands if c.label == s.label]
+                c = same[0] if same else cands[0]
+                cands.remove(c)
+                m[index[s.label], index[c.label]] += 1
+            else:
+                m[index[s.label], k] += 1
+        for rest in by_extent.values():
+            for c in rest:
+                m[k, index[c.label]] += 1
+    return Confusion(labels, m)

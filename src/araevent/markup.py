@@ -19,8 +19,9 @@ from araevent.schema import Document, Span
 _CLOSE = re.compile(r"\]\{([^{}\s]+)\}")
 
 
-def parse_markup(line: str, *, path: str | None = None, lineno: int | None = None,
-                 doc_id: str | None = None) -> tuple[str, list[Span], list[Span]]:
+def parse_markup(
+    line: str, *, path: str | None = None, lineno: int | None = None, doc_id: str | None = None
+) -> tuple[str, list[Span], list[Span]]:
     """Turn one markup line into ``(text, entities, triggers)`` with exact offsets."""
     out: list[str] = []
     stack: list[int] = []
@@ -41,8 +42,11 @@ def parse_markup(line: str, *, path: str | None = None, lineno: int | None = Non
         elif ch == "]":
             m = _CLOSE.match(line, i)
             if not m:
-                raise DataError(f"']' at column {i + 1} is not followed by {{LABEL}}",
-                                fix="close a span as ]{LABEL}", **where)
+                raise DataError(
+                    f"']' at column {i + 1} is not followed by {{LABEL}}",
+                    fix="close a span as ]{LABEL}",
+                    **where,
+                )
             if not stack:
                 raise DataError(f"']' at column {i + 1} closes nothing", **where)
             start = stack.pop()
@@ -53,8 +57,7 @@ def parse_markup(line: str, *, path: str | None = None, lineno: int | None = Non
             (triggers if ":" in label else entities).append(span)
             i = m.end()
         elif ch in "{}":
-            raise DataError(f"stray {ch!r} at column {i + 1}", fix="escape it as \\" + ch,
-                            **where)
+            raise DataError(f"stray {ch!r} at column {i + 1}", fix="escape it as \\" + ch, **where)
         else:
             out.append(ch)
             pos += 1
@@ -133,13 +136,16 @@ def check_markup_files(paths: list[Path]) -> int:
                     prefix = d.text[ws : s.start]
                     after = d.text[s.end : s.end + 1]
                     ok_start = prefix in _PROCLITIC_PREFIXES or (
-                        prefix.endswith("ل") and d.text[s.start] == "ل" and prefix[:-1] in
-                        _PROCLITIC_PREFIXES
+                        prefix.endswith("ل")
+                        and d.text[s.start] == "ل"
+                        and prefix[:-1] in _PROCLITIC_PREFIXES
                     )
                     ok_end = after == "" or after.isspace() or not after.isalnum()
                     if not (ok_start and ok_end) or d.text[s.start].isspace():
-                        print(f"ERROR {d.id}: span {d.text[s.start:s.end]!r} {s.label} is not "
-                              f"on word boundaries (prefix {prefix!r}, next char {after!r})")
+                        print(
+                            f"ERROR {d.id}: span {d.text[s.start : s.end]!r} {s.label} is not "
+                            f"on word boundaries (prefix {prefix!r}, next char {after!r})"
+                        )
                         problems += 1
     ents = sum(v for k, v in counts.items() if ":" not in k)
     trigs = sum(v for k, v in counts.items() if ":" in k)

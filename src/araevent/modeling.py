@@ -62,8 +62,7 @@ class EncodedDocument:
 
 
 class Preprocessor:
-    """Raw text → units → normalised units → subword windows, the same in training and
-    inference."""
+    """Raw text → units → normalised units → subword windows, in training and inference."""
 
     def __init__(self, tokenizer, known: KnownWords, preprocessing: Preprocessing) -> None:
         self.tokenizer = tokenizer
@@ -91,9 +90,14 @@ class Preprocessor:
         out: list[EncodedDocument] = []
         nonempty = [i for i, w in enumerate(words) if w]
         batch = (
-            self.tokenizer([words[i] for i in nonempty], is_split_into_words=True,
-                           add_special_tokens=False, verbose=False)
-            if nonempty else None
+            self.tokenizer(
+                [words[i] for i in nonempty],
+                is_split_into_words=True,
+                add_special_tokens=False,
+                verbose=False,
+            )
+            if nonempty
+            else None
         )
         row = {doc: k for k, doc in enumerate(nonempty)}
         for i, units in enumerate(all_units):
@@ -102,14 +106,21 @@ class Preprocessor:
                 word_ids, ids = batch.word_ids(k), batch["input_ids"][k]
             else:
                 word_ids, ids = [], []
-            enc = encode_units(word_ids, ids, len(units), unk_id=self.tokenizer.unk_token_id,
-                               max_subwords=self.max_subwords, stride=self.settings.stride)
+            enc = encode_units(
+                word_ids,
+                ids,
+                len(units),
+                unk_id=self.tokenizer.unk_token_id,
+                max_subwords=self.max_subwords,
+                stride=self.settings.stride,
+            )
             out.append(EncodedDocument(units, enc))
         return out
 
 
-def wordpiece_vocab(unit_lists: Iterable[list[str]], vocab_size: int,
-                    min_frequency: int) -> dict[str, int]:
+def wordpiece_vocab(
+    unit_lists: Iterable[list[str]], vocab_size: int, min_frequency: int
+) -> dict[str, int]:
     """A deterministic WordPiece vocabulary from normalised units.
 
     Every character (word-initial and ``##`` continuation) is in it, so the
@@ -137,8 +148,10 @@ def wordpiece_vocab(unit_lists: Iterable[list[str]], vocab_size: int,
                 pieces["##" + word[i : i + k]] += n * k
     vocab = list(SPECIAL_TOKENS) + sorted(chars)
     room = max(vocab_size - len(vocab), 0)
-    ranked = sorted((p for p, c in pieces.items() if c >= 2 * min_frequency and p not in chars),
-                    key=lambda p: (-pieces[p], p))
+    ranked = sorted(
+        (p for p, c in pieces.items() if c >= 2 * min_frequency and p not in chars),
+        key=lambda p: (-pieces[p], p),
+    )
     vocab += ranked[:room]
     return {tok: i for i, tok in enumerate(vocab)}
 
@@ -156,34 +169,54 @@ def train_tiny_tokenizer(
     from transformers import PreTrainedTokenizerFast
 
     vocab = wordpiece_vocab(unit_lists, vocab_size, min_frequency)
-    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]",
-                                     max_input_chars_per_word=100))
+    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]", max_input_chars_per_word=100))
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
     )
     cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     tok.decoder = decoders.WordPiece(prefix="##")
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_length,
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
     )
 
 
-def tiny_model(tokenizer, schema: LabelSchema, *, hidden_size: int, num_layers: int,
-               num_heads: int, intermediate_size: int, dropout: float, max_length: int):
+def tiny_model(
+    tokenizer,
+    schema: LabelSchema,
+    *,
+    hidden_size: int,
+    num_layers: int,
+    num_heads: int,
+    intermediate_size: int,
+    dropout: float,
+    max_length: int,
+):
     """A random-init BERT token classifier sized by ``configs/model/tiny.yaml``."""
     from transformers import BertConfig, BertForTokenClassification
 
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=num_layers,
-        num_attention_heads=num_heads, intermediate_size=intermediate_size,
-        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
-        max_position_embeddings=max_length, pad_token_id=tokenizer.pad_token_id,
-        id2label=schema.id2label, label2id=schema.label2id,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        max_position_embeddings=max_length,
+        pad_token_id=tokenizer.pad_token_id,
+        id2label=schema.id2label,
+        label2id=schema.label2id,
     )
     return BertForTokenClassification(config)
 
@@ -198,8 +231,10 @@ def _offline_message(name: str, exc: Exception) -> UsageError:
 
 
 def load_pretrained(name_or_path: str, schema: LabelSchema, *, revision: str | None = None):
-    """Tokenizer and a token-classification head over ``schema``'s tags for a Hub or local
-    encoder; no remote code, safetensors weights."""
+    """Tokenizer and a token-classification head over ``schema``'s tags.
+
+    For a Hub name or a local folder; no remote code, safetensors weights.
+    """
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     try:
@@ -207,8 +242,13 @@ def load_pretrained(name_or_path: str, schema: LabelSchema, *, revision: str | N
             name_or_path, revision=revision, trust_remote_code=False
         )
         model = AutoModelForTokenClassification.from_pretrained(
-            name_or_path, revision=revision, trust_remote_code=False, use_safetensors=True,
-            num_labels=len(schema.tags), id2label=schema.id2label, label2id=schema.label2id,
+            name_or_path,
+            revision=revision,
+            trust_remote_code=False,
+            use_safetensors=True,
+            num_labels=len(schema.tags),
+            id2label=schema.id2label,
+            label2id=schema.label2id,
             ignore_mismatched_sizes=True,
         )
     except OSError as exc:
@@ -220,18 +260,29 @@ def load_pretrained(name_or_path: str, schema: LabelSchema, *, revision: str | N
     return tokenizer, model
 
 
-def attach_metadata(model, tokenizer, schema: LabelSchema, preprocessing: Preprocessing,
-                    *, label_set: str, base_model: str) -> None:
+def attach_metadata(
+    model,
+    tokenizer,
+    schema: LabelSchema,
+    preprocessing: Preprocessing,
+    *,
+    label_set: str,
+    base_model: str,
+) -> None:
     """Write labels with layers and preprocessing into the model config."""
     model.config.id2label = schema.id2label
     model.config.label2id = schema.label2id
-    setattr(model.config, CONFIG_KEY, {
-        "layers": schema.to_dict(),
-        "preprocessing": preprocessing.to_dict(),
-        "label_set": label_set,
-        "base_model": base_model,
-        "known_words": KNOWN_WORDS_FILE,
-    })
+    setattr(
+        model.config,
+        CONFIG_KEY,
+        {
+            "layers": schema.to_dict(),
+            "preprocessing": preprocessing.to_dict(),
+            "label_set": label_set,
+            "base_model": base_model,
+            "known_words": KNOWN_WORDS_FILE,
+        },
+    )
     tokenizer.model_max_length = preprocessing.max_length
 
 
@@ -275,8 +326,10 @@ def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedMode
     model = AutoModelForTokenClassification.from_pretrained(path, use_safetensors=True)
     meta = getattr(model.config, CONFIG_KEY, None)
     if not meta:
-        raise UsageError(f"{path}/config.json has no {CONFIG_KEY!r} block; it was not written "
-                         "by araevent (train it with train.py)")
+        raise UsageError(
+            f"{path}/config.json has no {CONFIG_KEY!r} block; it was not written "
+            "by araevent (train it with train.py)"
+        )
     schema = LabelSchema.build(meta["layers"]["entities"], meta["layers"]["triggers"])
     if schema.tags != [model.config.id2label[i] for i in range(len(schema.tags))]:
         raise UsageError(f"{path}/config.json: id2label does not match the araevent layers")

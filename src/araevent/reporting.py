@@ -18,8 +18,18 @@ from typing import Any
 from araevent.evaluation import VIEWS, Scores
 from araevent.schema import Document
 
-LIBRARIES = ("araevent", "torch", "transformers", "tokenizers", "datasets", "accelerate",
-             "hydra-core", "seqeval", "huggingface-hub", "numpy")
+LIBRARIES = (
+    "araevent",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "datasets",
+    "accelerate",
+    "hydra-core",
+    "seqeval",
+    "huggingface-hub",
+    "numpy",
+)
 
 
 def library_versions() -> dict[str, str]:
@@ -36,10 +46,21 @@ def library_versions() -> dict[str, str]:
 def git_commit(cwd: str | Path = ".") -> str | None:
     """The checkout's commit (with ``-dirty`` when it has changes), or ``None``."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=cwd, capture_output=True, text=True, timeout=10).stdout
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
         return sha + ("-dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -93,12 +114,16 @@ def per_type_table(scores: Scores, view: str) -> str:
     """Per-type character-span and strict seqeval scores for one view."""
     span = scores.per_type.get(view, {}).get("span", {})
     strict = scores.per_type.get(view, {}).get("seqeval_strict", {})
-    rows = ["| type | span P | span R | span F1 | strict F1 | gold |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| type | span P | span R | span F1 | strict F1 | gold |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for t, r in sorted(span.items()):
         s = strict.get(t)
-        rows.append(f"| {t} | {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} | "
-                    f"{fmt(s['f1']) if s else '–'} | {r['support']} |")
+        rows.append(
+            f"| {t} | {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} | "
+            f"{fmt(s['f1']) if s else '–'} | {r['support']} |"
+        )
     return "\n".join(rows)
 
 
@@ -125,14 +150,14 @@ def report_markdown(title: str, sections: dict[str, Scores], notes: Sequence[str
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically (temp file, then rename)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
 
 
 def write_predictions(path: Path, docs: Sequence[Document], preds) -> None:
-    """``predictions.jsonl``: gold spans plus ``predicted_entities``/``predicted_triggers``;
-    re-scorable with ``araevent score``."""
+    """Write ``predictions.jsonl``: gold spans plus ``predicted_*`` spans, re-scorable."""
     lines = []
     for d, p in zip(docs, preds, strict=True):
         out = d.to_dict()
@@ -165,17 +190,25 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
         **metrics,
         "counts": {split: s.counts for split, s in sections.items()},
         "per_type": {split: s.per_type for split, s in sections.items()},
-        "run": {**info, "wall_time_s": round(time.time() - started, 2), "seed": job.seed,
-                "tags": job.tags, "model": job.model.name, "data": d.name},
+        "run": {
+            **info,
+            "wall_time_s": round(time.time() - started, 2),
+            "seed": job.seed,
+            "tags": job.tags,
+            "model": job.model.name,
+            "data": d.name,
+        },
         "versions": library_versions(),
         "git_commit": git_commit(),
         "data_hashes": file_hashes([d.train, d.dev, d.test] if d.format != "hub" else []),
         "config": job.config,
     }
     write_json(run_dir / "metrics.json", metrics_doc)
-    notes = [f"model: {job.model.name}; data: {d.name}; seed {job.seed}; "
-             f"world size {info.get('world_size')}; best dev strict F1 "
-             f"{info.get('best_dev_strict_f1')}"]
+    notes = [
+        f"model: {job.model.name}; data: {d.name}; seed {job.seed}; "
+        f"world size {info.get('world_size')}; best dev strict F1 "
+        f"{info.get('best_dev_strict_f1')}"
+    ]
     (run_dir / "report.md").write_text(
         report_markdown(f"araevent run {run_dir.name}", sections, notes), encoding="utf-8"
     )

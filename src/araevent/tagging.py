@@ -145,8 +145,11 @@ def spans_to_tags(
 def tag_document(
     doc: Document, units: list[Unit], layers: Sequence[str] = LAYERS
 ) -> TaggedDocument:
-    """Tags over the union of ``layers``: where a trigger and an entity share a unit,
-    the trigger wins and the entity span is dropped whole (and counted)."""
+    """Tags over the union of ``layers``.
+
+    Where a trigger and an entity share a unit, the trigger wins and the entity
+    span is dropped whole (and counted).
+    """
     tags = [OUTSIDE] * len(units)
     off: list[OffBoundary] = []
     per_layer: dict[str, list[str]] = {}
@@ -265,8 +268,9 @@ class Encoding:
     truncated_units: int = 0
 
 
-def unit_subwords(word_ids: Sequence[int | None], ids: Sequence[int], n_units: int,
-                  unk_id: int, cap: int) -> tuple[list[list[int]], int, int]:
+def unit_subwords(
+    word_ids: Sequence[int | None], ids: Sequence[int], n_units: int, unk_id: int, cap: int
+) -> tuple[list[list[int]], int, int]:
     """Group a tokenizer's subword ids by unit; empty units become ``[UNK]``, long ones cut.
 
     Returns ``(subwords, empty_units, truncated_units)``.
@@ -287,8 +291,11 @@ def unit_subwords(word_ids: Sequence[int | None], ids: Sequence[int], n_units: i
 
 
 def make_windows(counts: Sequence[int], cap: int, stride: int) -> list[tuple[int, int]]:
-    """Unit ranges ``[a, b)`` of at most ``cap`` subwords, consecutive ones overlapping by
-    at most ``stride`` subwords; every unit is in some window (each count must be ≤ cap)."""
+    """Unit ranges ``[a, b)`` of at most ``cap`` subwords.
+
+    Consecutive windows overlap by at most ``stride`` subwords; every unit is in
+    some window (each count must be ≤ cap).
+    """
     n = len(counts)
     if n == 0:
         return [(0, 0)]
@@ -323,8 +330,15 @@ def choose_windows(counts: Sequence[int], windows: Sequence[tuple[int, int]]) ->
     return owner
 
 
-def encode_units(word_ids: Sequence[int | None], ids: Sequence[int], n_units: int, *,
-                 unk_id: int, max_subwords: int, stride: int) -> Encoding:
+def encode_units(
+    word_ids: Sequence[int | None],
+    ids: Sequence[int],
+    n_units: int,
+    *,
+    unk_id: int,
+    max_subwords: int,
+    stride: int,
+) -> Encoding:
     """Subwords per unit, windows of at most ``max_subwords`` and each unit's window."""
     groups, empty, truncated = unit_subwords(word_ids, ids, n_units, unk_id, max_subwords)
     counts = [len(g) for g in groups]
@@ -332,10 +346,14 @@ def encode_units(word_ids: Sequence[int | None], ids: Sequence[int], n_units: in
     return Encoding(groups, windows, choose_windows(counts, windows), empty, truncated)
 
 
-def window_features(enc: Encoding, w: int, cls_id: int, sep_id: int,
-                    tag_ids: Sequence[int] | None = None) -> dict[str, list[int]]:
-    """``input_ids`` for window ``w`` with the position of each unit's first subword, and
-    ``labels`` (first subword tagged, the rest and the specials ``-100``) when tags are given."""
+def window_features(
+    enc: Encoding, w: int, cls_id: int, sep_id: int, tag_ids: Sequence[int] | None = None
+) -> dict[str, list[int]]:
+    """``input_ids`` for window ``w`` and the position of each unit's first subword.
+
+    With ``tag_ids``, also ``labels``: first subword tagged, the rest and the
+    specials ``-100``.
+    """
     a, b = enc.windows[w]
     ids = [cls_id]
     first = []

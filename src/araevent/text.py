@@ -22,8 +22,10 @@ PROCLITICS = CONJUNCTIONS + PREPOSITIONS
 TATWEEL = "\u0640"
 ARABIC_PUNCTUATION = "،؛؟«»٪٫٬"
 _DIACRITIC_RANGES = ((0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06ED))
-_DIGITS = {**{chr(0x0660 + i): str(i) for i in range(10)},
-           **{chr(0x06F0 + i): str(i) for i in range(10)}}
+_DIGITS = {
+    **{chr(0x0660 + i): str(i) for i in range(10)},
+    **{chr(0x06F0 + i): str(i) for i in range(10)},
+}
 _ALEF = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"}
 KNOWN_WORDS_FILE = "known_words.txt"
 

@@ -8,7 +8,6 @@ folder.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -45,8 +44,14 @@ def load_split(data: DataSettings, split: str) -> list[Document]:
     from araevent.io import load_documents
 
     label_set = get_label_set(data.label_set)
-    return load_documents([location], data.format, label_set=label_set, nested=data.nested,
-                          layers=data.layers, conll_layers=data.conll_layers)
+    return load_documents(
+        [location],
+        data.format,
+        label_set=label_set,
+        nested=data.nested,
+        layers=data.layers,
+        conll_layers=data.conll_layers,
+    )
 
 
 def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
@@ -62,8 +67,9 @@ def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
     return LabelSchema.build(labels["entities"], labels["triggers"])
 
 
-def build_features(pre: Preprocessor, docs: Sequence[Document], schema: LabelSchema,
-                   layers: Sequence[str]):
+def build_features(
+    pre: Preprocessor, docs: Sequence[Document], schema: LabelSchema, layers: Sequence[str]
+):
     """Every window of every document as one training example, via batched ``map``.
 
     Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
@@ -116,8 +122,11 @@ def newest_complete_checkpoint(folder: Path) -> Path | None:
 
 
 def resolve_resume(resume: bool | str, run_dir: Path) -> str | None:
-    """``resume=true``: this run's newest complete checkpoint; ``resume=PATH``: a checkpoint
-    folder, or a run folder whose newest complete checkpoint is used."""
+    """The checkpoint to resume from, or ``None``.
+
+    ``resume=true``: this run's newest complete checkpoint; ``resume=PATH``: a
+    checkpoint folder, or a run folder whose newest complete checkpoint is used.
+    """
     from araevent.errors import UsageError
 
     if resume is False or resume is None or resume == "false":
@@ -134,12 +143,15 @@ def resolve_resume(resume: bool | str, run_dir: Path) -> str | None:
         ckpt = newest_complete_checkpoint(folder)
         if ckpt:
             return str(ckpt)
-    raise UsageError(f"resume={resume}: no complete checkpoint (one with trainer_state.json) "
-                     "there; pass a checkpoint folder or a run folder")
+    raise UsageError(
+        f"resume={resume}: no complete checkpoint (one with trainer_state.json) "
+        "there; pass a checkpoint folder or a run folder"
+    )
 
 
-def _tokenizer_and_model(job: TrainJob, train: Sequence[Document], schema: LabelSchema,
-                         known: KnownWords, args):
+def _tokenizer_and_model(
+    job: TrainJob, train: Sequence[Document], schema: LabelSchema, known: KnownWords, args
+):
     """Tiny: build the tokenizer on rank 0 (saved), others load it after a barrier."""
     m = job.model
     if m.tiny is None:
@@ -154,15 +166,25 @@ def _tokenizer_and_model(job: TrainJob, train: Sequence[Document], schema: Label
             norm = m.preprocessing.normalization
             units = ([norm(u.text) for u in split_units(d.text, known)] for d in train)
             t = m.tiny
-            tokenizer = train_tiny_tokenizer(units, vocab_size=t.vocab_size,
-                                             min_frequency=t.min_frequency,
-                                             max_length=m.preprocessing.max_length)
+            tokenizer = train_tiny_tokenizer(
+                units,
+                vocab_size=t.vocab_size,
+                min_frequency=t.min_frequency,
+                max_length=m.preprocessing.max_length,
+            )
             if args.process_index == 0:
                 tokenizer.save_pretrained(tok_dir)
     t = m.tiny
-    model = tiny_model(tokenizer, schema, hidden_size=t.hidden_size, num_layers=t.num_layers,
-                       num_heads=t.num_heads, intermediate_size=t.intermediate_size,
-                       dropout=t.dropout, max_length=m.preprocessing.max_length)
+    model = tiny_model(
+        tokenizer,
+        schema,
+        hidden_size=t.hidden_size,
+        num_layers=t.num_layers,
+        num_heads=t.num_heads,
+        intermediate_size=t.intermediate_size,
+        dropout=t.dropout,
+        max_length=m.preprocessing.max_length,
+    )
     return tokenizer, model
 
 
@@ -205,11 +227,16 @@ def training_arguments(job: TrainJob):
 
 
 class DevScorer:
-    """Scores the dev split through :class:`~araevent.predict.Predictor` and
-    :func:`~araevent.evaluation.score`, exactly as ``evaluate.py`` does."""
+    """Scores a split through ``Predictor`` and ``evaluation.score``, as ``evaluate.py`` does."""
 
-    def __init__(self, docs: Sequence[Document], pre: Preprocessor, schema: LabelSchema,
-                 batch_size: int, decoding: str) -> None:
+    def __init__(
+        self,
+        docs: Sequence[Document],
+        pre: Preprocessor,
+        schema: LabelSchema,
+        batch_size: int,
+        decoding: str,
+    ) -> None:
         self.docs = list(docs)
         self.pre = pre
         self.schema = schema
@@ -224,9 +251,13 @@ class DevScorer:
         predictor = Predictor(model, self.pre, self.schema, self.batch_size, self.decoding)
         preds = predictor.predict_texts([d.text for d in self.docs])
         scores = score(
-            self.docs, [p.spans for p in preds], [p.units for p in preds],
-            pred_tags=[p.tags for p in preds], trigger_labels=set(self.schema.triggers),
-            prefix=prefix, bootstrap=bootstrap,
+            self.docs,
+            [p.spans for p in preds],
+            [p.units for p in preds],
+            pred_tags=[p.tags for p in preds],
+            trigger_labels=set(self.schema.triggers),
+            prefix=prefix,
+            bootstrap=bootstrap,
         )
         return scores, preds
 
@@ -239,8 +270,11 @@ def _log_callback():
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and logs:
-                shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in logs.items()
-                         if "/" not in k or k.endswith("overall/seqeval_strict/f1")}
+                shown = {
+                    k: round(v, 4) if isinstance(v, float) else v
+                    for k, v in logs.items()
+                    if "/" not in k or k.endswith("overall/seqeval_strict/f1")
+                }
                 log.info("step %d: %s", state.global_step, shown)
 
     return LogToLogger()
@@ -261,10 +295,14 @@ def make_trainer_class():
             was_training = model.training
             scores, _ = self.dev_scorer(model)
             model.train(was_training)
-            metrics = {k: v for k, v in scores.metrics.items() if "/span/" in k or
-                       "/seqeval_strict/" in k}
-            metrics = {f"{metric_key_prefix}_{k}": v for k, v in metrics.items()
-                       if not k.endswith("support")}
+            metrics = {
+                k: v for k, v in scores.metrics.items() if "/span/" in k or "/seqeval_strict/" in k
+            }
+            metrics = {
+                f"{metric_key_prefix}_{k}": v
+                for k, v in metrics.items()
+                if not k.endswith("support")
+            }
             metrics[f"{metric_key_prefix}_runtime"] = round(time.perf_counter() - start, 4)
             self.log(metrics)
             self.control = self.callback_handler.on_evaluate(
@@ -294,16 +332,26 @@ def train(job: TrainJob) -> dict[str, Any]:
     schema = label_schema(data["train"], job.data)
     known = KnownWords.shipped().union(span_vocabulary(data["train"]))
     tokenizer, model = _tokenizer_and_model(job, data["train"], schema, known, args)
-    attach_metadata(model, tokenizer, schema, job.model.preprocessing,
-                    label_set=job.data.label_set,
-                    base_model=job.model.name_or_path or f"araevent-{job.model.name}")
+    attach_metadata(
+        model,
+        tokenizer,
+        schema,
+        job.model.preprocessing,
+        label_set=job.data.label_set,
+        base_model=job.model.name_or_path or f"araevent-{job.model.name}",
+    )
     pre = Preprocessor(tokenizer, known, job.model.preprocessing)
     train_ds, train_stats = build_features(pre, data["train"], schema, job.data.layers)
     log.info("train features: %s", train_stats)
-    log.info("labels: %d entity types, %d trigger types, %d tags", len(schema.entities),
-             len(schema.triggers), len(schema.tags))
-    scorer = DevScorer(data["dev"], pre, schema, job.trainer.eval_batch_size,
-                       job.model.preprocessing.decoding)
+    log.info(
+        "labels: %d entity types, %d trigger types, %d tags",
+        len(schema.entities),
+        len(schema.triggers),
+        len(schema.tags),
+    )
+    scorer = DevScorer(
+        data["dev"], pre, schema, job.trainer.eval_batch_size, job.model.preprocessing.decoding
+    )
     callbacks = [EarlyStoppingCallback(early_stopping_patience=job.trainer.patience)]
     if "tensorboard" in job.trainer.report_to and args.process_index == 0:
         from torch.utils.tensorboard import SummaryWriter
@@ -316,9 +364,14 @@ def train(job: TrainJob) -> dict[str, Any]:
     hf_logging.disable_progress_bar()
     callbacks.append(_log_callback())
     trainer = make_trainer_class()(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=train_ds.select([0]),
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=train_ds.select([0]),
         data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=None),
-        processing_class=tokenizer, callbacks=callbacks, dev_scorer=scorer,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        dev_scorer=scorer,
     )
     trainer.remove_callback(PrinterCallback)
     ckpt = resolve_resume(job.resume, job.run_dir)
@@ -330,8 +383,10 @@ def train(job: TrainJob) -> dict[str, Any]:
     if args.process_index != 0:
         return {}
     save_model_dir(job.run_dir / "model", model, tokenizer, known)
-    steps_per_epoch = math.ceil(len(train_ds) / (job.trainer.batch_size * world_size
-                                                * job.trainer.gradient_accumulation_steps))
+    steps_per_epoch = math.ceil(
+        len(train_ds)
+        / (job.trainer.batch_size * world_size * job.trainer.gradient_accumulation_steps)
+    )
     info = {
         "world_size": world_size,
         "global_steps": trainer.state.global_step,
@@ -341,8 +396,7 @@ def train(job: TrainJob) -> dict[str, Any]:
         "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
         "train_features": train_stats,
         "loss_history": [
-            {"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history
-            if "loss" in h
+            {"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h
         ],
         "torch_threads": torch.get_num_threads(),
     }

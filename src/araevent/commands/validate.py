@@ -26,7 +26,8 @@ from araevent.tagging import tag_document
 from araevent.text import KnownWords, Normalization, span_vocabulary, split_units
 
 OFF_BOUNDARY_FIX = (
-    "move the span to unit edges, or list its stem in --known-words so the proclitic splits off"
+    "move the span to unit edges: units are words split at whitespace and punctuation, "
+    "with proclitics split off by the rule in README"
 )
 
 
@@ -139,11 +140,15 @@ def run(args: argparse.Namespace) -> int:
     off_lines: list[str] = []
     longest = (0, "")
     units_total = empty_units = collisions = 0
+    empty_memo: dict[str, bool] = {}
     for doc in result.documents:
         units = split_units(doc.text, known)
         tagged = tag_document(doc, units, layers)
         units_total += len(units)
-        empty_units += sum(nothing_to_tokenise(normalise(u.text)) for u in units)
+        for u in units:
+            if u.text not in empty_memo:
+                empty_memo[u.text] = nothing_to_tokenise(normalise(u.text))
+            empty_units += empty_memo[u.text]
         collisions += len(tagged.collisions)
         longest = max(longest, (len(units), doc.id), key=lambda x: x[0])
         for layer in layers:

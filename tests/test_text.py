@@ -1,0 +1,168 @@
+"""Units with offsets and per-unit normalisation (the proclitic table is test_proclitics.py)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from araevent.text import (
+    KnownWords,
+    Normalization,
+    Unit,
+    is_punctuation,
+    lookup_key,
+    span_vocabulary,
+    split_units,
+)
+
+LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهويءآأإؤئىة"
+DIACRITICS = "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670"
+TATWEEL = "\u0640"
+PUNCT = "،؛؟«».,!:()-"
+SPACES = [" ", "  ", "\n", "\r\n", "\t", "\u00a0"]
+PREFIXES = ["", "", "و", "ف", "ب", "ك", "ل", "وب", "فل", "ال", "بال", "وال", "لل", "ولل"]
+
+stems = st.text(alphabet=LETTERS + DIACRITICS + TATWEEL, min_size=1, max_size=7)
+words = st.builds(lambda p, s: p + s, st.sampled_from(PREFIXES), stems) | st.sampled_from(
+    ["روسيا", "وروسيا", "بالقاهرة", "للجنة", "٢٠٢٤", "۱۲", "\u200f", TATWEEL, "ok", "x1"]
+)
+separators = (
+    st.sampled_from(SPACES)
+    | st.sampled_from(list(PUNCT))
+    | st.builds(lambda a, b: a + b, st.sampled_from(SPACES), st.sampled_from(list(PUNCT)))
+)
+texts = st.builds(
+    lambda ws, seps: "".join(w + s for w, s in zip(ws, seps, strict=False)),
+    st.lists(words, min_size=0, max_size=12),
+    st.lists(separators, min_size=12, max_size=12),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_unit_offsets_always_slice_the_raw_text(text):
+    units = split_units(text)
+    covered = set()
+    for u in units:
+        assert u.text == text[u.start : u.end]
+        assert u.start < u.end
+        assert not any(ch.isspace() for ch in u.text)
+        covered.update(range(u.start, u.end))
+    assert all(a.end <= b.start for a, b in zip(units, units[1:], strict=False))
+    # every non-space character is in exactly one unit; no space is in any
+    assert covered == {i for i, ch in enumerate(text) if not ch.isspace()}
+    # punctuation is always a unit of its own
+    for u in units:
+        if any(is_punctuation(ch) for ch in u.text):
+            assert len(u.text) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_normalisation_only_drops_marks_and_maps_digits(text):
+    norm = Normalization()
+    digits = {
+        **{chr(0x0660 + i): str(i) for i in range(10)},
+        **{chr(0x06F0 + i): str(i) for i in range(10)},
+    }
+    for u in split_units(text):
+        out = norm(u.text)
+        expected = "".join(digits.get(c, c) for c in u.text if c not in DIACRITICS + TATWEEL)
+        assert out == expected  # no other change: hamza letters, ى, ة untouched by default
+        assert norm(out) == out
+
+
+def test_proclitic_units_with_offsets():
+    text = "وروسيا بالقاهرة للجنة"
+    got = [(u.start, u.end, u.text) for u in split_units(text)]
+    assert got == [
+        (0, 1, "و"),
+        (1, 6, "روسيا"),
+        (7, 8, "ب"),
+        (8, 15, "القاهرة"),
+        (16, 17, "ل"),
+        (17, 21, "لجنة"),
+    ]
+
+
+def test_a_proclitic_unit_takes_its_diacritics():
+    text = "وَرُوسْيَا"
+    units = split_units(text)
+    assert [u.text for u in units] == ["وَ", "رُوسْيَا"]
+    assert units[0] == Unit(0, 2, "وَ")
+
+
+def test_normalisation_strips_diacritics_and_tatweel():
+    norm = Normalization()
+    assert norm("قُتِلَ") == "قتل"
+    assert norm("الرئيـــس") == "الرئيس"
+    assert norm("مُحَمَّدٌ") == "محمد"
+
+
+def test_normalisation_maps_hindi_and_persian_digits():
+    norm = Normalization()
+    assert norm("٠١٢٣٤٥٦٧٨٩") == "0123456789"
+    assert norm("۰۱۲۳۴۵۶۷۸۹") == "0123456789"
+    assert Normalization(digits=False)("٢٠٢٤") == "٢٠٢٤"
+
+
+def test_normalisation_folds_are_optional_and_off_by_default():
+    norm = Normalization()
+    assert norm("أإآٱ على مدرسة") == "أإآٱ على مدرسة"
+    folded = Normalization(fold_alef=True, fold_ya=True, fold_ta_marbuta=True)
+    assert folded("أإآٱ على مدرسة") == "اااا علي مدرسه"
+    kept = Normalization(strip_diacritics=False, strip_tatweel=False)
+    assert kept("قُتِـلَ") == "قُتِـلَ"
+    assert set(norm.to_dict()) == {
+        "strip_diacritics",
+        "strip_tatweel",
+        "digits",
+        "fold_alef",
+        "fold_ya",
+        "fold_ta_marbuta",
+    }
+
+
+def test_never_nfkd_hamza_letters_stay_one_code_point():
+    norm = Normalization()
+    for ch in "أإآؤئ":
+        assert len(unicodedata.normalize("NFKD", ch)) == 2  # what NFKD would do
+        assert norm(ch) == ch and len(norm(ch)) == 1
+    assert len(norm("أَمْرِيكَا")) == len("أمريكا")
+
+
+def test_lone_rlm_and_lone_tatweel_are_units_not_dropped():
+    text = "كلمة \u200f كلمة ـ نص"
+    units = split_units(text)
+    assert [(u.start, u.end, u.text) for u in units] == [
+        (0, 4, "كلمة"),
+        (5, 6, "\u200f"),
+        (7, 11, "كلمة"),
+        (12, 13, TATWEEL),
+        (14, 16, "نص"),
+    ]
+    norm = Normalization()
+    assert norm(TATWEEL) == ""  # nothing left: fed to the model as [UNK]
+    assert all(unicodedata.category(c) == "Cf" for c in norm("\u200f"))  # invisible only
+
+
+def test_known_words_lookup_ignores_marks_and_alef_variants(tmp_path):
+    known = KnownWords(["أمريكا", "روسيا"])
+    assert "امريكا" in known and "إمريكا" in known and "رُوسْيَا" in known
+    assert "مصر" not in known and len(known) == 2
+    assert lookup_key("القاهـــرة") == "القاهرة"
+    bigger = known.union(["مصر"])
+    assert "مصر" in bigger and "مصر" not in known
+    path = tmp_path / "words.txt"
+    bigger.save(path)
+    assert set(KnownWords.load(path)) == set(bigger)
+    assert len(KnownWords.shipped()) > 0
+
+
+def test_span_vocabulary_takes_span_words_not_text_words():
+    from araevent.schema import Document, Span
+
+    doc = Document("d", "زار وزير الخارجية وروسيا", [Span(19, 24, "GPE"), Span(4, 17, "PER")])
+    assert span_vocabulary([doc]) == {"روسيا", "وزير", "الخارجية"}
