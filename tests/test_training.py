@@ -34,6 +34,7 @@ def test_run_folder_is_complete(tiny_run: Path):
     ):
         assert (tiny_run / name).is_file(), name
     assert any((tiny_run / "checkpoints").glob("checkpoint-*"))
+    assert any((tiny_run / "tensorboard").glob("events.out.tfevents.*"))
     config = json.loads((tiny_run / "model/config.json").read_text("utf-8"))
     block = config["araevent"]
     assert block["layers"]["entities"] and block["layers"]["triggers"]
@@ -138,3 +139,9 @@ def test_offline_hub_model_fails_with_one_clear_sentence(tmp_path, fixture_corpu
     assert "aubmindlab/bert-base-arabertv02" in msg
     assert "model.name_or_path=" in msg
     assert "\n" not in msg
+
+
+def test_optuna_search_config_composes_when_the_plugin_is_installed(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    cfg = compose("train", ["hparams_search=optuna"])
+    assert cfg.optimized_metric == "dev/overall/seqeval_strict/f1"

@@ -55,8 +55,8 @@ BAD = {
         [],
         2,
         "d2",
-        "text is NoneType, not a string",
-        'a document is {"id": str',
+        "document has no 'text'",
+        "every document needs its raw text as a string",
     ),
     "missing_span_key": (
         "bad.jsonl",
@@ -83,7 +83,7 @@ BAD = {
         2,
         "d2",
         "triggers is dict, not a list",
-        'a document is {"id": str',
+        "triggers is a list of span objects",
     ),
     "offsets_out_of_range": (
         "bad.jsonl",
@@ -174,6 +174,15 @@ BAD = {
         "bad-2",
         "line has 3 columns, expected 2",
         "separate the token and each tag",
+    ),
+    "conll_non_utf8_bytes": (
+        "bad.conll",
+        "زار O\n\nفي O\n".encode() + b"\xd9 B-GPE\n",
+        [],
+        4,
+        "bad-2",
+        "line is not UTF-8: byte 0xd9",
+        "re-save the file as UTF-8",
     ),
     "conll_tag_OO": (
         "bad.conll",
@@ -296,6 +305,11 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "x.csv")]) == 2
     assert "--format" in capsys.readouterr().err
     assert main(["validate", str(DOCS), "--known-words", str(tmp_path / "nope.txt")]) == 2
+    capsys.readouterr()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["convert", str(DOCS), str(blocker / "out.jsonl"), "--to", "jsonl"]) == 2
+    assert "cannot write" in capsys.readouterr().err
 
 
 def test_spans_off_unit_boundaries_are_listed_and_exit_1(tmp_path, capsys):
@@ -352,11 +366,11 @@ def test_repair_turns_orphan_i_into_b_and_counts(tmp_path, capsys):
 def test_brat_unimported_lines_are_counted_and_noted(capsys):
     assert main(["validate", str(DATA / "fmt_brat")]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"brat argument lines not imported\s+2", out)
-    assert re.search(r"brat relation lines not imported\s+1", out)
-    assert re.search(r"brat attribute lines not imported\s+1", out)
-    assert re.search(r"brat normalization lines not imported\s+1", out)
-    assert re.search(r"brat note lines not imported\s+1", out)
+    assert re.search(r"brat event arguments not imported\s+2", out)
+    assert re.search(r"brat relations not imported\s+1", out)
+    assert re.search(r"brat attributes not imported\s+1", out)
+    assert re.search(r"brat normalizations not imported\s+1", out)
+    assert re.search(r"brat notes not imported\s+1", out)
     assert "note: " in out and "not imported" in out
 
 

@@ -203,3 +203,50 @@ def train_job(cfg, run_dir: str | Path) -> TrainJob:
         tags=list(cfg.get("tags") or []),
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+
+
+@dataclass
+class EvaluateJob:
+    """One ``evaluate.py`` run, fully typed."""
+
+    out_dir: Path
+    model_path: str
+    data: DataSettings
+    split: str
+    batch_size: int
+    decoding: str | None
+    bootstrap: int
+    seed: int
+    device: str | None
+    config: dict[str, Any]
+
+
+def evaluate_job(cfg, out_dir: str | Path) -> EvaluateJob:
+    """Unpack the composed ``evaluate.yaml`` once into typed settings."""
+    from omegaconf import OmegaConf
+
+    from araevent.errors import UsageError
+
+    require_complete(cfg)
+    split = str(cfg.split)
+    if split not in ("train", "dev", "test"):
+        raise UsageError(f"split={split}: choose train, dev or test")
+    decoding = cfg.get("decoding")
+    if decoding not in (None, "argmax", "viterbi"):
+        raise UsageError(f"decoding={decoding}: choose argmax, viterbi or null (the model's)")
+    batch_size, bootstrap = int(cfg.batch_size), int(cfg.bootstrap)
+    if batch_size < 1 or bootstrap < 0:
+        raise UsageError(f"batch_size={batch_size} must be >= 1 and bootstrap={bootstrap} >= 0")
+    device = cfg.get("device")
+    return EvaluateJob(
+        out_dir=Path(out_dir),
+        model_path=str(cfg.model_path),
+        data=data_settings(cfg.data),
+        split=split,
+        batch_size=batch_size,
+        decoding=decoding,
+        bootstrap=bootstrap,
+        seed=int(cfg.seed),
+        device=str(device) if device else None,
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )

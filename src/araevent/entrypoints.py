@@ -40,3 +40,25 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
     print(f"run folder: {run_dir}")
     target = cfg.get("optimized_metric")
     return float(metrics[target]) if target else None
+
+
+def run_evaluation(cfg, out_dir: str | Path) -> dict:
+    """Evaluate a model folder from a composed ``evaluate.yaml``; print the main table.
+
+    Writes the report folder (``metrics.json``, ``report.md``, ``predictions.jsonl``,
+    ``errors.jsonl``, confusion plots) into ``out_dir`` and returns ``metrics.json``'s
+    content.
+    """
+    from araevent.config import evaluate_job
+    from araevent.reporting import evaluate_model, main_table
+
+    try:
+        job = evaluate_job(cfg, out_dir)
+        metrics = evaluate_model(job)
+    except AraEventError as exc:
+        _fail(exc)
+    print(main_table(metrics, job.split))
+    c = metrics["counts"][job.split]
+    print(f"{c['documents']} documents, {c['gold_spans']} gold spans scored")
+    print(f"report folder: {out_dir}")
+    return metrics

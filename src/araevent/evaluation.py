@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from araevent.errors import DataError
 from araevent.labels import LAYERS
 from araevent.schema import Document, Span
-from araevent.tagging import OUTSIDE, split_tag, spans_to_tags
+from araevent.tagging import OUTSIDE, spans_to_tags, split_tag
 from araevent.text import Unit
 
 VIEWS = ("entities", "triggers/identification", "triggers/classification", "overall")
@@ -84,9 +85,12 @@ def ill_formed(tags: Sequence[str]) -> int:
 
 def check_tags(sequences: Sequence[Sequence[str]], what: str) -> None:
     """Refuse malformed tags before seqeval sees them (it misreads ``I--ORG``)."""
+    bad = {t for t in {t for seq in sequences for t in seq} if not is_valid_tag(t)}
+    if not bad:
+        return
     for i, seq in enumerate(sequences):
         for tag in seq:
-            if not is_valid_tag(tag):
+            if tag in bad:
                 raise ValueError(f"{what} sequence {i}: malformed tag {tag!r}")
 
 
@@ -205,8 +209,7 @@ def _averages(per_type: dict[str, dict[str, float]]) -> dict[str, dict[str, floa
     for avg in ("macro", "weighted"):
         w = np.ones(len(rows)) if avg == "macro" else support
         out[avg] = {
-            k: float(np.average([r[k] for r in rows], weights=w)) if w.sum() else 0.0
-            for k in STATS
+            k: float(np.average([r[k] for r in rows], weights=w)) if w.sum() else 0.0 for k in STATS
         }
     return out
 
@@ -239,13 +242,28 @@ def f1_from_counts(totals: np.ndarray) -> np.ndarray:
     return np.divide(2 * tp, denom, out=np.zeros(denom.shape, dtype=float), where=denom > 0)
 
 
+def _defined_f1(totals: np.ndarray) -> np.ndarray:
+    """F1 of each row, NaN where a resample holds no gold and no predicted span."""
+    f1 = f1_from_counts(totals)
+    empty = (2 * totals[..., 0] + totals[..., 1] + totals[..., 2]) == 0
+    return np.where(empty, np.nan, f1)
+
+
 def bootstrap_f1(counts: np.ndarray, samples: int, seed: int) -> tuple[float, float]:
-    """95% interval of micro F1 from per-document ``[tp, fp, fn]`` rows, documents resampled."""
+    """95% interval of micro F1 from per-document ``[tp, fp, fn]`` rows, documents resampled.
+
+    A resample of documents with no gold and no predicted span has no F1 and is
+    left out (it would otherwise count as 0 and drag a perfect system's interval
+    down to 0).
+    """
     if len(counts) == 0 or samples <= 0:
         return (0.0, 0.0)
     f1 = np.concatenate(
-        [f1_from_counts(t[0]) for t in resampled_totals([np.asarray(counts)], samples, seed)]
+        [_defined_f1(t[0]) for t in resampled_totals([np.asarray(counts)], samples, seed)]
     )
+    f1 = f1[~np.isnan(f1)]
+    if not len(f1):
+        return (0.0, 0.0)
     lo, hi = np.percentile(f1, [2.5, 97.5])
     return float(lo), float(hi)
 
@@ -257,30 +275,36 @@ def paired_bootstrap(
 
     ``a`` and ``b`` hold ``[tp, fp, fn]`` per document for the same documents in the
     same order. Each resample draws documents with replacement (the same draw for
-    both systems) and measures ``delta_i = F1_a - F1_b``. The two-sided p-value is
+    both systems) and measures ``delta_i = F1_a - F1_b`` (resamples where either F1
+    is undefined, with nothing to score, are left out). The two-sided p-value is
     the share of resamples whose delta lies at least as far from the observed
     delta as the observed delta lies from 0 (the bootstrap distribution shifted
-    to the null; Berg-Kirkpatrick et al. 2012), counted as ``(k + 1) / (samples + 1)``
+    to the null; Berg-Kirkpatrick et al. 2012), counted as ``(k + 1) / (n + 1)``
     so it is never 0.
     """
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(f"paired counts differ in shape: {a.shape} vs {b.shape}")
-    f1_a = float(f1_from_counts(a.sum(axis=0)))
-    f1_b = float(f1_from_counts(b.sum(axis=0)))
+    f1_a = float(f1_from_counts(a.sum(axis=0))) if len(a) else 0.0
+    f1_b = float(f1_from_counts(b.sum(axis=0))) if len(b) else 0.0
     delta = f1_a - f1_b
     out = {"f1_a": f1_a, "f1_b": f1_b, "delta": delta, "samples": samples, "documents": len(a)}
-    if len(a) == 0 or samples <= 0:
+    deltas = np.zeros(0)
+    if len(a) and samples > 0:
+        deltas = np.concatenate(
+            [
+                _defined_f1(ta) - _defined_f1(tb)
+                for ta, tb in resampled_totals([a, b], samples, seed)
+            ]
+        )
+        deltas = deltas[~np.isnan(deltas)]
+    if not len(deltas):
         return {**out, "p_value": 1.0, "delta_ci_low": 0.0, "delta_ci_high": 0.0}
-    deltas = np.concatenate(
-        [f1_from_counts(ta) - f1_from_counts(tb) for ta, tb in resampled_totals([a, b], samples,
-                                                                                 seed)]
-    )
     extreme = int(np.sum(np.abs(deltas - delta) >= abs(delta) - 1e-12))
     lo, hi = np.percentile(deltas, [2.5, 97.5])
     return {
         **out,
-        "p_value": (extreme + 1) / (samples + 1),
+        "p_value": (extreme + 1) / (len(deltas) + 1),
         "delta_ci_low": float(lo),
         "delta_ci_high": float(hi),
     }
@@ -565,9 +589,7 @@ def confusion(
     gold: Sequence[dict[str, list[Span]]], pred: Sequence[dict[str, list[Span]]], layer: str
 ) -> Confusion:
     """The confusion matrix of one layer over all documents."""
-    labels = sorted(
-        {s.label for spans in (*gold, *pred) for s in spans.get(layer, [])}
-    )
+    labels = sorted({s.label for spans in (*gold, *pred) for s in spans.get(layer, [])})
     index = {t: i for i, t in enumerate(labels)}
     k = len(labels)
     m = np.zeros((k + 1, k + 1), dtype=np.int64)
@@ -588,3 +610,125 @@ def confusion(
             for c in rest:
                 m[k, index[c.label]] += 1
     return Confusion(labels, m)
+
+
+# --- model-free scoring: documents from two files -------------------------
+
+
+def predicted_spans(doc: Document, path: str | None = None) -> dict[str, list[Span]]:
+    """The predictions a document carries.
+
+    ``predicted_entities``/``predicted_triggers`` when the document has either key
+    (a missing one is empty), else its ``entities``/``triggers``.
+    """
+    from araevent.schema import parse_span
+
+    keys = [f"predicted_{layer}" for layer in LAYERS]
+    if not any(k in doc.extra for k in keys):
+        return {"entities": list(doc.entities), "triggers": list(doc.triggers)}
+    where: dict[str, Any] = {"path": path, "line": None, "doc_id": doc.id}
+    out: dict[str, list[Span]] = {}
+    for layer, key in zip(LAYERS, keys, strict=True):
+        raw = doc.extra.get(key, [])
+        if not isinstance(raw, list):
+            raise DataError(f"{key} is {type(raw).__name__}, not a list", **where)
+        spans = []
+        for i, obj in enumerate(raw):
+            span, errs = parse_span(obj, doc.text, where=where, layer=key, index=i)
+            if errs:
+                raise errs[0]
+            spans.append(span)
+        out[layer] = spans
+    return out
+
+
+def pair_documents(
+    gold: Sequence[Document],
+    pred: Sequence[Document],
+    *,
+    match: str = "id",
+    gold_path: str | None = None,
+    pred_path: str | None = None,
+) -> list[dict[str, list[Span]]]:
+    """Predicted spans for each gold document, in gold order.
+
+    ``match="id"`` pairs documents by id: a gold id missing from the prediction, an
+    extra predicted id or a repeated id is an error naming them. ``match="order"``
+    pairs the i-th documents (for formats whose ids come from file names, such as
+    CoNLL without ``-DOCSTART-``). Paired texts must be equal.
+    """
+    if match not in ("id", "order"):
+        raise ValueError(f"match is 'id' or 'order', not {match!r}")
+    if match == "order":
+        if len(gold) != len(pred):
+            raise DataError(
+                f"{len(gold)} gold documents but {len(pred)} predicted ones",
+                path=pred_path,
+                fix="--match order pairs documents by position",
+            )
+        pairs = list(zip(gold, pred, strict=True))
+    else:
+        for docs, path in ((gold, gold_path), (pred, pred_path)):
+            seen = Counter(d.id for d in docs)
+            repeated = sorted(i for i, c in seen.items() if c > 1)
+            if repeated:
+                raise DataError(
+                    f"repeated document ids: {_some(repeated)}",
+                    path=path,
+                    fix="ids must be unique to match gold and prediction",
+                )
+        by_id = {d.id: d for d in pred}
+        gold_ids = {d.id for d in gold}
+        missing = sorted(gold_ids - set(by_id))
+        extra = sorted(set(by_id) - gold_ids)
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(
+                    f"{len(missing)} gold ids missing from the prediction: {_some(missing)}"
+                )
+            if extra:
+                parts.append(f"{len(extra)} predicted ids not in the gold: {_some(extra)}")
+            raise DataError(
+                "; ".join(parts),
+                path=pred_path,
+                fix="score the prediction of exactly the gold documents",
+            )
+        pairs = [(g, by_id[g.id]) for g in gold]
+    out = []
+    for g, p in pairs:
+        if g.text != p.text:
+            raise DataError(
+                f"text differs from gold document {g.id!r}",
+                path=pred_path,
+                doc_id=p.id,
+                fix="character offsets are only comparable on the same text",
+            )
+        out.append(predicted_spans(p, pred_path))
+    return out
+
+
+def _some(items: Sequence[str], k: int = 5) -> str:
+    shown = ", ".join(repr(x) for x in items[:k])
+    return shown + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
+def corpus_units(docs: Sequence[Document]) -> list[list[Unit]]:
+    """Units for model-free scoring.
+
+    The proclitic rule with the shipped known words plus the gold documents' span
+    vocabulary (as a model trained on them would know it).
+    """
+    from araevent.text import KnownWords, span_vocabulary, split_units
+
+    known = KnownWords.shipped().union(span_vocabulary(docs))
+    return [split_units(d.text, known) for d in docs]
+
+
+def span_doc_counts(
+    gold: Sequence[Document], pred: Sequence[dict[str, list[Span]]], view: str
+) -> np.ndarray:
+    """Per-document ``[tp, fp, fn]`` of exact character spans in one view."""
+    gold_spans = [{"entities": d.entities, "triggers": d.triggers} for d in gold]
+    pred = [{layer: list(p.get(layer, [])) for layer in LAYERS} for p in pred]
+    return _span_view(gold_spans, pred, view)[0]

@@ -71,6 +71,13 @@ BRAT_KINDS = {
     "N": "normalization",
     "#": "note",
 }
+BRAT_NAMES = {
+    "argument": "event argument",
+    "relation": "relation",
+    "attribute": "attribute",
+    "normalization": "normalization",
+    "note": "note",
+}
 _TAG = re.compile(r"([BI])-(.+)\Z")
 _ID_IN_LINE = re.compile(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
@@ -171,21 +178,24 @@ def read_documents(
             raise UsageError(str(exc)) from None
     if fmt != "brat" and p.is_dir():
         raise UsageError(f"{p} is a folder; {fmt} reads one file (a folder is brat)")
+    col_layers = _check_layers(conll_layers, "conll_layers") if conll_layers else None
     result = ReadResult()
-    if fmt == "jsonl":
-        _read_jsonl(p, result, label_set=label_set, nested=nested, layers=layers)
-    elif fmt == "conll":
-        col_layers = _check_layers(conll_layers, "conll_layers") if conll_layers else None
-        _read_conll(
-            p,
-            result,
-            label_set=label_set,
-            layers=layers,
-            conll_layers=col_layers,
-            repair=repair,
-        )
-    else:
-        _read_brat(p, result, label_set=label_set, nested=nested, layers=layers)
+    try:
+        if fmt == "jsonl":
+            _read_jsonl(p, result, label_set=label_set, nested=nested, layers=layers)
+        elif fmt == "conll":
+            _read_conll(
+                p,
+                result,
+                label_set=label_set,
+                layers=layers,
+                conll_layers=col_layers,
+                repair=repair,
+            )
+        else:
+            _read_brat(p, result, label_set=label_set, nested=nested, layers=layers)
+    except OSError as exc:  # unreadable file: permissions, a folder where a file should be
+        raise UsageError(f"cannot read {exc.filename or p}: {exc.strerror or exc}") from None
     result.stats["documents"] = len(result.documents)
     result.errors.sort(key=lambda e: (e.path or "", e.line or 0))  # stable: file order
     return result
@@ -266,9 +276,24 @@ def write_documents(
 
     Raises:
         DataError: a span cannot be written (CoNLL: not on unit boundaries, or overlapping).
-        UsageError: unknown format, or a brat target that is not a folder of pairs.
+        UsageError: unknown format, a brat target that is not a folder of pairs, or the
+            target cannot be written.
     """
     p = Path(path)
+    try:
+        _write(docs, p, fmt, conll_layers=conll_layers, known=known)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or p}: {exc.strerror or exc}") from None
+
+
+def _write(
+    docs: Sequence[Document],
+    p: Path,
+    fmt: str,
+    *,
+    conll_layers: Sequence[str] | None,
+    known: KnownWords | None,
+) -> None:
     if fmt == "jsonl":
         lines = [json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs]
         atomic_write_bytes(p, "".join(lines).encode("utf-8"))
@@ -311,28 +336,32 @@ def _with_fix(err: DataError) -> DataError:
     return DataError(err.reason, path=err.path, line=err.line, doc_id=err.doc_id, fix=SCHEMA_FIX)
 
 
-def _read_lines(path: Path, result: ReadResult, doc_id=None) -> list[tuple[int, str | None]]:
-    """Numbered lines decoded one by one; a line that is not UTF-8 is reported and ``None``."""
+def _read_lines(path: Path) -> tuple[list[tuple[int, str | None]], dict[int, tuple[str, str]]]:
+    """Numbered lines decoded one by one (a UTF-8 BOM is dropped).
+
+    Returns:
+        ``(lines, bad)``: a line that is not UTF-8 is ``None`` in ``lines`` and
+        ``bad[n]`` holds ``(what is wrong, the line decoded with replacements)``.
+    """
     data = path.read_bytes()
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    out: list[tuple[int, str | None]] = []
+    lines: list[tuple[int, str | None]] = []
+    bad: dict[int, tuple[str, str]] = {}
     for n, raw in enumerate(data.split(b"\n"), start=1):
         try:
-            out.append((n, raw.decode("utf-8")))
+            lines.append((n, raw.decode("utf-8")))
         except UnicodeDecodeError as exc:
-            guess = _guess_id(raw.decode("utf-8", "replace"))
-            result.errors.append(
-                DataError(
-                    f"line is not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}",
-                    path=str(path),
-                    line=n,
-                    doc_id=guess if doc_id is None else doc_id(n),
-                    fix="re-save the file as UTF-8",
-                )
-            )
-            out.append((n, None))
-    return out
+            what = f"line is not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}"
+            bad[n] = (what, raw.decode("utf-8", "replace"))
+            lines.append((n, None))
+    return lines, bad
+
+
+def _not_utf8(path: Path | str, line: int, what: str, doc_id: str | None) -> DataError:
+    return DataError(
+        what, path=str(path), line=line, doc_id=doc_id, fix="re-save the file as UTF-8"
+    )
 
 
 def _resolve_nested(
@@ -374,8 +403,13 @@ def _read_jsonl(
     layers: tuple[str, ...],
 ) -> None:
     p = str(path)
-    for n, line in _read_lines(path, result):
-        if line is None or not line.strip():
+    lines, bad = _read_lines(path)
+    for n, line in lines:
+        if line is None:
+            what, lossy = bad[n]
+            result.errors.append(_not_utf8(p, n, what, _guess_id(lossy)))
+            continue
+        if not line.strip():
             continue
         try:
             obj = json.loads(line)
@@ -430,8 +464,9 @@ def _read_conll(
     conll_layers: tuple[str, ...] | None,
     repair: bool,
 ) -> None:
+    lines, bad = _read_lines(path)
     _read_conll_lines(
-        _read_lines(path, result),
+        lines,
         str(path),
         path.stem,
         result,
@@ -439,6 +474,7 @@ def _read_conll(
         layers=layers,
         conll_layers=conll_layers,
         repair=repair,
+        bad=bad,
     )
 
 
@@ -452,6 +488,7 @@ def _read_conll_lines(
     layers: tuple[str, ...],
     conll_layers: tuple[str, ...] | None,
     repair: bool,
+    bad: dict[int, tuple[str, str]] | None = None,
 ) -> None:
     fields = [(n, line.split() if line is not None else None) for n, line in lines]
     docstart = any(f and f[0] == DOCSTART for _, f in fields)
@@ -502,6 +539,8 @@ def _read_conll_lines(
         sentence.append(_Row(n, f))
     end_block()
     for b in blocks:
+        for row in (r for sent in b.sentences for r in sent if r.fields is None):
+            result.errors.append(_not_utf8(p, row.line, (bad or {})[row.line][0], b.doc_id))
         doc = _conll_document(b, p, result, conll_layers, label_set, layers, repair)
         if doc is not None:
             result.add(doc, p, b.line)
@@ -755,7 +794,9 @@ def _read_brat(
         if k.startswith("brat_unimported_") and v > before[k]
     }
     if counts:
-        what = ", ".join(f"{v} {k} line{'s' if v > 1 else ''}" for k, v in sorted(counts.items()))
+        what = ", ".join(
+            f"{v} {BRAT_NAMES[k]}{'s' if v > 1 else ''}" for k, v in sorted(counts.items())
+        )
         result.notes.append(
             f"{path}: not imported (araevent reads T spans and E triggers only): {what}"
         )
@@ -798,8 +839,10 @@ def _brat_document(
     a = str(ann)
     t_lines: dict[str, tuple[int, str, str, str | None]] = {}  # id -> (line, label, offs, text)
     events: list[tuple[int, str, str]] = []  # (line, type, trigger id)
-    for n, line in _read_lines(ann, result, doc_id=lambda _n: doc_id):
+    lines, bad = _read_lines(ann)
+    for n, line in lines:
         if line is None:
+            result.errors.append(_not_utf8(ann, n, bad[n][0], doc_id))
             continue
         line = line.rstrip("\r")
         if not line.strip():

@@ -58,11 +58,17 @@ class Predictor:
         self._constraints = allowed_transitions(self.schema.tags)
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 32,
-                    decoding: str | None = None) -> Predictor:
+    def from_loaded(
+        cls, loaded: LoadedModel, batch_size: int = 32, decoding: str | None = None
+    ) -> Predictor:
         """A predictor over a loaded model folder (decoding from its config by default)."""
-        return cls(loaded.model, loaded.preprocessor, loaded.schema, batch_size,
-                   decoding or loaded.preprocessor.settings.decoding)
+        return cls(
+            loaded.model,
+            loaded.preprocessor,
+            loaded.schema,
+            batch_size,
+            decoding or loaded.preprocessor.settings.decoding,
+        )
 
     def unit_probabilities(self, texts: Sequence[str]) -> tuple[list, list[np.ndarray]]:
         """Encode ``texts`` and return ``(encoded, probs)`` with ``probs[d]`` of shape
@@ -117,10 +123,16 @@ class Predictor:
         out = []
         for ed, p in zip(encoded, probs, strict=True):
             tags, spans = self.decode(ed.units, p)
-            out.append(Prediction(
-                ed.units, tags, spans_by_layer(spans, self.schema), len(ed.encoding.windows),
-                ed.encoding.empty_units, ed.encoding.truncated_units,
-            ))
+            out.append(
+                Prediction(
+                    ed.units,
+                    tags,
+                    spans_by_layer(spans, self.schema),
+                    len(ed.encoding.windows),
+                    ed.encoding.empty_units,
+                    ed.encoding.truncated_units,
+                )
+            )
         return out
 
 
@@ -153,8 +165,14 @@ class Extractor:
         self.predictor = Predictor.from_loaded(loaded, batch_size, decoding)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, *, device: str | None = None,
-                        batch_size: int = 32, decoding: str | None = None) -> Extractor:
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        decoding: str | None = None,
+    ) -> Extractor:
         """Load a ``model/`` folder or a run folder; needs nothing else."""
         return cls(load_model_dir(path, device=device), batch_size, decoding)
 
@@ -163,8 +181,13 @@ class Extractor:
         """The model's labels per layer."""
         return self.loaded.schema
 
-    def predict(self, items: Iterable[str | Document | dict], *, batch_size: int | None = None,
-                replace: bool = False) -> list[Document]:
+    def predict(
+        self,
+        items: Iterable[str | Document | dict],
+        *,
+        batch_size: int | None = None,
+        replace: bool = False,
+    ) -> list[Document]:
         """Predict spans for texts or documents; offsets index each input text exactly."""
         items = list(items)
         docs = [_as_document(x, i) for i, x in enumerate(items)]
@@ -174,8 +197,13 @@ class Extractor:
         out = []
         for item, doc, pred in zip(items, docs, preds, strict=True):
             if replace or isinstance(item, str):
-                new = Document(doc.id, doc.text, pred.spans["entities"], pred.spans["triggers"],
-                               dict(doc.extra))
+                new = Document(
+                    doc.id,
+                    doc.text,
+                    pred.spans["entities"],
+                    pred.spans["triggers"],
+                    dict(doc.extra),
+                )
             else:
                 extra = dict(doc.extra)
                 for layer in LAYERS:

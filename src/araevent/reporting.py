@@ -1,6 +1,19 @@
-"""Run folders and reports: metrics.json, report.md, predictions.jsonl.
+"""Run folders and report folders: metrics.json, report.md, predictions.jsonl, errors.jsonl.
 
 Only rank 0 calls these. Every number comes from :func:`araevent.evaluation.score`.
+``finish_run`` closes a training run; :func:`evaluate_model` is ``evaluate.py``
+(the same :class:`~araevent.predict.Predictor` and ``score`` as training's dev
+scorer); :func:`write_report` writes the report folder that ``evaluate.py`` and
+``araevent score`` share:
+
+- ``metrics.json``: flat metric keys (``test/triggers/classification/span/f1``),
+  then ``counts``, ``errors``, ``per_type``, ``confusion``, ``run``, ``versions``,
+  ``git_commit``, ``data_hashes``, ``config``;
+- ``report.md``: tables a paper can paste;
+- ``predictions.jsonl``: gold documents plus ``predicted_entities``/``predicted_triggers``
+  (``araevent score predictions.jsonl predictions.jsonl`` re-scores it);
+- ``errors.jsonl``: every false positive and false negative with ±40 characters of context;
+- ``confusion_<layer>.png``: gold against predicted types, with missed and spurious.
 """
 
 from __future__ import annotations
@@ -8,15 +21,27 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import subprocess
+import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from araevent.evaluation import VIEWS, Scores
-from araevent.schema import Document
+from araevent.evaluation import (
+    LAYERS,
+    TAG_VIEWS,
+    VIEWS,
+    Confusion,
+    Scores,
+    confusion,
+    error_record,
+    span_errors,
+)
+from araevent.schema import Document, Span
 
 LIBRARIES = (
     "araevent",
@@ -30,6 +55,7 @@ LIBRARIES = (
     "huggingface-hub",
     "numpy",
 )
+CONTEXT_CHARS = 40
 
 
 def library_versions() -> dict[str, str]:
@@ -80,69 +106,135 @@ def file_hashes(paths: Sequence[str | Path | None]) -> dict[str, str]:
     return out
 
 
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 def fmt(x: float) -> str:
     """A score as a percentage with one decimal."""
     return f"{100 * x:.1f}"
 
 
+def _with_ci(m, key: str) -> str:
+    value = m(f"{key}/f1")
+    if value is None:
+        return "–"
+    lo, hi = m(f"{key}/f1_ci_low"), m(f"{key}/f1_ci_high")
+    return fmt(value) + (f" ({fmt(lo)}–{fmt(hi)})" if lo is not None and hi is not None else "")
+
+
 def main_table(metrics: dict[str, float], split: str) -> str:
-    """The markdown table a paper can paste: one row per view."""
+    """The markdown table a paper can paste: one row per view.
+
+    Span columns are exact character spans; strict is seqeval ``mode="strict",
+    scheme=IOB2`` over unit tags, default is conlleval; brackets hold bootstrap
+    95% intervals; gold is the number of gold spans of the view.
+    """
     rows = [
-        f"| {split} | span P | span R | span F1 (95% CI) | strict P | strict R | strict F1 "
-        "| default F1 | gold |",
+        f"| {split} | span P | span R | span F1 (95% CI) | strict P | strict R "
+        "| strict F1 (95% CI) | default F1 | gold |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for view in VIEWS:
         m = lambda k, v=view: metrics.get(f"{split}/{v}/{k}")  # noqa: E731
         if m("span/f1") is None:
             continue
-        ci = ""
-        if m("span/f1_ci_low") is not None:
-            ci = f" ({fmt(m('span/f1_ci_low'))}–{fmt(m('span/f1_ci_high'))})"
-        strict = [m(f"seqeval_strict/{s}") for s in ("precision", "recall", "f1")]
+        cells = [m(f"seqeval_strict/{s}") for s in ("precision", "recall")]
+        strict = [fmt(x) if x is not None else "–" for x in cells]
         default = m("seqeval_default/f1")
-        cells = [fmt(x) if x is not None else "–" for x in strict]
         rows.append(
             f"| {view} | {fmt(m('span/precision'))} | {fmt(m('span/recall'))} | "
-            f"{fmt(m('span/f1'))}{ci} | {' | '.join(cells)} | "
+            f"{_with_ci(m, 'span')} | {' | '.join(strict)} | {_with_ci(m, 'seqeval_strict')} | "
             f"{fmt(default) if default is not None else '–'} | {int(m('span/support'))} |"
         )
     return "\n".join(rows)
 
 
-def per_type_table(scores: Scores, view: str) -> str:
-    """Per-type character-span and strict seqeval scores for one view."""
+def per_type_table(scores: Scores, view: str, split: str | None = None) -> str:
+    """Per-type character-span and strict seqeval scores for one view.
+
+    With ``split`` (the metric key prefix), micro, macro and weighted rows follow.
+    """
     span = scores.per_type.get(view, {}).get("span", {})
     strict = scores.per_type.get(view, {}).get("seqeval_strict", {})
     rows = [
-        "| type | span P | span R | span F1 | strict F1 | gold |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| type | span P | span R | span F1 | strict P | strict R | strict F1 | gold |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for t, r in sorted(span.items()):
-        s = strict.get(t)
-        rows.append(
-            f"| {t} | {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} | "
-            f"{fmt(s['f1']) if s else '–'} | {r['support']} |"
-        )
+    for t in sorted(set(span) | set(strict)):
+        r, s = span.get(t), strict.get(t)
+        sp = [fmt(r[k]) if r else "–" for k in ("precision", "recall", "f1")]
+        st = [fmt(s[k]) if s else "–" for k in ("precision", "recall", "f1")]
+        gold = r["support"] if r else s["support"]
+        rows.append(f"| {t} | {' | '.join(sp)} | {' | '.join(st)} | {gold} |")
+    if split is not None:
+        m = scores.metrics
+        for avg in ("micro", "macro", "weighted"):
+            suffix = "f1" if avg == "micro" else f"{avg}_f1"
+            pr = ["", ""]
+            spr = ["", ""]
+            if avg == "micro":
+                pr = [fmt(m[f"{split}/{view}/span/{k}"]) for k in ("precision", "recall")]
+                spr = [
+                    fmt(m[f"{split}/{view}/seqeval_strict/{k}"]) for k in ("precision", "recall")
+                ]
+            rows.append(
+                f"| *{avg}* | {' | '.join(pr)} | {fmt(m[f'{split}/{view}/span/{suffix}'])} | "
+                f"{' | '.join(spr)} | {fmt(m[f'{split}/{view}/seqeval_strict/{suffix}'])} | "
+                f"{m[f'{split}/{view}/span/support']} |"
+            )
     return "\n".join(rows)
 
 
-def report_markdown(title: str, sections: dict[str, Scores], notes: Sequence[str] = ()) -> str:
-    """``report.md``: main table per split, per-type tables, counts."""
+def error_counts(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """``{layer: {"false_positive": n, "false_positive/boundary": n, ...}}`` from error records."""
+    out: dict[str, Counter] = {layer: Counter() for layer in LAYERS}
+    for r in records:
+        out[r["layer"]][r["error"]] += 1
+        out[r["layer"]][f"{r['error']}/{r['kind']}"] += 1
+    return {layer: dict(sorted(c.items())) for layer, c in out.items()}
+
+
+def errors_table(counts: dict[str, dict[str, int]]) -> str:
+    """False positives and negatives per layer, split into boundary, type confusion, other."""
+    rows = [
+        "| layer | error | total | boundary | type confusion | other |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for layer, c in counts.items():
+        for error in ("false_positive", "false_negative"):
+            total = c.get(error, 0)
+            b, t = c.get(f"{error}/boundary", 0), c.get(f"{error}/type_confusion", 0)
+            rows.append(
+                f"| {layer} | {error.replace('_', ' ')} | {total} | {b} | {t} | {total - b - t} |"
+            )
+    return "\n".join(rows)
+
+
+def _counts_line(c: dict[str, int]) -> str:
+    return (
+        f"{c['documents']} documents, {c['gold_spans']} gold spans scored "
+        f"({c.get('gold_spans_off_units', 0)} not on unit boundaries: character-span "
+        "scores count them, seqeval cannot see them). Ill-formed predicted tag sequences: "
+        f"entities {c.get('entities/ill_formed_predicted', 0)}, triggers "
+        f"{c.get('triggers/classification/ill_formed_predicted', 0)}."
+    )
+
+
+def report_markdown(
+    title: str, sections: dict[str, Scores], notes: Sequence[str] = (), extra: Sequence[str] = ()
+) -> str:
+    """``report.md``: main table per split, per-type tables, counts, then ``extra`` blocks."""
     out = [f"# {title}", ""]
     for split, scores in sections.items():
         out += [f"## {split}", "", main_table(scores.metrics, split), ""]
-        c = scores.counts
-        out.append(
-            f"{c['documents']} documents, {c['gold_spans']} gold spans scored "
-            f"({c.get('gold_spans_off_units', 0)} not on unit boundaries: character-span "
-            "scores count them, seqeval cannot see them). Ill-formed predicted tag sequences: "
-            f"entities {c.get('entities/ill_formed_predicted', 0)}, triggers "
-            f"{c.get('triggers/classification/ill_formed_predicted', 0)}."
-        )
-        out.append("")
-        for view in VIEWS[:3]:
-            out += [f"### {split}: {view} per type", "", per_type_table(scores, view), ""]
+        out += [_counts_line(scores.counts), ""]
+        for view in TAG_VIEWS:
+            out += [f"### {split}: {view} per type", "", per_type_table(scores, view, split), ""]
+    for block in extra:
+        out += [block, ""]
     out += [f"- {n}" for n in notes]
     return "\n".join(out).rstrip() + "\n"
 
@@ -156,17 +248,257 @@ def write_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def write_predictions(path: Path, docs: Sequence[Document], preds) -> None:
-    """Write ``predictions.jsonl``: gold spans plus ``predicted_*`` spans, re-scorable."""
-    lines = []
-    for d, p in zip(docs, preds, strict=True):
-        out = d.to_dict()
-        for layer in ("entities", "triggers"):
-            out[f"predicted_{layer}"] = [s.to_dict(d.text) for s in p.spans[layer]]
-        lines.append(json.dumps(out, ensure_ascii=False))
+def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Write one JSON object per line, atomically."""
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _spans_of(pred) -> dict[str, list[Span]]:
+    return pred if isinstance(pred, dict) else pred.spans
+
+
+def write_predictions(path: Path, docs: Sequence[Document], preds) -> None:
+    """``predictions.jsonl``: gold spans plus ``predicted_entities``/``predicted_triggers``.
+
+    ``preds[d]`` is a :class:`~araevent.predict.Prediction` or a ``{layer: spans}`` dict.
+    Re-scorable with ``araevent score predictions.jsonl predictions.jsonl``.
+    """
+    rows = []
+    for d, p in zip(docs, preds, strict=True):
+        out = d.to_dict()
+        spans = _spans_of(p)
+        for layer in LAYERS:
+            out[f"predicted_{layer}"] = [s.to_dict(d.text) for s in spans.get(layer, [])]
+        rows.append(out)
+    write_jsonl(path, rows)
+
+
+def plot_confusion(conf: Confusion, path: Path, title: str) -> None:
+    """A confusion heat map as PNG (matplotlib's Agg canvas; pyplot is never imported)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    k = len(conf.labels) + 1
+    side = max(4.0, 0.38 * k + 2.5)
+    fig = Figure(figsize=(side, side), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    m = conf.matrix
+    ax.imshow(np.log1p(m), cmap="Blues", aspect="equal")
+    ax.set_xticks(range(k), conf.columns, rotation=90, fontsize=8)
+    ax.set_yticks(range(k), conf.rows, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, fontsize=10)
+    top = np.log1p(m.max()) if m.size else 0.0
+    for i in range(k):
+        for j in range(k):
+            if m[i, j]:
+                dark = np.log1p(m[i, j]) > 0.6 * top
+                ax.text(
+                    j,
+                    i,
+                    str(m[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "black",
+                )
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
+def write_report(
+    out_dir: str | Path,
+    *,
+    title: str,
+    split: str,
+    docs: Sequence[Document],
+    preds: Sequence[dict[str, list[Span]]],
+    scores: Scores,
+    meta: dict[str, Any],
+    notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Write the report folder for one scored split; returns the ``metrics.json`` content."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    preds = [_spans_of(p) for p in preds]
+    gold = [{"entities": d.entities, "triggers": d.triggers} for d in docs]
+    records = [
+        error_record(d, e, CONTEXT_CHARS)
+        for d, g, p in zip(docs, gold, preds, strict=True)
+        for e in span_errors(g, p)
+    ]
+    errs = error_counts(records)
+    confusions = {layer: confusion(gold, preds, layer) for layer in LAYERS}
+    write_predictions(out / "predictions.jsonl", docs, preds)
+    write_jsonl(out / "errors.jsonl", records)
+    plots = []
+    for layer, conf in confusions.items():
+        if conf.labels:
+            name = f"confusion_{layer}.png"
+            plot_confusion(conf, out / name, f"{split} {layer}: gold (rows) vs predicted")
+            plots.append(f"![{layer} confusion]({name})")
+    metrics_doc = {
+        **scores.metrics,
+        "counts": {split: scores.counts},
+        "errors": {split: errs},
+        "per_type": {split: scores.per_type},
+        "confusion": {split: {layer: c.to_dict() for layer, c in confusions.items()}},
+        **meta,
+    }
+    write_json(out / "metrics.json", metrics_doc)
+    extra = [f"## {split}: errors (errors.jsonl)", "", errors_table(errs)]
+    if plots:
+        extra += ["", f"## {split}: confusion", "", *plots]
+    text = report_markdown(title, {split: scores}, notes, ["\n".join(extra)])
+    (out / "report.md").write_text(text, encoding="utf-8")
+    return metrics_doc
+
+
+def _training_run_of(model_dir: Path) -> dict[str, Any]:
+    """The training config and seed of a ``model/`` folder inside a training run folder."""
+    run = model_dir.parent
+    f = run / "metrics.json"
+    if model_dir.name == "model" and f.is_file():
+        doc = json.loads(f.read_text("utf-8"))
+        config = doc.get("config")
+        if isinstance(config, dict):
+            return {
+                "training_run": str(run),
+                "training_config": config,
+                "training_seed": config.get("seed", doc.get("run", {}).get("seed")),
+            }
+    return {"training_run": None, "training_config": None, "training_seed": None}
+
+
+def evaluate_model(job) -> dict[str, Any]:
+    """``evaluate.py``: load a model folder, predict a split, score, write the report folder.
+
+    ``job`` is a :class:`~araevent.config.EvaluateJob`. Prediction and scoring are
+    the ones training's dev scorer uses (``Predictor`` with the model's raw tags
+    passed to ``score``), so a reloaded model reproduces its training-time scores.
+    """
+    import torch
+
+    from araevent.errors import UsageError
+    from araevent.evaluation import score
+    from araevent.modeling import load_model_dir
+    from araevent.predict import Predictor
+    from araevent.training import load_split
+
+    started = time.perf_counter()
+    location = getattr(job.data, job.split, None)
+    if not location:
+        raise UsageError(
+            f"data.{job.split} is not set in data={job.data.name}; "
+            f"set data.{job.split}=PATH or choose split=train|dev|test"
+        )
+    path = Path(job.model_path)
+    if not path.exists():
+        raise UsageError(
+            f"model_path={job.model_path}: no such folder; evaluate.py takes the model/ "
+            "folder (or the run folder) that train.py writes, not a Hub name"
+        )
+    try:
+        loaded = load_model_dir(path, device=job.device)
+    except OSError as exc:
+        raise UsageError(f"cannot load the model in {path}: {exc}".replace("\n", " ")) from None
+    docs = load_split(job.data, job.split)
+    loaded_at = time.perf_counter()
+    predictor = Predictor.from_loaded(loaded, job.batch_size, job.decoding)
+    preds = predictor.predict_texts([d.text for d in docs])
+    predicted_at = time.perf_counter()
+    schema = loaded.schema
+    scores = score(
+        docs,
+        [p.spans for p in preds],
+        [p.units for p in preds],
+        pred_tags=[p.tags for p in preds],
+        trigger_labels=set(schema.triggers),
+        prefix=job.split,
+        bootstrap=job.bootstrap,
+        seed=job.seed,
+    )
+    scored_at = time.perf_counter()
+    inference = {
+        "units": sum(len(p.units) for p in preds),
+        "windows": sum(p.windows for p in preds),
+        "documents_over_one_window": sum(p.windows > 1 for p in preds),
+        "empty_units_as_unk": sum(p.empty_units for p in preds),
+        "truncated_units": sum(p.truncated_units for p in preds),
+    }
+    scores.counts.update({f"inference/{k}": v for k, v in inference.items()})
+    meta = loaded.meta
+    training = _training_run_of(loaded.path)
+    notes = [
+        f"model: {loaded.path} (base {meta.get('base_model')}; label set "
+        f"{meta.get('label_set')}; decoding {predictor.decoding}); data: {job.data.name} "
+        f"{job.split} ({location})",
+        f"inference: {inference['windows']} windows for {len(docs)} documents "
+        f"({inference['documents_over_one_window']} longer than one window), "
+        f"{inference['empty_units_as_unk']} empty units fed as [UNK], "
+        f"{inference['truncated_units']} units truncated",
+    ]
+    for layer in LAYERS:
+        if scores.counts.get(f"gold_spans/{layer}") and not schema.layer_labels(layer):
+            notes.append(
+                f"the model has no {layer} labels: its {layer} scores are 0 "
+                f"(pass data.layers=[...] to score only the layers it predicts)"
+            )
+    notes.append(
+        "re-scoring predictions.jsonl with `araevent score` reproduces the span "
+        "scores exactly; its seqeval scores use tags rebuilt from the decoded spans "
+        "and the shipped known words, not the model's raw tags"
+    )
+    meta_doc = {
+        "run": {
+            "task": "evaluate",
+            "split": job.split,
+            "model_path": str(loaded.path),
+            "decoding": predictor.decoding,
+            "batch_size": job.batch_size,
+            "device": str(next(loaded.model.parameters()).device),
+            "torch_threads": torch.get_num_threads(),
+            "bootstrap": job.bootstrap,
+            "seed": job.seed,
+            "load_time_s": round(loaded_at - started, 3),
+            "predict_time_s": round(predicted_at - loaded_at, 3),
+            "score_time_s": round(scored_at - predicted_at, 3),
+            "inference": inference,
+        },
+        "model": {
+            "path": str(loaded.path),
+            "base_model": meta.get("base_model"),
+            "label_set": meta.get("label_set"),
+            "labels": schema.to_dict(),
+            "preprocessing": meta.get("preprocessing"),
+            **training,
+        },
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "data_hashes": file_hashes([location] if job.data.format != "hub" else []),
+        "config": job.config,
+    }
+    title = f"araevent evaluation: {meta.get('base_model')} on {job.data.name} {job.split}"
+    doc = write_report(
+        job.out_dir,
+        title=title,
+        split=job.split,
+        docs=docs,
+        preds=[p.spans for p in preds],
+        scores=scores,
+        meta=meta_doc,
+        notes=notes,
+    )
+    doc["run"]["wall_time_s"] = round(time.perf_counter() - started, 3)
+    doc["run"]["peak_rss_mb"] = peak_memory_mb()
+    write_json(Path(job.out_dir) / "metrics.json", doc)
+    return doc
 
 
 def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float) -> dict:

@@ -92,7 +92,13 @@ def parse_span(
     errs: list[DataError] = []
     name = f"{layer}[{index}]"
     if not isinstance(obj, dict):
-        return None, [DataError(f"{name} is {type(obj).__name__}, not an object", **where)]
+        return None, [
+            DataError(
+                f"{name} is {type(obj).__name__}, not an object",
+                fix='a span is {"start": int, "end": int, "label": str}',
+                **where,
+            )
+        ]
     for key in ("start", "end", "label"):
         if key not in obj:
             errs.append(
@@ -113,7 +119,9 @@ def parse_span(
                 )
             )
     if not isinstance(label, str):
-        errs.append(DataError(f"{name}.label is {label!r}, not a string", **where))
+        errs.append(
+            DataError(f"{name}.label is {label!r}, not a string", fix="labels are strings", **where)
+        )
     elif not is_valid_label(label):
         errs.append(
             DataError(
@@ -206,9 +214,13 @@ def parse_document(
         return ParseResult(None, [DataError(f"document id is {doc_id!r}", fix=fix, **where)])
     where["doc_id"] = doc_id
     text = obj.get("text")
+    if "text" not in obj:
+        fix = "every document needs its raw text as a string"
+        return ParseResult(None, [DataError("document has no 'text'", fix=fix, **where)])
     if not isinstance(text, str):
+        fix = "text is the raw document as one string"
         return ParseResult(
-            None, [DataError(f"text is {type(text).__name__}, not a string", **where)]
+            None, [DataError(f"text is {type(text).__name__}, not a string", fix=fix, **where)]
         )
     if not text.strip():
         fix = "remove the document or give it text"
@@ -219,7 +231,13 @@ def parse_document(
     for layer in LAYERS:
         raw = obj.get(layer, [])
         if not isinstance(raw, list):
-            errors.append(DataError(f"{layer} is {type(raw).__name__}, not a list", **where))
+            errors.append(
+                DataError(
+                    f"{layer} is {type(raw).__name__}, not a list",
+                    fix=f"{layer} is a list of span objects (or leave it out)",
+                    **where,
+                )
+            )
             continue
         got = []
         for i, item in enumerate(raw):

@@ -314,6 +314,10 @@ def make_windows(counts: Sequence[int], cap: int, stride: int) -> list[tuple[int
         while nxt > a + 1 and overlap + counts[nxt - 1] <= stride:
             overlap += counts[nxt - 1]
             nxt -= 1
+        # the next window must reach unit b, or it would sit inside this one
+        while overlap + counts[b] > cap:
+            overlap -= counts[nxt]
+            nxt += 1
         a = nxt
 
 

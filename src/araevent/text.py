@@ -30,17 +30,21 @@ _ALEF = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"}
 KNOWN_WORDS_FILE = "known_words.txt"
 
 
+DIACRITICS = frozenset(chr(c) for lo, hi in _DIACRITIC_RANGES for c in range(lo, hi + 1))
+
+
 def is_diacritic(ch: str) -> bool:
     """Arabic harakat, tanwin, shadda, sukun, dagger alef and Quranic marks."""
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _DIACRITIC_RANGES)
+    return ch in DIACRITICS
 
 
+@lru_cache(maxsize=4096)
 def _is_mark(ch: str) -> bool:
     """A character that rides on a letter: diacritic, tatweel, other combining or format mark."""
-    return ch == TATWEEL or is_diacritic(ch) or unicodedata.category(ch) in ("Mn", "Cf")
+    return ch == TATWEEL or ch in DIACRITICS or unicodedata.category(ch) in ("Mn", "Cf")
 
 
+@lru_cache(maxsize=4096)
 def is_punctuation(ch: str) -> bool:
     """Punctuation and symbols (Arabic ، ؛ ؟ « » included) form units of their own."""
     return ch in ARABIC_PUNCTUATION or unicodedata.category(ch)[0] in "PS"
@@ -187,6 +191,7 @@ class Normalization:
 
     strip_diacritics: bool = True
     strip_tatweel: bool = True
+    strip_format: bool = True
     digits: bool = True
     fold_alef: bool = False
     fold_ya: bool = False
@@ -204,6 +209,8 @@ class Normalization:
                 continue
             if self.strip_tatweel and ch == TATWEEL:
                 continue
+            if self.strip_format and unicodedata.category(ch) == "Cf":
+                continue  # RLM, ZWNJ, ...: invisible, and tokenizers drop them anyway
             if self.digits:
                 ch = _DIGITS.get(ch, ch)
             if self.fold_alef:
@@ -216,18 +223,29 @@ class Normalization:
         return "".join(out)
 
 
-def span_vocabulary(documents: Iterable) -> set[str]:
+def span_vocabulary(documents: Iterable, known: KnownWords | None = None) -> set[str]:
     """The corpus vocabulary that extends the known-word list, from gold spans.
 
-    A span starts after any proclitic, so its first word is a stem («روسيا» from
-    «و[روسيا]»): it is added. Later words of a span are added only when they do not
-    start with a proclitic letter («لمنظمة» inside a name must not become a known
-    word, or «لمنظمة» would never split). Whole text words are never added.
+    A span starts after any proclitic, so its first word is usually a stem
+    («روسيا» from «و[روسيا]»). A word is left out when it starts with a proclitic
+    letter and the rest is itself a span word or a ``known`` word: «لمنظمة» from
+    «ل[لمنظمة ...]» (the «لل» spelling) or from inside a name must not become
+    known, or «لمنظمة» (ل + منظمة) would never split. Splitting too finely loses
+    nothing; whole text words are never added.
     """
+    known = KnownWords.shipped() if known is None else known
     words: set[str] = set()
     for doc in documents:
         for span in (*doc.entities, *doc.triggers):
             segment = doc.text[span.start : span.end]
-            parts = [segment[s:e] for s, e in _words(segment) if e - s > 1]
-            words.update(w for i, w in enumerate(parts) if i == 0 or w[0] not in PROCLITICS)
-    return words
+            words.update(segment[s:e] for s, e in _words(segment) if e - s > 1)
+    stems = KnownWords(words)
+    return {
+        w
+        for w in words
+        if not (
+            lookup_key(w)[:1] in PROCLITICS
+            and len(lookup_key(w)) > 2
+            and (lookup_key(w)[1:] in stems or lookup_key(w)[1:] in known)
+        )
+    }

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
-from araevent.io import FORMATS, ReadResult, read_many
+from araevent.io import BRAT_NAMES, FORMATS, ReadResult, read_many
 from araevent.labels import LAYERS, PRESETS, get_label_set
 from araevent.schema import NESTED_POLICIES
 from araevent.tagging import tag_document
@@ -190,9 +190,8 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("I- tags continuing nothing", str(stats["orphan_i"])))
         rows.append(("  repaired to B-", str(stats["repaired_i"])))
     for key in sorted(k for k in stats if k.startswith("brat_unimported_")):
-        rows.append(
-            (f"brat {key.removeprefix('brat_unimported_')} lines not imported", str(stats[key]))
-        )
+        kind = BRAT_NAMES.get(key.removeprefix("brat_unimported_"), key)
+        rows.append((f"brat {kind}s not imported", str(stats[key])))
     rows.append(("errors", str(len(result.errors))))
     width = max(len(k) for k, _ in rows) + 2
     print("\n".join(f"{k:<{width}}{v}" for k, v in rows))

@@ -1,0 +1,1093 @@
+"""araevent benchmarks: speed, memory and scaling, measured side by side (issue 8).
+
+    python benchmarks/bench.py            # the full run: writes results.json and results.md here
+    python benchmarks/bench.py --quick    # the smallest sizes (what the smoke test runs)
+
+From Python: ``run_benchmarks(out_dir, quick=True)`` returns the results dict it writes.
+
+What is measured (every number a median over repetitions after a warm-up):
+
+- ``train_run`` / ``evaluate_run``: ``python train.py`` (tiny, defaults) and
+  ``python evaluate.py model_path=DIR split=test`` in their own subprocesses: wall
+  time and peak resident memory (the process tree's RSS sampled every 20 ms, and
+  the kernel's ``ru_maxrss`` of the process itself).
+- ``training_throughput``: the tiny model on ``data/sample`` train, one epoch per
+  run through Hugging Face ``Trainer`` with the project's features and collator,
+  with ``group_by_length`` and with ``random`` sampling, alternated: samples/s,
+  non-padding tokens/s and the padding share.
+- ``inference``: ``Extractor.predict`` against ``transformers.pipeline(
+  "token-classification", aggregation_strategy="first")`` at batch size 1 and 32
+  (``stride`` set when a text exceeds the window) and a bare batched forward loop
+  (the tokenizer's windows sorted by length, batch 64, argmax: the practical
+  ceiling), alternated in one process on the same model object and the same
+  texts; for the trained tiny model and for an AraBERT-base-shaped random model
+  (``arabert-base-shaped.json``).
+- ``scaling``: ``Extractor.predict`` on 1x, 4x, 16x the test split and on
+  documents of 1x, 4x, 16x the window length.
+- ``profile``: cProfile of one ``Extractor.predict`` call, split into stages.
+
+Numbers depend on the machine and on what else runs on it; the header records the
+cores, torch threads, library versions and the load average around each section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import gc
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = ROOT / "benchmarks"
+CONFIGS = ROOT / "configs"
+BASE_SHAPED_CONFIG = BENCH_DIR / "arabert-base-shaped.json"
+SCHEMA_VERSION = 1
+SCALE_FACTORS = (1, 4, 16)
+BARE_BATCH = 64
+PIPELINE_BATCHES = (1, 32)
+# the targets of issue 8; shown in results.md, never asserted
+TARGETS = {
+    "tiny_vs_pipeline_bs1": 3.5,
+    "tiny_vs_pipeline_bs32": 2.5,
+    "tiny_bare_over_extractor_max": 1.25,
+    "base_vs_pipeline_min": 1.0,
+    "train_wall_s_max": 120.0,
+    "evaluate_peak_rss_mb_max": 1024.0,
+}
+
+
+# --- environment and subprocesses ------------------------------------------------
+
+
+def child_env() -> dict[str, str]:
+    """The environment of the measured subprocesses: offline, no tokenizer threads."""
+    env = dict(os.environ)
+    env["HF_HUB_OFFLINE"] = "1"
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    env.setdefault("PYTHONPATH", str(ROOT / "src"))
+    return env
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (other people's jobs show up here)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, memory, torch threads and the versions that shape the numbers."""
+    from importlib import metadata
+
+    import psutil
+    import torch
+
+    from araevent.reporting import library_versions
+
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = library_versions()
+    for name in ("sklearn-crfsuite", "psutil"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "load_average_start": load_average(),
+    }
+
+
+def measure_process(cmd: Sequence[str], log_path: Path, timeout_s: float = 1800) -> dict:
+    """Run ``cmd`` from the repository root; wall time and peak memory.
+
+    ``peak_rss_mb``: the largest sum of RSS over the process and its children,
+    sampled every 20 ms; ``ru_maxrss_mb``: the kernel's high-water mark for the
+    process itself (catches a spike between two samples).
+    """
+    import psutil
+
+    start = time.perf_counter()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(list(cmd), cwd=ROOT, env=child_env(), stdout=log, stderr=log)
+        ps = psutil.Process(proc.pid)
+        peak = 0
+        status, usage = 0, None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                tree = [ps, *ps.children(recursive=True)]
+                rss = 0
+                for p in tree:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                peak = max(peak, rss)
+            except psutil.NoSuchProcess:
+                pass
+            if time.perf_counter() - start > timeout_s:
+                proc.kill()
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    return {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(peak / 2**20, 1),
+        "ru_maxrss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        "returncode": proc.returncode,
+        "log": str(log_path),
+    }
+
+
+def _summary(runs: list[dict]) -> dict[str, Any]:
+    ok = [r for r in runs if r["returncode"] == 0] or runs
+    return {
+        "median_wall_s": round(statistics.median(r["wall_s"] for r in ok), 2),
+        "median_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in ok), 1),
+        "max_peak_rss_mb": round(max(max(r["peak_rss_mb"], r["ru_maxrss_mb"]) for r in ok), 1),
+        "all_succeeded": all(r["returncode"] == 0 for r in runs),
+    }
+
+
+def train_runs(work: Path, reps: int, quick: bool) -> dict[str, Any]:
+    """``python train.py`` (tiny, defaults) in subprocesses; the first run's model is kept."""
+    extra = ["debug=tiny", "trainer.max_steps=3"] if quick else []
+    runs = []
+    for k in range(reps):
+        run_dir = work / f"train-{k}"
+        cmd = [sys.executable, "train.py", f"hydra.run.dir={run_dir}", *extra]
+        runs.append({**measure_process(cmd, work / f"train-{k}.out"), "run_dir": str(run_dir)})
+        if runs[-1]["returncode"] != 0:
+            tail = Path(runs[-1]["log"]).read_text("utf-8", "replace")[-2000:]
+            raise RuntimeError(f"train.py failed (exit {runs[-1]['returncode']}):\n{tail}")
+    return {
+        "command": ["python", "train.py", *extra],
+        "overrides": extra,
+        "runs": runs,
+        **_summary(runs),
+        "model_dir": str(Path(runs[0]["run_dir"]) / "model"),
+    }
+
+
+_EVAL_STAND_IN = """
+import sys
+from araevent.evaluation import score
+from araevent.io import load_documents
+from araevent.predict import Extractor
+ex = Extractor.from_pretrained(sys.argv[1])
+docs = load_documents([sys.argv[2]], "jsonl", nested="outer")
+preds = ex.predictor.predict_texts([d.text for d in docs])
+score(docs, [p.spans for p in preds], [p.units for p in preds],
+      pred_tags=[p.tags for p in preds], trigger_labels=set(ex.schema.triggers))
+"""
+
+
+def evaluate_runs(work: Path, model_dir: str, reps: int) -> dict[str, Any]:
+    """``python evaluate.py model_path=DIR split=test``, or a stand-in while it is missing."""
+    script = ROOT / "evaluate.py"
+    stand_in = not script.is_file()
+    runs = []
+    for k in range(reps):
+        if stand_in:
+            test = ROOT / "data/sample/test.jsonl"
+            cmd = [sys.executable, "-c", _EVAL_STAND_IN, model_dir, str(test)]
+        else:
+            out = work / f"evaluate-{k}"
+            cmd = [
+                sys.executable,
+                "evaluate.py",
+                f"model_path={model_dir}",
+                "split=test",
+                f"hydra.run.dir={out}",
+            ]
+        runs.append(measure_process(cmd, work / f"evaluate-{k}.out"))
+    return {
+        "command": (
+            ["python", "-c", "<load, predict test, score>"]
+            if stand_in
+            else ["python", "evaluate.py", "model_path=DIR", "split=test"]
+        ),
+        "stand_in": stand_in,
+        "runs": runs,
+        **_summary(runs),
+    }
+
+
+# --- training throughput ------------------------------------------------------------
+
+
+def compose(overrides: Sequence[str] = ()):
+    """``configs/train.yaml`` composed as ``train.py`` would, with ``overrides``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from araevent.config import register_resolvers
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = hydra_compose("train", overrides=list(overrides))
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+def training_throughput(work: Path, reps: int, quick: bool) -> dict[str, Any]:
+    """One epoch of the tiny model per run, ``group_by_length`` against ``random``."""
+    import torch
+    from transformers import DataCollatorForTokenClassification, Trainer, set_seed
+    from transformers.utils import logging as hf_logging
+
+    from araevent.config import train_job
+    from araevent.modeling import Preprocessor, tiny_model, train_tiny_tokenizer
+    from araevent.text import KnownWords, span_vocabulary, split_units
+    from araevent.training import build_features, label_schema, load_split, training_arguments
+
+    hf_logging.disable_progress_bar()
+    overrides = ["debug=tiny"] if quick else []
+    job = train_job(compose(overrides), work / "throughput")
+    train = load_split(job.data, "train")
+    schema = label_schema(train, job.data)
+    known = KnownWords.shipped().union(span_vocabulary(train))
+    m = job.model
+    norm = m.preprocessing.normalization
+    tokenizer = train_tiny_tokenizer(
+        ([norm(u.text) for u in split_units(d.text, known)] for d in train),
+        vocab_size=m.tiny.vocab_size,
+        min_frequency=m.tiny.min_frequency,
+        max_length=m.preprocessing.max_length,
+    )
+    pre = Preprocessor(tokenizer, known, m.preprocessing)
+    ds, _ = build_features(pre, train, schema, job.data.layers)
+    tokens = int(sum(ds["length"]))
+    max_steps = 3 if quick else -1
+    base_args = training_arguments(job)
+
+    def make_trainer(strategy: str, steps: int) -> Trainer:
+        set_seed(job.seed)
+        t = m.tiny
+        model = tiny_model(
+            tokenizer,
+            schema,
+            hidden_size=t.hidden_size,
+            num_layers=t.num_layers,
+            num_heads=t.num_heads,
+            intermediate_size=t.intermediate_size,
+            dropout=t.dropout,
+            max_length=m.preprocessing.max_length,
+        )
+        args = dataclasses.replace(
+            base_args,
+            output_dir=str(work / "throughput" / strategy),
+            eval_strategy="no",
+            save_strategy="no",
+            load_best_model_at_end=False,
+            num_train_epochs=1,
+            max_steps=steps,
+            train_sampling_strategy=strategy,
+            logging_strategy="no",
+            report_to=[],
+        )
+        return Trainer(
+            model=model,
+            args=args,
+            train_dataset=ds,
+            data_collator=DataCollatorForTokenClassification(tokenizer),
+            processing_class=tokenizer,
+        )
+
+    strategies = ("group_by_length", "random")
+    padded = {}
+    for s in strategies:  # padding per epoch, from the trainer's own sampler and collator
+        loader = make_trainer(s, max_steps).get_train_dataloader()
+        padded[s] = int(sum(batch["input_ids"].numel() for batch in loader))
+    make_trainer("random", 2).train()  # warm-up
+    times: dict[str, list[float]] = {s: [] for s in strategies}
+    steps: dict[str, int] = {}
+    for r in range(reps):
+        for s in strategies if r % 2 == 0 else strategies[::-1]:
+            trainer = make_trainer(s, max_steps)
+            gc.collect()
+            start = time.perf_counter()
+            trainer.train()
+            times[s].append(time.perf_counter() - start)
+            steps[s] = trainer.state.global_step
+    samples = len(ds)
+    out: dict[str, Any] = {
+        "data": str(job.data.train),
+        "model": {k: v for k, v in dataclasses.asdict(m.tiny).items()},
+        "batch_size": job.trainer.batch_size,
+        "samples_per_epoch": samples,
+        "non_padding_tokens_per_epoch": tokens,
+        "epochs_per_run": 1 if max_steps < 0 else None,
+        "max_steps": max_steps,
+        "reps": reps,
+        "torch_threads": torch.get_num_threads(),
+        "strategies": {},
+    }
+    for s in strategies:
+        med = statistics.median(times[s])
+        frac = steps[s] * job.trainer.batch_size / samples if max_steps > 0 else 1.0
+        frac = min(frac, 1.0)
+        out["strategies"][s] = {
+            "times_s": [round(x, 3) for x in times[s]],
+            "median_s": round(med, 3),
+            "steps": steps[s],
+            "samples_per_s": round(samples * frac / med, 1),
+            "non_padding_tokens_per_s": round(tokens * frac / med, 1),
+            "padded_tokens_per_epoch": padded[s],
+            "padding_share": round(1 - tokens / padded[s], 3) if padded[s] else None,
+        }
+    g, r_ = out["strategies"]["group_by_length"], out["strategies"]["random"]
+    out["speedup_group_by_length"] = round(g["samples_per_s"] / r_["samples_per_s"], 2)
+    return out
+
+
+# --- inference ------------------------------------------------------------------------
+
+
+def bare_loop(model, tokenizer, texts: Sequence[str], stride: int | None, batch: int = BARE_BATCH):
+    """The ceiling: tokenizer windows sorted by length, batches of ``batch``, argmax ids."""
+    import torch
+
+    kw: dict[str, Any] = {"truncation": True, "max_length": tokenizer.model_max_length}
+    if stride is not None:
+        kw.update(return_overflowing_tokens=True, stride=stride)
+    ids = tokenizer(list(texts), **kw)["input_ids"]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out: list[list[int] | None] = [None] * len(ids)
+    pad = tokenizer.pad_token_id
+    with torch.inference_mode():
+        for b in range(0, len(order), batch):
+            rows = order[b : b + batch]
+            width = len(ids[rows[-1]])
+            x = torch.full((len(rows), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for r, i in enumerate(rows):
+                x[r, : len(ids[i])] = torch.tensor(ids[i])
+                mask[r, : len(ids[i])] = 1
+            pred = model(input_ids=x, attention_mask=mask).logits.argmax(-1)
+            for r, i in enumerate(rows):
+                out[i] = pred[r, : len(ids[i])].tolist()
+    return out
+
+
+def pipeline_stride(tokenizer, texts: Sequence[str], stride: int) -> int | None:
+    """The pipeline's ``stride`` when some text exceeds the window, else ``None``."""
+    lengths = [len(x) for x in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
+    return stride if max(lengths, default=0) > tokenizer.model_max_length else None
+
+
+def text_stats(loaded, texts: Sequence[str]) -> dict[str, int]:
+    """Units, subwords and windows of ``texts`` under araevent's preprocessing."""
+    encoded = loaded.preprocessor.encode(texts)
+    return {
+        "documents": len(texts),
+        "characters": sum(len(t) for t in texts),
+        "units": sum(len(e.units) for e in encoded),
+        "subwords": sum(sum(len(g) for g in e.encoding.subwords) for e in encoded),
+        "windows": sum(len(e.encoding.windows) for e in encoded),
+        "documents_over_one_window": sum(len(e.encoding.windows) > 1 for e in encoded),
+    }
+
+
+def time_alternating(
+    methods: dict[str, Callable[[], Any]], reps: int, warmup: int = 1
+) -> dict[str, list[float]]:
+    """Warm every method up, then time them in rotating order, ``reps`` rounds."""
+    for _ in range(warmup):
+        for fn in methods.values():
+            fn()
+    names = list(methods)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(reps):
+        k = r % len(names)
+        for n in names[k:] + names[:k]:
+            gc.collect()
+            start = time.perf_counter()
+            methods[n]()
+            times[n].append(time.perf_counter() - start)
+    return times
+
+
+def inference_comparison(loaded, texts: Sequence[str], reps: int, label: str) -> dict[str, Any]:
+    """Extractor against the pipeline (bs 1, 32) and the bare loop on one model object."""
+    import torch
+    from transformers import pipeline
+
+    from araevent.predict import Extractor
+
+    model, tok = loaded.model, loaded.tokenizer
+    model.eval()
+    stride = loaded.preprocessor.settings.stride
+    p_stride = pipeline_stride(tok, texts, stride)
+    pipe = pipeline(
+        "token-classification",
+        model=model,
+        tokenizer=tok,
+        aggregation_strategy="first",
+        device=torch.device("cpu"),
+    )
+    stride_kw = {"stride": p_stride} if p_stride is not None else {}
+    texts = list(texts)
+    extractor = Extractor(loaded)  # the default batch size
+    extractor64 = Extractor(loaded, batch_size=BARE_BATCH)
+    methods: dict[str, Callable[[], Any]] = {
+        "extractor": lambda: extractor.predict(texts),
+        f"extractor_bs{BARE_BATCH}": lambda: extractor64.predict(texts),
+        **{
+            f"pipeline_bs{b}": (lambda b=b: pipe(texts, batch_size=b, **stride_kw))
+            for b in PIPELINE_BATCHES
+        },
+        "bare_loop": lambda: bare_loop(model, tok, texts, p_stride),
+    }
+    stats = text_stats(loaded, texts)
+    times = time_alternating(methods, reps)
+    out: dict[str, Any] = {
+        "model": label,
+        **stats,
+        "window_subwords": loaded.preprocessor.settings.max_length,
+        "araevent_stride": stride,
+        "pipeline_stride": p_stride,
+        "extractor_batch_size": extractor.predictor.batch_size,
+        "reps": reps,
+        "methods": {},
+    }
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        out["methods"][name] = {
+            "times_s": [round(t, 4) for t in ts],
+            "median_s": round(med, 4),
+            "docs_per_s": round(len(texts) / med, 2),
+            "units_per_s": round(stats["units"] / med, 1),
+        }
+    dps = {n: v["docs_per_s"] for n, v in out["methods"].items()}
+    out["ratios"] = {
+        "extractor_vs_pipeline_bs1": round(dps["extractor"] / dps["pipeline_bs1"], 2),
+        "extractor_vs_pipeline_bs32": round(dps["extractor"] / dps["pipeline_bs32"], 2),
+        "bare_vs_pipeline_bs1": round(dps["bare_loop"] / dps["pipeline_bs1"], 2),
+        "bare_vs_pipeline_bs32": round(dps["bare_loop"] / dps["pipeline_bs32"], 2),
+        "bare_over_extractor": round(dps["bare_loop"] / dps["extractor"], 2),
+        f"bare_over_extractor_bs{BARE_BATCH}": round(
+            dps["bare_loop"] / dps[f"extractor_bs{BARE_BATCH}"], 2
+        ),
+    }
+    return out
+
+
+def base_shaped_model(tiny, train_texts: Sequence[str], quick: bool):
+    """An AraBERT-base-shaped random model with araevent's metadata, held in memory.
+
+    Tokenizer: a WordPiece built locally (``araevent.modeling.train_tiny_tokenizer``) from
+    the sample training text under arabert-base's normalisation, padded with
+    ``[unusedN]`` entries to the config's 64,000 ids. Labels, known words: the tiny
+    model's. Preprocessing (window, stride, normalisation): ``configs/model/arabert-base.yaml``.
+    """
+    import torch
+    from tokenizers import models
+    from transformers import BertConfig, BertForTokenClassification
+
+    from araevent.config import model_settings
+    from araevent.modeling import (
+        LoadedModel,
+        Preprocessor,
+        attach_metadata,
+        train_tiny_tokenizer,
+    )
+
+    settings = model_settings(compose(["model=arabert-base"]).model)
+    pre = settings.preprocessing
+    config = BertConfig.from_json_file(str(BASE_SHAPED_CONFIG))
+    if quick:  # the smallest shape that still exercises the 64,000-id embedding
+        config.num_hidden_layers, config.hidden_size = 1, 64
+        config.num_attention_heads, config.intermediate_size = 2, 128
+    norm = pre.normalization
+    units = [[norm(u.text) for u in tiny.preprocessor.units(t)] for t in train_texts]
+    tokenizer = train_tiny_tokenizer(
+        units, vocab_size=config.vocab_size, min_frequency=1, max_length=pre.max_length
+    )
+    vocab = tokenizer.backend_tokenizer.get_vocab()
+    learned = len(vocab)
+    for i in range(config.vocab_size - learned):
+        vocab[f"[unused{i}]"] = learned + i
+    tokenizer.backend_tokenizer.model = models.WordPiece(
+        vocab=vocab, unk_token="[UNK]", max_input_chars_per_word=100
+    )
+    assert len(tokenizer) == config.vocab_size, (len(tokenizer), config.vocab_size)
+    schema = tiny.schema
+    config.num_labels = len(schema.tags)
+    config.id2label, config.label2id = schema.id2label, schema.label2id
+    config.pad_token_id = tokenizer.pad_token_id
+    torch.manual_seed(0)
+    model = BertForTokenClassification(config).eval()
+    attach_metadata(
+        model,
+        tokenizer,
+        schema,
+        pre,
+        label_set=tiny.meta.get("label_set", "any"),
+        base_model="arabert-base-shaped (random)",
+    )
+    loaded = LoadedModel(
+        model,
+        tokenizer,
+        schema,
+        Preprocessor(tokenizer, tiny.preprocessor.known, pre),
+        getattr(model.config, "araevent"),
+        BASE_SHAPED_CONFIG,
+    )
+    info = {
+        "config": str(BASE_SHAPED_CONFIG.relative_to(ROOT)),
+        "parameters_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
+        "vocab_size": config.vocab_size,
+        "hidden_size": config.hidden_size,
+        "layers": config.num_hidden_layers,
+        "tokenizer": (
+            f"WordPiece built locally from data/sample train ({learned} learned entries) "
+            f"padded with [unusedN] to {config.vocab_size}"
+        ),
+        "learned_vocab": learned,
+        "max_length": pre.max_length,
+        "stride": pre.stride,
+    }
+    return loaded, info
+
+
+# --- scaling and profile ---------------------------------------------------------
+
+
+def long_documents(loaded, texts: Sequence[str], factor: int, n_docs: int) -> list[str]:
+    """``n_docs`` texts of about ``factor`` windows each, by joining the given texts."""
+    cap = loaded.preprocessor.max_subwords
+    out, k = [], 0
+    for _ in range(n_docs):
+        parts: list[str] = []
+        while True:
+            parts.append(texts[k % len(texts)])
+            k += 1
+            enc = loaded.preprocessor.encode([" ".join(parts)])[0]
+            if sum(len(g) for g in enc.encoding.subwords) >= factor * cap:
+                break
+        out.append(" ".join(parts))
+    return out
+
+
+def scaling(loaded, texts: Sequence[str], reps: int, n_long: int) -> dict[str, Any]:
+    """Extractor (and the bare loop) time against corpus size and document length."""
+    from araevent.predict import Extractor
+
+    extractor = Extractor(loaded)
+    stride = loaded.preprocessor.settings.stride
+
+    def run(series: list[tuple[int, list[str]]], kind: str) -> list[dict]:
+        rows = []
+        for factor, docs in series:
+            p_stride = pipeline_stride(loaded.tokenizer, docs, stride)
+            times = time_alternating(
+                {
+                    "extractor": lambda d=docs: extractor.predict(d),
+                    "bare_loop": lambda d=docs, s=p_stride: bare_loop(
+                        loaded.model, loaded.tokenizer, d, s
+                    ),
+                },
+                reps,
+            )
+            st = text_stats(loaded, docs)
+            row = {"kind": kind, "factor": factor, **st}
+            for name, ts in times.items():
+                row[f"{name}_median_s"] = round(statistics.median(ts), 4)
+            rows.append(row)
+        first = rows[0]
+        for row in rows:
+            for name in ("extractor", "bare_loop"):
+                row[f"{name}_relative_time"] = round(
+                    row[f"{name}_median_s"] / first[f"{name}_median_s"], 2
+                )
+            row["relative_subwords"] = round(row["subwords"] / first["subwords"], 2)
+            row["relative_windows"] = round(row["windows"] / first["windows"], 2)
+            row["extractor_ms_per_1k_subwords"] = round(
+                1000 * row["extractor_median_s"] / (row["subwords"] / 1000), 2
+            )
+        return rows
+
+    corpus = [(f, list(texts) * f) for f in SCALE_FACTORS]
+    lengths = [(f, long_documents(loaded, texts, f, n_long)) for f in SCALE_FACTORS]
+    return {
+        "reps": reps,
+        "test_split": run(corpus, "corpus"),
+        "document_length": run(lengths, "document_length"),
+        "long_documents_per_size": n_long,
+    }
+
+
+STAGES = {
+    # stage: (function name, file fragment) as cProfile names them
+    "split_units (text.py)": ("split_units", "araevent/text.py"),
+    "tokenizer call (Preprocessor.encode)": ("__call__", "tokenization_utils_base.py"),
+    "encode_units / windows (tagging.py)": ("encode_units", "araevent/tagging.py"),
+    "window_features (tagging.py)": ("window_features", "araevent/tagging.py"),
+    "model forward": ("_call_impl", "torch/nn/modules/module.py"),
+    "Predictor.decode (argmax + spans)": ("decode", "araevent/predict.py"),
+}
+
+
+def profile_extractor(loaded, texts: Sequence[str], out_path: Path | None) -> dict[str, Any]:
+    """cProfile one ``Extractor.predict``: stage totals and the top functions."""
+    from araevent.predict import Extractor
+
+    extractor = Extractor(loaded)
+    extractor.predict(texts)  # warm-up
+    prof = cProfile.Profile()
+    start = time.perf_counter()
+    prof.enable()
+    extractor.predict(texts)
+    prof.disable()
+    wall = time.perf_counter() - start
+    st = pstats.Stats(prof)
+    if out_path is not None:
+        st.dump_stats(str(out_path))
+    rows = st.stats  # type: ignore[attr-defined]
+    stages = {}
+    for stage, (func, frag) in STAGES.items():
+        cum = 0.0
+        for (file, _line, name), (_cc, _nc, _tt, ct, callers) in rows.items():
+            if name != func or frag not in file:
+                continue
+            if func == "_call_impl":  # only the outermost module call: its caller is ours
+                if not any("araevent" in c[0] for c in callers):
+                    continue
+                cum += sum(v[3] for c, v in callers.items() if "araevent" in c[0])
+            elif func == "__call__":
+                cum += sum(v[3] for c, v in callers.items() if "araevent/modeling.py" in c[0])
+            else:
+                cum += ct
+        stages[stage] = round(cum, 4)
+    top = sorted(rows.items(), key=lambda kv: kv[1][2], reverse=True)[:15]
+    return {
+        "documents": len(texts),
+        "wall_s_profiled": round(wall, 4),
+        "profiled_total_s": round(st.total_tt, 4),  # type: ignore[attr-defined]
+        "stages_cumulative_s": stages,
+        "top_by_own_time": [
+            {
+                "function": f"{Path(f).name}:{ln}({n})",
+                "calls": nc,
+                "own_s": round(tt, 4),
+                "cumulative_s": round(ct, 4),
+            }
+            for (f, ln, n), (_cc, nc, tt, ct, _callers) in top
+        ],
+    }
+
+
+# --- targets and report --------------------------------------------------------------
+
+
+def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 8 with its measured value and whether it is met."""
+    tiny = res["inference"]["tiny"]["ratios"]
+    base = res["inference"]["base"]["ratios"]
+    rows = [
+        (
+            "Extractor docs/s >= 3.5x pipeline bs 1 (tiny)",
+            TARGETS["tiny_vs_pipeline_bs1"],
+            tiny["extractor_vs_pipeline_bs1"],
+            ">=",
+        ),
+        (
+            "Extractor docs/s >= 2.5x pipeline bs 32 (tiny)",
+            TARGETS["tiny_vs_pipeline_bs32"],
+            tiny["extractor_vs_pipeline_bs32"],
+            ">=",
+        ),
+        (
+            "bare loop / Extractor <= 1.25 (tiny)",
+            TARGETS["tiny_bare_over_extractor_max"],
+            tiny["bare_over_extractor"],
+            "<=",
+        ),
+        (
+            "Extractor no slower than pipeline bs 1 (base-shaped)",
+            TARGETS["base_vs_pipeline_min"],
+            base["extractor_vs_pipeline_bs1"],
+            ">=",
+        ),
+        (
+            "Extractor no slower than pipeline bs 32 (base-shaped)",
+            TARGETS["base_vs_pipeline_min"],
+            base["extractor_vs_pipeline_bs32"],
+            ">=",
+        ),
+        (
+            "python train.py wall time < 120 s",
+            TARGETS["train_wall_s_max"],
+            res["train_run"]["median_wall_s"],
+            "<",
+        ),
+        (
+            "evaluation peak RSS < 1 GB",
+            TARGETS["evaluate_peak_rss_mb_max"],
+            res["evaluate_run"]["max_peak_rss_mb"],
+            "<",
+        ),
+    ]
+    ops = {
+        ">=": lambda m, t: m >= t,
+        "<=": lambda m, t: m <= t,
+        "<": lambda m, t: m < t,
+    }
+    return [
+        {"target": name, "threshold": t, "measured": m, "op": op, "met": bool(ops[op](m, t))}
+        for name, t, m, op in rows
+    ]
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _inference_md(inf: dict[str, Any]) -> str:
+    rows = [
+        [name, f"{v['median_s']:.3f}", v["docs_per_s"], v["units_per_s"], v["times_s"]]
+        for name, v in inf["methods"].items()
+    ]
+    head = (
+        f"{inf['documents']} documents, {inf['units']} units, {inf['subwords']} subwords, "
+        f"{inf['windows']} araevent windows of {inf['window_subwords']} "
+        f"({inf['documents_over_one_window']} documents over one window); pipeline stride: "
+        f"{inf['pipeline_stride']}; Extractor batch size {inf['extractor_batch_size']}; "
+        f"{inf['reps']} repetitions after a warm-up, alternated."
+    )
+    ratios = _table(["ratio (docs/s)", "value"], list(inf["ratios"].items()))
+    table = _table(["method", "median s", "docs/s", "units/s", "all runs (s)"], rows)
+    return f"{head}\n\n{table}\n\n{ratios}"
+
+
+def render_markdown(res: dict[str, Any]) -> str:
+    """results.md from the results dict."""
+    m = res["machine"]
+    v = m["versions"]
+    lines = [
+        "# araevent benchmarks",
+        "",
+        f"Written by `benchmarks/bench.py`{' --quick' if res['quick'] else ''} on "
+        f"{res['created']}. **Measured on a shared 2-core machine**: other people's tests "
+        "and training runs were running at the same time, so absolute numbers are noisy; "
+        "every number is a median of repeated, alternated runs, and the load average is "
+        "recorded around each section.",
+        "",
+        f"- CPU: {m['cpu']}; {m['logical_cores']} logical / {m['physical_cores']} physical "
+        f"cores; {m['memory_gb']} GB",
+        f"- torch threads: {m['torch_threads']} (inter-op {m['torch_interop_threads']}); "
+        f"Python {m['python']}; {m['platform']}",
+        "- versions: " + ", ".join(f"{k} {x}" for k, x in v.items()),
+        "- load average (1/5/15 min) per section: "
+        + "; ".join(f"{k} {x}" for k, x in res["load_average"].items()),
+        "",
+        "## Targets (issue 8; not asserted by tests)",
+        "",
+        _table(
+            ["target", "threshold", "measured", "met"],
+            [
+                [t["target"], f"{t['op']} {t['threshold']}", t["measured"], "yes" if t["met"] else "**no**"]
+                for t in res["targets"]
+            ],
+        ),
+    ]
+    if res.get("notes"):
+        lines += ["", *[f"- {n}" for n in res["notes"]]]
+    tr, ev = res["train_run"], res["evaluate_run"]
+    lines += [
+        "",
+        "## Wall time and peak memory (subprocesses)",
+        "",
+        _table(
+            ["command", "runs", "median wall s", "median peak RSS MB", "max peak RSS MB"],
+            [
+                [
+                    "`" + " ".join(tr["command"]) + "`",
+                    len(tr["runs"]),
+                    tr["median_wall_s"],
+                    tr["median_peak_rss_mb"],
+                    tr["max_peak_rss_mb"],
+                ],
+                [
+                    "`" + " ".join(ev["command"]) + "`" + (" (stand-in)" if ev["stand_in"] else ""),
+                    len(ev["runs"]),
+                    ev["median_wall_s"],
+                    ev["median_peak_rss_mb"],
+                    ev["max_peak_rss_mb"],
+                ],
+            ],
+        ),
+        "",
+        "Peak RSS: the process tree's resident memory sampled every 20 ms; the max column "
+        "also takes the kernel's `ru_maxrss`. `train.py` wall time includes Python start-up, "
+        "imports, the tokenizer build, 40 epochs with early stopping (patience 6), dev scoring "
+        "every epoch and the test report — everything after `make setup`.",
+    ]
+    tt = res["training_throughput"]
+    lines += [
+        "",
+        "## Training throughput (tiny model, data/sample train)",
+        "",
+        f"{tt['samples_per_epoch']} windows ({tt['non_padding_tokens_per_epoch']} non-padding "
+        f"tokens) per epoch, batch {tt['batch_size']}, one epoch per run, {tt['reps']} runs "
+        "per strategy after a warm-up, alternated; Trainer with the project's features and "
+        "collator, no evaluation or checkpointing.",
+        "",
+        _table(
+            ["sampling", "median s/epoch", "samples/s", "non-padding tokens/s", "padding share", "runs (s)"],
+            [
+                [
+                    s,
+                    x["median_s"],
+                    x["samples_per_s"],
+                    x["non_padding_tokens_per_s"],
+                    x["padding_share"],
+                    x["times_s"],
+                ]
+                for s, x in tt["strategies"].items()
+            ],
+        ),
+        "",
+        f"group_by_length speed-up: {tt['speedup_group_by_length']}x.",
+    ]
+    base_info = res["inference"]["base"]["shape"]
+    lines += [
+        "",
+        "## Inference: tiny model (trained by the `train.py` run above), data/sample test",
+        "",
+        _inference_md(res["inference"]["tiny"]),
+        "",
+        "## Inference: AraBERT-base-shaped random model",
+        "",
+        f"`{base_info['config']}`: {base_info['parameters_m']}M parameters, vocabulary "
+        f"{base_info['vocab_size']}, hidden {base_info['hidden_size']}, {base_info['layers']} "
+        f"layers, window {base_info['max_length']} (stride {base_info['stride']}, from "
+        f"configs/model/arabert-base.yaml). Tokenizer: {base_info['tokenizer']}.",
+        "",
+        _inference_md(res["inference"]["base"]),
+    ]
+    sc = res["scaling"]
+    for key, title in (
+        ("test_split", "Scaling: 1x, 4x, 16x the test split (tiny)"),
+        ("document_length", f"Scaling: {sc['long_documents_per_size']} documents of 1x, 4x, 16x the window (tiny)"),
+    ):
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            _table(
+                [
+                    "factor",
+                    "docs",
+                    "subwords",
+                    "windows",
+                    "Extractor s",
+                    "relative",
+                    "ms / 1k subwords",
+                    "bare loop s",
+                    "relative",
+                ],
+                [
+                    [
+                        r["factor"],
+                        r["documents"],
+                        r["subwords"],
+                        r["windows"],
+                        r["extractor_median_s"],
+                        r["extractor_relative_time"],
+                        r["extractor_ms_per_1k_subwords"],
+                        r["bare_loop_median_s"],
+                        r["bare_loop_relative_time"],
+                    ]
+                    for r in sc[key]
+                ],
+            ),
+        ]
+    pr = res["profile"]
+    lines += [
+        "",
+        f"## Profile: one Extractor.predict over {pr['documents']} test documents (cProfile)",
+        "",
+        f"Profiled wall time {pr['wall_s_profiled']} s (cProfile adds overhead).",
+        "",
+        _table(["stage", "cumulative s"], list(pr["stages_cumulative_s"].items())),
+        "",
+        _table(
+            ["function", "calls", "own s", "cumulative s"],
+            [[t["function"], t["calls"], t["own_s"], t["cumulative_s"]] for t in pr["top_by_own_time"]],
+        ),
+    ]
+    if res.get("analysis"):
+        lines += ["", "## Analysis", "", res["analysis"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(res: dict[str, Any], out_dir: Path) -> None:
+    """results.json and results.md in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(
+        json.dumps(res, indent=2, ensure_ascii=False) + "\n", "utf-8"
+    )
+    (out_dir / "results.md").write_text(render_markdown(res), "utf-8")
+
+
+# --- entry point ----------------------------------------------------------------------
+
+
+def run_benchmarks(
+    out_dir: str | Path = BENCH_DIR,
+    *,
+    quick: bool = False,
+    reps: int | None = None,
+    work_dir: str | Path | None = None,
+    analysis: str | None = None,
+) -> dict[str, Any]:
+    """Run every benchmark and write ``results.json`` and ``results.md`` to ``out_dir``.
+
+    ``quick=True`` runs the smallest sizes (a 3-step train.py, 4 test documents, a
+    one-layer base-shaped model, one repetition): the shape of the results, not
+    their values. ``analysis`` is markdown appended to results.md.
+    """
+    import torch
+
+    from araevent.io import load_documents
+    from araevent.modeling import load_model_dir
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    out_dir = Path(out_dir)
+    cleanup = None
+    if work_dir is None:
+        cleanup = tempfile.TemporaryDirectory(prefix="araevent-bench-")
+        work_dir = cleanup.name
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    n_reps = reps or (1 if quick else 5)
+    sub_reps = 1 if quick else 3
+    loads: dict[str, list[float]] = {}
+    res: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "quick": quick,
+        "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_info(),
+        "load_average": loads,
+    }
+
+    def section(name: str, fn: Callable[[], Any]) -> Any:
+        loads[f"{name} start"] = load_average()
+        t0 = time.perf_counter()
+        value = fn()
+        loads[f"{name} end ({time.perf_counter() - t0:.0f} s)"] = load_average()
+        return value
+
+    try:
+        res["train_run"] = section("train.py", lambda: train_runs(work, sub_reps, quick))
+        model_dir = res["train_run"]["model_dir"]
+        res["evaluate_run"] = section(
+            "evaluate", lambda: evaluate_runs(work, model_dir, sub_reps)
+        )
+        res["training_throughput"] = section(
+            "training throughput", lambda: training_throughput(work, n_reps, quick)
+        )
+        torch.manual_seed(0)
+        tiny = load_model_dir(model_dir)
+        test = [d.text for d in load_documents([ROOT / "data/sample/test.jsonl"], "jsonl", nested="outer")]
+        train = [d.text for d in load_documents([ROOT / "data/sample/train.jsonl"], "jsonl", nested="outer")]
+        if quick:
+            test = test[:4]
+        res["inference"] = {}
+        res["inference"]["tiny"] = section(
+            "inference tiny", lambda: inference_comparison(tiny, test, n_reps, "tiny")
+        )
+        base, base_info = base_shaped_model(tiny, train, quick)
+        base_texts = test if quick else test[:32]
+        base_reps = 1 if quick else 3
+        res["inference"]["base"] = section(
+            "inference base",
+            lambda: inference_comparison(base, base_texts, base_reps, "arabert-base-shaped"),
+        )
+        res["inference"]["base"]["shape"] = base_info
+        del base
+        gc.collect()
+        res["scaling"] = section(
+            "scaling",
+            lambda: scaling(tiny, test, 1 if quick else 3, 2 if quick else 8),
+        )
+        res["profile"] = section(
+            "profile", lambda: profile_extractor(tiny, test, work / "extractor.prof")
+        )
+    finally:
+        if cleanup is not None:
+            res.setdefault("work_dir", "(temporary, removed)")
+            cleanup.cleanup()
+    res.setdefault("work_dir", str(work))
+    res["targets"] = targets(res)
+    res["notes"] = [
+        "Extractor: araevent's units (proclitic split), per-unit normalisation, windows with "
+        "stride, span decoding to character offsets; pipeline and bare loop: the saved "
+        "tokenizer on the raw text. Units/s counts araevent units of the same texts for "
+        "every method.",
+    ]
+    if res["evaluate_run"]["stand_in"]:
+        res["notes"].append(
+            "evaluate.py was not in the tree when this ran: the evaluation row is a stand-in "
+            "subprocess that does evaluate.py's work (load the model folder, predict the test "
+            "split with Predictor, score with evaluation.score), without writing the report."
+        )
+    if analysis:
+        res["analysis"] = analysis
+    write_results(res, out_dir)
+    return res
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smallest sizes, one repetition")
+    ap.add_argument("--out", default=str(BENCH_DIR), help="folder for results.json/.md")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions per measurement")
+    ap.add_argument("--work-dir", default=None, help="keep run folders and logs here")
+    ap.add_argument("--analysis", default=None, help="a markdown file appended to results.md")
+    a = ap.parse_args(argv)
+    analysis = Path(a.analysis).read_text("utf-8") if a.analysis else None
+    res = run_benchmarks(
+        a.out, quick=a.quick, reps=a.reps, work_dir=a.work_dir, analysis=analysis
+    )
+    for t in res["targets"]:
+        print(f"{'met ' if t['met'] else 'MISS'}  {t['target']}: {t['measured']}")
+    print(f"wrote {Path(a.out) / 'results.md'} and results.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""``araevent compare``: one table over runs grouped by configuration, and a paired bootstrap."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from araevent.cli import main
+from araevent.evaluation import corpus_units, score
+from araevent.io import load_documents
+from araevent.reporting import write_json, write_predictions
+from araevent.schema import Span
+
+GOLD = Path(__file__).parent / "data" / "eval_gold.jsonl"
+
+
+def noisy(docs, keep: float, seed: int) -> list[dict[str, list[Span]]]:
+    """A prediction that keeps each gold span with probability ``keep`` (repeated 8 times)."""
+    rng = random.Random(seed)
+    return [{layer: [s for s in getattr(d, layer) if rng.random() < keep]
+             for layer in ("entities", "triggers")} for d in docs]
+
+
+@pytest.fixture(scope="module")
+def gold():
+    docs = load_documents([GOLD])
+    # 24 documents: the fixture's 3, eight times over, with distinct ids
+    from araevent.schema import Document
+
+    return [Document(f"{d.id}-{k}", d.text, d.entities, d.triggers)
+            for k in range(8) for d in docs]
+
+
+def make_run(folder: Path, gold, *, seed: int, lr: float, keep: float) -> Path:
+    """A run folder shaped like train.py's: metrics.json with config and test scores."""
+    folder.mkdir(parents=True)
+    preds = noisy(gold, keep, seed)
+    s = score(gold, preds, corpus_units(gold), prefix="test", bootstrap=0)
+    config = {"task_name": "train", "seed": seed, "paths": {"output_dir": str(folder)},
+              "model": {"name": "tiny"}, "data": {"name": "sample"},
+              "trainer": {"learning_rate": lr, "epochs": 3}, "tags": [f"t{seed}"]}
+    write_json(folder / "metrics.json", {**s.metrics, "counts": {"test": s.counts},
+                                         "run": {"seed": seed}, "config": config})
+    write_predictions(folder / "predictions.jsonl", gold, preds)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, gold) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    for seed in (1, 2, 3):
+        make_run(root / f"good-{seed}", gold, seed=seed, lr=0.001, keep=0.9)
+    for seed in (1, 2):
+        make_run(root / f"bad-{seed}", gold, seed=seed, lr=0.1, keep=0.3)
+    (root / "crashed").mkdir()  # no metrics.json: a glob skips it
+    return root
+
+
+def rows_of(out: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("| ") and not line.startswith("| configuration"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_one_row_per_configuration_with_mean_and_std_over_seeds(runs, capsys):
+    assert main(["compare", str(runs / "*")]) == 0
+    captured = capsys.readouterr()
+    assert "skipped 1 folder(s) without metrics.json" in captured.err
+    assert "crashed" in captured.err
+    rows = rows_of(captured.out)
+    assert set(rows) == {"trainer.learning_rate=0.001", "trainer.learning_rate=0.1"}
+    good = rows["trainer.learning_rate=0.001"]
+    assert good[:2] == ["3", "1, 2, 3"]
+    values = [json.loads((runs / f"good-{s}" / "metrics.json").read_text("utf-8"))
+              ["test/entities/span/f1"] for s in (1, 2, 3)]
+    expected = f"{100 * np.mean(values):.1f} ± {100 * np.std(values, ddof=1):.1f}"
+    assert good[2] == expected
+    assert rows["trainer.learning_rate=0.1"][:2] == ["2", "1, 2"]
+    assert len(good) == 2 + 6  # runs, seeds, 6 F1 columns
+
+
+def test_explicit_folders_and_metrics_files_work_and_an_extra_metric_is_a_column(runs, capsys):
+    args = [str(runs / "good-1"), str(runs / "good-2" / "metrics.json")]
+    assert main(["compare", *args, "--metric", "test/overall/seqeval_strict/f1"]) == 0
+    out = capsys.readouterr().out
+    assert "overall/seqeval_strict/f1" in out
+    rows = rows_of(out)
+    assert list(rows) == ["model.name=tiny data.name=sample"]
+    assert len(rows["model.name=tiny data.name=sample"]) == 2 + 7
+    assert main(["compare", str(runs / "crashed")]) == 2
+    assert "no metrics.json" in capsys.readouterr().err
+    assert main(["compare", str(runs / "nothing-*")]) == 2
+    assert "matches nothing" in capsys.readouterr().err
+
+
+def test_paired_bootstrap_between_two_named_configurations(runs, capsys):
+    assert main(["compare", str(runs / "*"), "--baseline", "learning_rate=0.1",
+                 "--system", "trainer.learning_rate=0.001", "--bootstrap", "300"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("Paired bootstrap"))
+    assert "overall/span/f1" in line and "24 documents" in line
+    p = float(line.rsplit("p = ", 1)[1].split()[0])
+    assert p < 0.05
+    # a configuration compared with itself is refused; one named by a run folder works
+    assert main(["compare", str(runs / "*"), "--baseline", str(runs / "good-1"),
+                 "--system", "0.001"]) == 2
+    assert "both name" in capsys.readouterr().err
+
+
+def test_same_predictions_give_no_difference(tmp_path, gold, capsys):
+    make_run(tmp_path / "a-1", gold, seed=1, lr=0.01, keep=0.6)
+    make_run(tmp_path / "b-1", gold, seed=1, lr=0.02, keep=0.6)  # same seed: same predictions
+    assert main(["compare", str(tmp_path / "*"), "--baseline", "0.01", "--system", "0.02",
+                 "--metric", "triggers/classification/seqeval_strict/f1"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert "Δ = +0.0" in line and "p = 1.0000" in line
+
+
+def test_names_that_match_nothing_or_several_are_refused(runs, capsys):
+    assert main(["compare", str(runs / "*"), "--baseline", "nope", "--system", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "names no configuration" in err and "trainer.learning_rate=0.001" in err
+    assert main(["compare", str(runs / "*"), "--baseline", "trainer", "--system", "0.1"]) == 2
+    assert "matches several" in capsys.readouterr().err
+    assert main(["compare", str(runs / "*"), "--baseline", "0.1"]) == 2
+    assert main(["compare", str(runs / "*"), "--split", "dev"]) == 2
+    assert "--split" in capsys.readouterr().err

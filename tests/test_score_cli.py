@@ -1,0 +1,170 @@
+"""``araevent score GOLD PRED``: model-free scoring of two files and the report folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import write_jsonl
+
+from araevent.cli import main
+
+DATA = Path(__file__).parent / "data"
+GOLD = DATA / "eval_gold.jsonl"
+PRED = DATA / "eval_pred.jsonl"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
+
+
+def metrics_of(out: Path) -> dict:
+    return json.loads((out / "metrics.json").read_text("utf-8"))
+
+
+def test_the_fixture_scores_as_worked_out_by_hand(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["score", str(GOLD), str(PRED), "--output", str(out), "--bootstrap", "200"]) == 0
+    printed = capsys.readouterr().out
+    assert "| entities | 40.0 | 40.0 | 40.0" in printed
+    assert "3 documents, 9 gold spans scored" in printed
+    m = metrics_of(out)
+    # entities: gold 5, predicted 5; right: القاهرة (eval-001), بغداد (eval-002).
+    # Wrong: «وأمريكا» for «أمريكا» (boundary), الشرطة PER for ORG (type), المتهم (spurious);
+    # missed: أمريكا, الشرطة ORG, القاهرة inside «بالقاهرة» (eval-003).
+    assert m["test/entities/span/precision"] == pytest.approx(2 / 5)
+    assert m["test/entities/span/recall"] == pytest.approx(2 / 5)
+    # triggers: all four found; انفجار typed Life:Die instead of Conflict:Attack
+    assert m["test/triggers/identification/span/f1"] == 1.0
+    assert m["test/triggers/classification/span/f1"] == pytest.approx(3 / 4)
+    # overall: TP 5, FP 4, FN 4
+    assert m["test/overall/span/f1"] == pytest.approx(5 / 9)
+    # every span is on unit boundaries (the proclitic rule splits و and ب), so seqeval agrees
+    assert m["test/overall/seqeval_strict/f1"] == pytest.approx(5 / 9)
+    assert m["counts"]["test"]["gold_spans"] == 9
+    assert m["counts"]["test"]["gold_spans_off_units"] == 0
+    assert m["counts"]["test"]["entities/boundary_errors"] == 1
+    assert m["errors"]["test"]["entities"] == {
+        "false_negative": 3, "false_negative/boundary": 1, "false_negative/false_negative": 1,
+        "false_negative/type_confusion": 1, "false_positive": 3, "false_positive/boundary": 1,
+        "false_positive/false_positive": 1, "false_positive/type_confusion": 1,
+    }
+    for key in ("versions", "git_commit", "data_hashes", "config", "run", "per_type",
+                "confusion"):
+        assert key in m
+    assert len(m["data_hashes"]) == 2
+    json.dumps(m, allow_nan=False)  # strict JSON: no NaN anywhere
+
+
+def test_the_report_folder_is_complete(tmp_path):
+    out = tmp_path / "report"
+    assert main(["score", str(GOLD), str(PRED), "-o", str(out), "--bootstrap", "0"]) == 0
+    for name in ("metrics.json", "report.md", "predictions.jsonl", "errors.jsonl",
+                 "confusion_entities.png", "confusion_triggers.png"):
+        assert (out / name).is_file(), name
+    assert (out / "confusion_entities.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.md").read_text("utf-8")
+    assert "| entities | 40.0 | 40.0 | 40.0 |" in report
+    assert "9 gold spans scored" in report
+    assert "![entities confusion](confusion_entities.png)" in report
+    errors = read_jsonl(out / "errors.jsonl")
+    assert len(errors) == 8  # 3 + 3 entity errors, 1 + 1 trigger errors
+    boundary = next(e for e in errors if e["kind"] == "boundary" and e["error"] ==
+                    "false_positive")
+    assert boundary["text"] == "وأمريكا"
+    assert boundary["gold"] == [{"start": 39, "end": 45, "label": "GPE", "text": "أمريكا"}]
+    assert boundary["left_context"].endswith("في القاهرة ")
+    assert boundary["right_context"] == " تراقب."
+    for e in errors:
+        assert e["kind"] in ("false_positive", "false_negative", "boundary", "type_confusion")
+        assert len(e["left_context"]) <= 40 and len(e["right_context"]) <= 40
+    # predictions.jsonl is re-scorable and keeps unknown keys
+    preds = read_jsonl(out / "predictions.jsonl")
+    assert preds[0]["source"] == "hand-built"
+    again = tmp_path / "again"
+    assert main(["score", str(GOLD), str(out / "predictions.jsonl"), "-o", str(again),
+                 "--bootstrap", "0"]) == 0
+    a, b = metrics_of(out), metrics_of(again)
+    assert {k: v for k, v in a.items() if "/" in k} == {k: v for k, v in b.items() if "/" in k}
+
+
+def test_a_file_scored_against_itself_gives_one_everywhere(tmp_path, capsys):
+    assert main(["score", str(GOLD), str(GOLD), "-o", str(tmp_path), "--bootstrap", "100"]) == 0
+    m = metrics_of(tmp_path)
+    scores = {k: v for k, v in m.items() if k.rsplit("/", 1)[-1] in
+              ("precision", "recall", "f1", "macro_f1", "weighted_f1", "f1_ci_low",
+               "f1_ci_high")}
+    assert len(scores) == 4 * 19
+    assert all(v == 1.0 for v in scores.values())
+    assert read_jsonl(tmp_path / "errors.jsonl") == []
+
+
+def test_an_empty_prediction_gives_recall_zero(tmp_path, capsys):
+    docs = read_jsonl(GOLD)
+    empty = write_jsonl(tmp_path / "empty.jsonl", [
+        {**d, "predicted_entities": [], "predicted_triggers": []} for d in docs])
+    out = tmp_path / "out"
+    assert main(["score", str(GOLD), str(empty), "-o", str(out)]) == 0
+    m = metrics_of(out)
+    assert m["test/overall/span/recall"] == 0.0
+    assert m["test/overall/seqeval_strict/recall"] == 0.0
+    assert m["test/overall/span/f1_ci_high"] == 0.0
+    assert m["counts"]["test"]["predicted_spans"] == 0
+    assert len(read_jsonl(out / "errors.jsonl")) == 9
+
+
+def test_entities_and_triggers_are_the_prediction_without_predicted_keys(tmp_path, capsys):
+    docs = read_jsonl(PRED)
+    plain = [{"id": d["id"], "text": d["text"], "entities": d["predicted_entities"],
+              "triggers": d["predicted_triggers"]} for d in docs]
+    path = write_jsonl(tmp_path / "plain.jsonl", plain)
+    assert main(["score", str(GOLD), str(path), "-o", str(tmp_path / "a"), "--bootstrap",
+                 "0"]) == 0
+    assert main(["score", str(GOLD), str(PRED), "-o", str(tmp_path / "b"), "--bootstrap",
+                 "0"]) == 0
+    a, b = metrics_of(tmp_path / "a"), metrics_of(tmp_path / "b")
+    assert {k: v for k, v in a.items() if "/" in k} == {k: v for k, v in b.items() if "/" in k}
+
+
+def test_missing_and_extra_ids_are_errors_that_name_them(tmp_path, capsys):
+    docs = read_jsonl(PRED)
+    fewer = write_jsonl(tmp_path / "fewer.jsonl", docs[:2])
+    assert main(["score", str(GOLD), str(fewer)]) == 1
+    err = capsys.readouterr().err
+    assert "eval-003" in err and "missing" in err and len(err.strip().splitlines()) == 1
+    renamed = write_jsonl(tmp_path / "renamed.jsonl", [*docs[:2], {**docs[2], "id": "other-9"}])
+    assert main(["score", str(GOLD), str(renamed)]) == 1
+    err = capsys.readouterr().err
+    assert "'eval-003'" in err and "'other-9'" in err
+    # --match order pairs by position instead
+    assert main(["score", str(GOLD), str(renamed), "--match", "order", "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    changed = write_jsonl(tmp_path / "changed.jsonl", [*docs[:2], {**docs[2], "text":
+                                                                   docs[2]["text"] + " "}])
+    assert main(["score", str(GOLD), str(changed)]) == 1
+    assert "text differs" in capsys.readouterr().err
+
+
+def test_bad_predicted_spans_and_bad_options_fail_in_one_line(tmp_path, capsys):
+    docs = read_jsonl(PRED)
+    bad = [dict(d) for d in docs]
+    bad[1]["predicted_entities"] = [{"start": 7, "end": 13, "label": "PER", "text": "خطأ"}]
+    path = write_jsonl(tmp_path / "bad.jsonl", bad)
+    assert main(["score", str(GOLD), str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "eval-002" in err and "predicted_entities[0]" in err and "\n" not in err
+    assert main(["score", str(GOLD), str(tmp_path / "nope.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["score", str(GOLD), str(PRED), "--labels", "ace2005", "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    assert main(["score", str(GOLD), str(PRED), "--labels", "nope"]) == 2
+    assert "unknown label set" in capsys.readouterr().err
+
+
+def test_without_output_only_the_table_is_printed(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["score", str(GOLD), str(PRED), "--split", "dev", "--bootstrap", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| dev | span P |")
+    assert list(tmp_path.iterdir()) == []
