@@ -34,3 +34,16 @@ format: setup
 
 clean:
 	rm -rf outputs multirun .pytest_cache .ruff_cache
+
+publish: setup
+	$(PY) -m araevent.cli publish $(RUN) --repo-id $(REPO) $(ARGS)
+
+# benchmarks/results.md + results.json: speed, memory, scaling (minutes; see benchmarks/bench.py)
+bench: setup
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) benchmarks/bench.py
+
+# benchmarks/aqmar.md: tiny model vs CRF on ../shared/data/aqmar (skips when it is absent)
+bench-aqmar: setup
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) benchmarks/aqmar.py

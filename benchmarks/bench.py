@@ -33,6 +33,7 @@ cores, torch threads, library versions and the load average around each section.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import dataclasses
 import gc
@@ -145,10 +146,8 @@ def measure_process(cmd: Sequence[str], log_path: Path, timeout_s: float = 1800)
                 tree = [ps, *ps.children(recursive=True)]
                 rss = 0
                 for p in tree:
-                    try:
+                    with contextlib.suppress(psutil.NoSuchProcess):
                         rss += p.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        pass
                 peak = max(peak, rss)
             except psutil.NoSuchProcess:
                 pass
@@ -560,7 +559,7 @@ def base_shaped_model(tiny, train_texts: Sequence[str], quick: bool):
         tokenizer,
         schema,
         Preprocessor(tokenizer, tiny.preprocessor.known, pre),
-        getattr(model.config, "araevent"),
+        model.config.araevent,
         BASE_SHAPED_CONFIG,
     )
     info = {
@@ -648,13 +647,18 @@ def scaling(loaded, texts: Sequence[str], reps: int, n_long: int) -> dict[str, A
 
 
 STAGES = {
-    # stage: (function name, file fragment) as cProfile names them
-    "split_units (text.py)": ("split_units", "araevent/text.py"),
-    "tokenizer call (Preprocessor.encode)": ("__call__", "tokenization_utils_base.py"),
-    "encode_units / windows (tagging.py)": ("encode_units", "araevent/tagging.py"),
-    "window_features (tagging.py)": ("window_features", "araevent/tagging.py"),
-    "model forward": ("_call_impl", "torch/nn/modules/module.py"),
-    "Predictor.decode (argmax + spans)": ("decode", "araevent/predict.py"),
+    # stage: (function, its file, the caller file counted or None) as cProfile names them
+    "split_units (text.py)": ("split_units", "araevent/text.py", None),
+    "tokenizer call (Preprocessor.encode)": (
+        "__call__",
+        "tokenization_utils_base.py",
+        "araevent/modeling.py",
+    ),
+    "encode_units / windows (tagging.py)": ("encode_units", "araevent/tagging.py", None),
+    "window_features (tagging.py)": ("window_features", "araevent/tagging.py", None),
+    "model forward": ("_wrapped_call_impl", "torch/nn/modules/module.py", "araevent/predict.py"),
+    "softmax + copy to numpy": ("softmax", "~", None),
+    "Predictor.decode (argmax + spans)": ("decode", "araevent/predict.py", None),
 }
 
 
@@ -675,19 +679,15 @@ def profile_extractor(loaded, texts: Sequence[str], out_path: Path | None) -> di
         st.dump_stats(str(out_path))
     rows = st.stats  # type: ignore[attr-defined]
     stages = {}
-    for stage, (func, frag) in STAGES.items():
+    for stage, (func, frag, caller) in STAGES.items():
         cum = 0.0
         for (file, _line, name), (_cc, _nc, _tt, ct, callers) in rows.items():
-            if name != func or frag not in file:
+            if frag not in file or not (name == func or name.endswith(f"method torch.{func}>")):
                 continue
-            if func == "_call_impl":  # only the outermost module call: its caller is ours
-                if not any("araevent" in c[0] for c in callers):
-                    continue
-                cum += sum(v[3] for c, v in callers.items() if "araevent" in c[0])
-            elif func == "__call__":
-                cum += sum(v[3] for c, v in callers.items() if "araevent/modeling.py" in c[0])
-            else:
+            if caller is None:
                 cum += ct
+            else:
+                cum += sum(v[3] for c, v in callers.items() if caller in c[0])
         stages[stage] = round(cum, 4)
     top = sorted(rows.items(), key=lambda kv: kv[1][2], reverse=True)[:15]
     return {
@@ -818,7 +818,12 @@ def render_markdown(res: dict[str, Any]) -> str:
         _table(
             ["target", "threshold", "measured", "met"],
             [
-                [t["target"], f"{t['op']} {t['threshold']}", t["measured"], "yes" if t["met"] else "**no**"]
+                [
+                    t["target"],
+                    f"{t['op']} {t['threshold']}",
+                    t["measured"],
+                    "yes" if t["met"] else "**no**",
+                ]
                 for t in res["targets"]
             ],
         ),
@@ -866,7 +871,14 @@ def render_markdown(res: dict[str, Any]) -> str:
         "collator, no evaluation or checkpointing.",
         "",
         _table(
-            ["sampling", "median s/epoch", "samples/s", "non-padding tokens/s", "padding share", "runs (s)"],
+            [
+                "sampling",
+                "median s/epoch",
+                "samples/s",
+                "non-padding tokens/s",
+                "padding share",
+                "runs (s)",
+            ],
             [
                 [
                     s,
@@ -901,7 +913,10 @@ def render_markdown(res: dict[str, Any]) -> str:
     sc = res["scaling"]
     for key, title in (
         ("test_split", "Scaling: 1x, 4x, 16x the test split (tiny)"),
-        ("document_length", f"Scaling: {sc['long_documents_per_size']} documents of 1x, 4x, 16x the window (tiny)"),
+        (
+            "document_length",
+            f"Scaling: {sc['long_documents_per_size']} documents of 1x, 4x, 16x the window (tiny)",
+        ),
     ):
         lines += [
             "",
@@ -946,7 +961,10 @@ def render_markdown(res: dict[str, Any]) -> str:
         "",
         _table(
             ["function", "calls", "own s", "cumulative s"],
-            [[t["function"], t["calls"], t["own_s"], t["cumulative_s"]] for t in pr["top_by_own_time"]],
+            [
+                [t["function"], t["calls"], t["own_s"], t["cumulative_s"]]
+                for t in pr["top_by_own_time"]
+            ],
         ),
     ]
     if res.get("analysis"):
@@ -1015,16 +1033,15 @@ def run_benchmarks(
     try:
         res["train_run"] = section("train.py", lambda: train_runs(work, sub_reps, quick))
         model_dir = res["train_run"]["model_dir"]
-        res["evaluate_run"] = section(
-            "evaluate", lambda: evaluate_runs(work, model_dir, sub_reps)
-        )
+        res["evaluate_run"] = section("evaluate", lambda: evaluate_runs(work, model_dir, sub_reps))
         res["training_throughput"] = section(
             "training throughput", lambda: training_throughput(work, n_reps, quick)
         )
         torch.manual_seed(0)
         tiny = load_model_dir(model_dir)
-        test = [d.text for d in load_documents([ROOT / "data/sample/test.jsonl"], "jsonl", nested="outer")]
-        train = [d.text for d in load_documents([ROOT / "data/sample/train.jsonl"], "jsonl", nested="outer")]
+        sample = ROOT / "data" / "sample"
+        test = [d.text for d in load_documents([sample / "test.jsonl"], "jsonl", nested="outer")]
+        train = [d.text for d in load_documents([sample / "train.jsonl"], "jsonl", nested="outer")]
         if quick:
             test = test[:4]
         res["inference"] = {}
@@ -1036,7 +1053,7 @@ def run_benchmarks(
         base_reps = 1 if quick else 3
         res["inference"]["base"] = section(
             "inference base",
-            lambda: inference_comparison(base, base_texts, base_reps, "arabert-base-shaped"),
+            lambda m=base: inference_comparison(m, base_texts, base_reps, "arabert-base-shaped"),
         )
         res["inference"]["base"]["shape"] = base_info
         del base
@@ -1079,11 +1096,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--reps", type=int, default=None, help="repetitions per measurement")
     ap.add_argument("--work-dir", default=None, help="keep run folders and logs here")
     ap.add_argument("--analysis", default=None, help="a markdown file appended to results.md")
+    ap.add_argument(
+        "--render", action="store_true", help="rewrite results.md from --out's results.json only"
+    )
     a = ap.parse_args(argv)
     analysis = Path(a.analysis).read_text("utf-8") if a.analysis else None
-    res = run_benchmarks(
-        a.out, quick=a.quick, reps=a.reps, work_dir=a.work_dir, analysis=analysis
-    )
+    if a.render:
+        res = json.loads((Path(a.out) / "results.json").read_text("utf-8"))
+        if analysis:
+            res["analysis"] = analysis
+        write_results(res, Path(a.out))
+        print(f"rewrote {Path(a.out) / 'results.md'}")
+        return
+    res = run_benchmarks(a.out, quick=a.quick, reps=a.reps, work_dir=a.work_dir, analysis=analysis)
     for t in res["targets"]:
         print(f"{'met ' if t['met'] else 'MISS'}  {t['target']}: {t['measured']}")
     print(f"wrote {Path(a.out) / 'results.md'} and results.json")

@@ -21,8 +21,13 @@ GOLD = Path(__file__).parent / "data" / "eval_gold.jsonl"
 def noisy(docs, keep: float, seed: int) -> list[dict[str, list[Span]]]:
     """A prediction that keeps each gold span with probability ``keep`` (repeated 8 times)."""
     rng = random.Random(seed)
-    return [{layer: [s for s in getattr(d, layer) if rng.random() < keep]
-             for layer in ("entities", "triggers")} for d in docs]
+    return [
+        {
+            layer: [s for s in getattr(d, layer) if rng.random() < keep]
+            for layer in ("entities", "triggers")
+        }
+        for d in docs
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +36,7 @@ def gold():
     # 24 documents: the fixture's 3, eight times over, with distinct ids
     from araevent.schema import Document
 
-    return [Document(f"{d.id}-{k}", d.text, d.entities, d.triggers)
-            for k in range(8) for d in docs]
+    return [Document(f"{d.id}-{k}", d.text, d.entities, d.triggers) for k in range(8) for d in docs]
 
 
 def make_run(folder: Path, gold, *, seed: int, lr: float, keep: float) -> Path:
@@ -40,11 +44,19 @@ def make_run(folder: Path, gold, *, seed: int, lr: float, keep: float) -> Path:
     folder.mkdir(parents=True)
     preds = noisy(gold, keep, seed)
     s = score(gold, preds, corpus_units(gold), prefix="test", bootstrap=0)
-    config = {"task_name": "train", "seed": seed, "paths": {"output_dir": str(folder)},
-              "model": {"name": "tiny"}, "data": {"name": "sample"},
-              "trainer": {"learning_rate": lr, "epochs": 3}, "tags": [f"t{seed}"]}
-    write_json(folder / "metrics.json", {**s.metrics, "counts": {"test": s.counts},
-                                         "run": {"seed": seed}, "config": config})
+    config = {
+        "task_name": "train",
+        "seed": seed,
+        "paths": {"output_dir": str(folder)},
+        "model": {"name": "tiny"},
+        "data": {"name": "sample"},
+        "trainer": {"learning_rate": lr, "epochs": 3},
+        "tags": [f"t{seed}"],
+    }
+    write_json(
+        folder / "metrics.json",
+        {**s.metrics, "counts": {"test": s.counts}, "run": {"seed": seed}, "config": config},
+    )
     write_predictions(folder / "predictions.jsonl", gold, preds)
     return folder
 
@@ -78,8 +90,12 @@ def test_one_row_per_configuration_with_mean_and_std_over_seeds(runs, capsys):
     assert set(rows) == {"trainer.learning_rate=0.001", "trainer.learning_rate=0.1"}
     good = rows["trainer.learning_rate=0.001"]
     assert good[:2] == ["3", "1, 2, 3"]
-    values = [json.loads((runs / f"good-{s}" / "metrics.json").read_text("utf-8"))
-              ["test/entities/span/f1"] for s in (1, 2, 3)]
+    values = [
+        json.loads((runs / f"good-{s}" / "metrics.json").read_text("utf-8"))[
+            "test/entities/span/f1"
+        ]
+        for s in (1, 2, 3)
+    ]
     expected = f"{100 * np.mean(values):.1f} ± {100 * np.std(values, ddof=1):.1f}"
     assert good[2] == expected
     assert rows["trainer.learning_rate=0.1"][:2] == ["2", "1, 2"]
@@ -101,24 +117,52 @@ def test_explicit_folders_and_metrics_files_work_and_an_extra_metric_is_a_column
 
 
 def test_paired_bootstrap_between_two_named_configurations(runs, capsys):
-    assert main(["compare", str(runs / "*"), "--baseline", "learning_rate=0.1",
-                 "--system", "trainer.learning_rate=0.001", "--bootstrap", "300"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(runs / "*"),
+                "--baseline",
+                "learning_rate=0.1",
+                "--system",
+                "trainer.learning_rate=0.001",
+                "--bootstrap",
+                "300",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("Paired bootstrap"))
     assert "overall/span/f1" in line and "24 documents" in line
     p = float(line.rsplit("p = ", 1)[1].split()[0])
     assert p < 0.05
     # a configuration compared with itself is refused; one named by a run folder works
-    assert main(["compare", str(runs / "*"), "--baseline", str(runs / "good-1"),
-                 "--system", "0.001"]) == 2
+    assert (
+        main(["compare", str(runs / "*"), "--baseline", str(runs / "good-1"), "--system", "0.001"])
+        == 2
+    )
     assert "both name" in capsys.readouterr().err
 
 
 def test_same_predictions_give_no_difference(tmp_path, gold, capsys):
     make_run(tmp_path / "a-1", gold, seed=1, lr=0.01, keep=0.6)
     make_run(tmp_path / "b-1", gold, seed=1, lr=0.02, keep=0.6)  # same seed: same predictions
-    assert main(["compare", str(tmp_path / "*"), "--baseline", "0.01", "--system", "0.02",
-                 "--metric", "triggers/classification/seqeval_strict/f1"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(tmp_path / "*"),
+                "--baseline",
+                "0.01",
+                "--system",
+                "0.02",
+                "--metric",
+                "triggers/classification/seqeval_strict/f1",
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out.splitlines()[-1]
     assert "Δ = +0.0" in line and "p = 1.0000" in line
 

@@ -3,8 +3,8 @@
 Fast (no model, no transformers import). The helpers are importable so that the
 numbers quoted in data/README.md can be recomputed:
 
-    python -c "from tests.test_corpus import unseen_entity_share, load_split; \
-               print(unseen_entity_share(load_split('train'), load_split('test')))"
+    python -c "import sys; sys.path.insert(0, 'tests'); from test_corpus import *; \
+    print(unseen_entity_share(load_split('train'), load_split('test')))"
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ STRIDE = 32
 # ---------------------------------------------------------------- helpers
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_split(split: str) -> tuple[dict, ...]:
     """The committed ``data/sample/<split>.jsonl`` as decoded JSON objects."""
     lines = (SAMPLE / f"{split}.jsonl").read_text("utf-8").splitlines()
@@ -104,13 +104,13 @@ def _tiny_pipeline():
     train = [parse_document(d, nested="outer").document for d in load_split("train")]
     known = KnownWords.shipped().union(span_vocabulary(train))
     norm = Normalization()
-    units = [[norm(u.text) for u in split_units(d.text, known)] for d in train]
-    vocab = wordpiece_vocab(units, vocab_size=4000, min_frequency=1)
+    units = {d.id: [norm(u.text) for u in split_units(d.text, known)] for d in train}
+    vocab = wordpiece_vocab(units.values(), vocab_size=4000, min_frequency=1)
     tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]", max_input_chars_per_word=100))
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
     )
-    return known, norm, tok
+    return known, norm, tok, units
 
 
 def two_window_docs(split: str) -> list[str]:
@@ -124,11 +124,13 @@ def two_window_docs(split: str) -> list[str]:
     from araevent.tagging import make_windows
     from araevent.text import split_units
 
-    known, norm, tok = _tiny_pipeline()
+    known, norm, tok, train_units = _tiny_pipeline()
     cap = MAX_LENGTH - 2
     out = []
     for obj in load_split(split):
-        words = [norm(u.text) for u in split_units(obj["text"], known)]
+        words = train_units.get(obj["id"]) or [
+            norm(u.text) for u in split_units(obj["text"], known)
+        ]
         enc = tok.encode(words, is_pretokenized=True, add_special_tokens=False)
         counts = [0] * len(words)
         for w in enc.word_ids:
@@ -208,7 +210,8 @@ def test_surface_phenomena_are_present():
     behind = [
         (d, s)
         for d, s in spans
-        if s["start"] > 0 and not d["text"][s["start"] - 1].isspace()
+        if s["start"] > 0
+        and not d["text"][s["start"] - 1].isspace()
         and d["text"][s["start"] - 1] in PROCLITICS
     ]
     assert len(behind) >= len(spans) // 4
@@ -236,7 +239,9 @@ def _nested(doc: dict) -> int:
         1
         for a in ents
         for b in ents
-        if a is not b and a["start"] <= b["start"] and b["end"] <= a["end"]
+        if a is not b
+        and a["start"] <= b["start"]
+        and b["end"] <= a["end"]
         and (a["start"], a["end"]) != (b["start"], b["end"])
     )
 

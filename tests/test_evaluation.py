@@ -84,12 +84,21 @@ def score_cases(names: list[str]):
     pred_spans = []
     for u, tags in zip(units, pred_tags, strict=True):
         spans = decode_spans(u, tags)  # what Predictor does
-        pred_spans.append({
-            "entities": [s for s in spans if s.label not in TRIGGERS],
-            "triggers": [s for s in spans if s.label in TRIGGERS],
-        })
-    scores = score(docs, pred_spans, units, pred_tags=pred_tags, trigger_labels=TRIGGERS,
-                   prefix="test", bootstrap=0)
+        pred_spans.append(
+            {
+                "entities": [s for s in spans if s.label not in TRIGGERS],
+                "triggers": [s for s in spans if s.label in TRIGGERS],
+            }
+        )
+    scores = score(
+        docs,
+        pred_spans,
+        units,
+        pred_tags=pred_tags,
+        trigger_labels=TRIGGERS,
+        prefix="test",
+        bootstrap=0,
+    )
     return scores, docs, pred_tags
 
 
@@ -102,14 +111,19 @@ def test_strict_and_default_equal_seqeval_called_directly(names):
         pred = [layer_of(t, triggers) for t in pred_tags]
         if not any(t != "O" for seq in gold + pred for t in seq):
             continue
-        for fam, kw in (("seqeval_strict", {"mode": "strict", "scheme": IOB2}),
-                        ("seqeval_default", {})):
+        for fam, kw in (
+            ("seqeval_strict", {"mode": "strict", "scheme": IOB2}),
+            ("seqeval_default", {}),
+        ):
             assert m[f"test/{view}/{fam}/precision"] == pytest.approx(
-                precision_score(gold, pred, zero_division=0, **kw), abs=1e-12)
+                precision_score(gold, pred, zero_division=0, **kw), abs=1e-12
+            )
             assert m[f"test/{view}/{fam}/recall"] == pytest.approx(
-                recall_score(gold, pred, zero_division=0, **kw), abs=1e-12)
+                recall_score(gold, pred, zero_division=0, **kw), abs=1e-12
+            )
             assert m[f"test/{view}/{fam}/f1"] == pytest.approx(
-                f1_score(gold, pred, zero_division=0, **kw), abs=1e-12)
+                f1_score(gold, pred, zero_division=0, **kw), abs=1e-12
+            )
             rep = classification_report(gold, pred, output_dict=True, zero_division=0, **kw)
             per_type = scores.per_type[view][fam]
             types = {k for k in rep if not k.endswith(" avg")}
@@ -118,9 +132,11 @@ def test_strict_and_default_equal_seqeval_called_directly(names):
                 assert per_type[t]["f1"] == pytest.approx(rep[t]["f1-score"], abs=1e-12)
                 assert per_type[t]["support"] == rep[t]["support"]
             assert m[f"test/{view}/{fam}/macro_f1"] == pytest.approx(
-                rep["macro avg"]["f1-score"], abs=1e-12)
+                rep["macro avg"]["f1-score"], abs=1e-12
+            )
             assert m[f"test/{view}/{fam}/weighted_f1"] == pytest.approx(
-                rep["weighted avg"]["f1-score"], abs=1e-12)
+                rep["weighted avg"]["f1-score"], abs=1e-12
+            )
 
 
 def test_the_hand_built_cases_are_scored_as_worked_out():
@@ -141,7 +157,8 @@ def test_the_hand_built_cases_are_scored_as_worked_out():
     assert m["test/triggers/classification/seqeval_default/f1"] == 1.0
     assert scores.counts["triggers/classification/ill_formed_predicted"] == 1
     assert set(scores.per_type["triggers/classification"]["seqeval_strict"]) == {
-        "Justice:Arrest-Jail"}
+        "Justice:Arrest-Jail"
+    }
 
     # B-Contact:Meet I-Justice:Arrest-Jail is two spans, never merged by identification
     scores, _, _ = score_cases(["trigger type change and an orphan I-"])
@@ -167,15 +184,18 @@ def hand_docs():
     #          0123456789012345678901234567890123456789012
     text1 = "Ahmed met Sara in Cairo and Paris yesterday"
     gold1 = Document(
-        "h1", text1,
+        "h1",
+        text1,
         [Span(0, 5, "PER"), Span(10, 14, "PER"), Span(18, 23, "GPE"), Span(28, 33, "GPE")],
         [Span(6, 9, "Contact:Meet")],
     )
     pred1 = {
-        "entities": [Span(0, 5, "PER"),     # right
-                     Span(10, 14, "ORG"),   # type confusion
-                     Span(15, 23, "GPE"),   # boundary error ("in Cairo")
-                     Span(34, 43, "LOC")],  # spurious; Paris missed
+        "entities": [
+            Span(0, 5, "PER"),  # right
+            Span(10, 14, "ORG"),  # type confusion
+            Span(15, 23, "GPE"),  # boundary error ("in Cairo")
+            Span(34, 43, "LOC"),
+        ],  # spurious; Paris missed
         "triggers": [Span(6, 9, "Justice:Arrest-Jail")],  # right span, wrong type
     }
     text2 = "Police arrested him"
@@ -197,8 +217,15 @@ def test_character_span_scores_equal_counts_worked_out_by_hand():
     assert m["dev/entities/span/support"] == 4
     assert s.doc_counts["entities"].tolist() == [[1, 3, 3], [0, 0, 0]]
     types = s.per_type["entities"]["span"]
-    assert types["PER"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
-                            "support": 2, "tp": 1, "fp": 0, "fn": 1}
+    assert types["PER"] == {
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": pytest.approx(2 / 3),
+        "support": 2,
+        "tp": 1,
+        "fp": 0,
+        "fn": 1,
+    }
     assert (types["GPE"]["tp"], types["GPE"]["fp"], types["GPE"]["fn"]) == (0, 1, 2)
     assert (types["ORG"]["support"], types["LOC"]["support"]) == (0, 0)
     # macro over every type seen (GPE, LOC, ORG, PER): (0 + 0 + 0 + 2/3) / 4
@@ -257,9 +284,12 @@ def test_errors_are_classified_and_the_confusion_matrix_counts_them():
 
 
 def all_scores(metrics: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in metrics.items()
-            if k.rsplit("/", 1)[-1] in ("precision", "recall", "f1", "macro_f1", "weighted_f1",
-                                         "f1_ci_low", "f1_ci_high")}
+    return {
+        k: v
+        for k, v in metrics.items()
+        if k.rsplit("/", 1)[-1]
+        in ("precision", "recall", "f1", "macro_f1", "weighted_f1", "f1_ci_low", "f1_ci_high")
+    }
 
 
 def test_a_prediction_equal_to_the_gold_scores_one_everywhere():
@@ -290,8 +320,12 @@ def test_metric_keys_are_the_same_whatever_the_input():
     units = [split_units(d.text) for d in gold]
     full = score(gold, pred, units, bootstrap=10)
     nothing = score([], [], [], bootstrap=10)
-    no_spans = score([Document("x", "no names here")], [{"entities": [], "triggers": []}],
-                     [split_units("no names here")], bootstrap=10)
+    no_spans = score(
+        [Document("x", "no names here")],
+        [{"entities": [], "triggers": []}],
+        [split_units("no names here")],
+        bootstrap=10,
+    )
     assert set(full.metrics) == set(nothing.metrics) == set(no_spans.metrics)
     assert all(v == 0.0 for v in all_scores(nothing.metrics).values())
     assert all(math.isfinite(v) for v in no_spans.metrics.values())
@@ -307,8 +341,12 @@ def test_pred_tags_trigger_labels_default_to_the_trigger_spans_labels():
         units.append(u)
         tags.append(CASES[name][1])
         dec = decode_spans(u, CASES[name][1])
-        spans.append({"entities": [s for s in dec if s.label not in TRIGGERS],
-                      "triggers": [s for s in dec if s.label in TRIGGERS]})
+        spans.append(
+            {
+                "entities": [s for s in dec if s.label not in TRIGGERS],
+                "triggers": [s for s in dec if s.label in TRIGGERS],
+            }
+        )
     inferred = score(docs, spans, units, pred_tags=tags, bootstrap=0)
     assert inferred.metrics == scores_given.metrics
 

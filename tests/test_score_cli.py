@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_jsonl
 
 from araevent.cli import main
+from conftest import write_jsonl
 
 DATA = Path(__file__).parent / "data"
 GOLD = DATA / "eval_gold.jsonl"
@@ -46,12 +46,16 @@ def test_the_fixture_scores_as_worked_out_by_hand(tmp_path, capsys):
     assert m["counts"]["test"]["gold_spans_off_units"] == 0
     assert m["counts"]["test"]["entities/boundary_errors"] == 1
     assert m["errors"]["test"]["entities"] == {
-        "false_negative": 3, "false_negative/boundary": 1, "false_negative/false_negative": 1,
-        "false_negative/type_confusion": 1, "false_positive": 3, "false_positive/boundary": 1,
-        "false_positive/false_positive": 1, "false_positive/type_confusion": 1,
+        "false_negative": 3,
+        "false_negative/boundary": 1,
+        "false_negative/false_negative": 1,
+        "false_negative/type_confusion": 1,
+        "false_positive": 3,
+        "false_positive/boundary": 1,
+        "false_positive/false_positive": 1,
+        "false_positive/type_confusion": 1,
     }
-    for key in ("versions", "git_commit", "data_hashes", "config", "run", "per_type",
-                "confusion"):
+    for key in ("versions", "git_commit", "data_hashes", "config", "run", "per_type", "confusion"):
         assert key in m
     assert len(m["data_hashes"]) == 2
     json.dumps(m, allow_nan=False)  # strict JSON: no NaN anywhere
@@ -60,8 +64,14 @@ def test_the_fixture_scores_as_worked_out_by_hand(tmp_path, capsys):
 def test_the_report_folder_is_complete(tmp_path):
     out = tmp_path / "report"
     assert main(["score", str(GOLD), str(PRED), "-o", str(out), "--bootstrap", "0"]) == 0
-    for name in ("metrics.json", "report.md", "predictions.jsonl", "errors.jsonl",
-                 "confusion_entities.png", "confusion_triggers.png"):
+    for name in (
+        "metrics.json",
+        "report.md",
+        "predictions.jsonl",
+        "errors.jsonl",
+        "confusion_entities.png",
+        "confusion_triggers.png",
+    ):
         assert (out / name).is_file(), name
     assert (out / "confusion_entities.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text("utf-8")
@@ -70,8 +80,7 @@ def test_the_report_folder_is_complete(tmp_path):
     assert "![entities confusion](confusion_entities.png)" in report
     errors = read_jsonl(out / "errors.jsonl")
     assert len(errors) == 8  # 3 + 3 entity errors, 1 + 1 trigger errors
-    boundary = next(e for e in errors if e["kind"] == "boundary" and e["error"] ==
-                    "false_positive")
+    boundary = next(e for e in errors if e["kind"] == "boundary" and e["error"] == "false_positive")
     assert boundary["text"] == "وأمريكا"
     assert boundary["gold"] == [{"start": 39, "end": 45, "label": "GPE", "text": "أمريكا"}]
     assert boundary["left_context"].endswith("في القاهرة ")
@@ -83,8 +92,20 @@ def test_the_report_folder_is_complete(tmp_path):
     preds = read_jsonl(out / "predictions.jsonl")
     assert preds[0]["source"] == "hand-built"
     again = tmp_path / "again"
-    assert main(["score", str(GOLD), str(out / "predictions.jsonl"), "-o", str(again),
-                 "--bootstrap", "0"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                str(GOLD),
+                str(out / "predictions.jsonl"),
+                "-o",
+                str(again),
+                "--bootstrap",
+                "0",
+            ]
+        )
+        == 0
+    )
     a, b = metrics_of(out), metrics_of(again)
     assert {k: v for k, v in a.items() if "/" in k} == {k: v for k, v in b.items() if "/" in k}
 
@@ -92,9 +113,12 @@ def test_the_report_folder_is_complete(tmp_path):
 def test_a_file_scored_against_itself_gives_one_everywhere(tmp_path, capsys):
     assert main(["score", str(GOLD), str(GOLD), "-o", str(tmp_path), "--bootstrap", "100"]) == 0
     m = metrics_of(tmp_path)
-    scores = {k: v for k, v in m.items() if k.rsplit("/", 1)[-1] in
-              ("precision", "recall", "f1", "macro_f1", "weighted_f1", "f1_ci_low",
-               "f1_ci_high")}
+    scores = {
+        k: v
+        for k, v in m.items()
+        if k.rsplit("/", 1)[-1]
+        in ("precision", "recall", "f1", "macro_f1", "weighted_f1", "f1_ci_low", "f1_ci_high")
+    }
     assert len(scores) == 4 * 19
     assert all(v == 1.0 for v in scores.values())
     assert read_jsonl(tmp_path / "errors.jsonl") == []
@@ -102,8 +126,10 @@ def test_a_file_scored_against_itself_gives_one_everywhere(tmp_path, capsys):
 
 def test_an_empty_prediction_gives_recall_zero(tmp_path, capsys):
     docs = read_jsonl(GOLD)
-    empty = write_jsonl(tmp_path / "empty.jsonl", [
-        {**d, "predicted_entities": [], "predicted_triggers": []} for d in docs])
+    empty = write_jsonl(
+        tmp_path / "empty.jsonl",
+        [{**d, "predicted_entities": [], "predicted_triggers": []} for d in docs],
+    )
     out = tmp_path / "out"
     assert main(["score", str(GOLD), str(empty), "-o", str(out)]) == 0
     m = metrics_of(out)
@@ -116,13 +142,18 @@ def test_an_empty_prediction_gives_recall_zero(tmp_path, capsys):
 
 def test_entities_and_triggers_are_the_prediction_without_predicted_keys(tmp_path, capsys):
     docs = read_jsonl(PRED)
-    plain = [{"id": d["id"], "text": d["text"], "entities": d["predicted_entities"],
-              "triggers": d["predicted_triggers"]} for d in docs]
+    plain = [
+        {
+            "id": d["id"],
+            "text": d["text"],
+            "entities": d["predicted_entities"],
+            "triggers": d["predicted_triggers"],
+        }
+        for d in docs
+    ]
     path = write_jsonl(tmp_path / "plain.jsonl", plain)
-    assert main(["score", str(GOLD), str(path), "-o", str(tmp_path / "a"), "--bootstrap",
-                 "0"]) == 0
-    assert main(["score", str(GOLD), str(PRED), "-o", str(tmp_path / "b"), "--bootstrap",
-                 "0"]) == 0
+    assert main(["score", str(GOLD), str(path), "-o", str(tmp_path / "a"), "--bootstrap", "0"]) == 0
+    assert main(["score", str(GOLD), str(PRED), "-o", str(tmp_path / "b"), "--bootstrap", "0"]) == 0
     a, b = metrics_of(tmp_path / "a"), metrics_of(tmp_path / "b")
     assert {k: v for k, v in a.items() if "/" in k} == {k: v for k, v in b.items() if "/" in k}
 
@@ -140,8 +171,9 @@ def test_missing_and_extra_ids_are_errors_that_name_them(tmp_path, capsys):
     # --match order pairs by position instead
     assert main(["score", str(GOLD), str(renamed), "--match", "order", "--bootstrap", "0"]) == 0
     capsys.readouterr()
-    changed = write_jsonl(tmp_path / "changed.jsonl", [*docs[:2], {**docs[2], "text":
-                                                                   docs[2]["text"] + " "}])
+    changed = write_jsonl(
+        tmp_path / "changed.jsonl", [*docs[:2], {**docs[2], "text": docs[2]["text"] + " "}]
+    )
     assert main(["score", str(GOLD), str(changed)]) == 1
     assert "text differs" in capsys.readouterr().err
 

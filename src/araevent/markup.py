@@ -83,7 +83,7 @@ def read_markup_file(path: Path, split: str) -> list[Document]:
 
 
 def build_corpus(src_dir: Path, out_dir: Path | None = None) -> dict[str, list[Document]]:
-    """Build ``{split}.jsonl`` from ``src_dir/<split>/*.txt``; write them when ``out_dir`` is set."""
+    """Build ``{split}.jsonl`` from ``src_dir/<split>/*.txt``, written when ``out_dir`` is set."""
     splits: dict[str, list[Document]] = {}
     for split_dir in sorted(p for p in src_dir.iterdir() if p.is_dir()):
         docs: list[Document] = []
@@ -95,67 +95,3 @@ def build_corpus(src_dir: Path, out_dir: Path | None = None) -> dict[str, list[D
             lines = [json.dumps(d.to_dict(), ensure_ascii=False) for d in docs]
             (out_dir / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return splits
-
-
-_PROCLITIC_PREFIXES = {"", "و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "فك", "فل"}
-
-
-def check_markup_files(paths: list[Path]) -> int:
-    """Authoring check: parse, ace2005 labels, word-boundary rule, overlaps; print counts."""
-    from collections import Counter
-
-    from araevent.labels import get_label_set
-    from araevent.schema import overlapping_pairs
-
-    ace = get_label_set("ace2005")
-    counts: Counter[str] = Counter()
-    problems = 0
-    ndocs = 0
-    for path in paths:
-        split = path.parent.name
-        try:
-            docs = read_markup_file(path, split)
-        except DataError as exc:
-            print(f"ERROR {exc}")
-            problems += 1
-            continue
-        ndocs += len(docs)
-        for d in docs:
-            for layer in ("entities", "triggers"):
-                spans = d.layer(layer)
-                for a, b in overlapping_pairs(spans):
-                    if not (a.start <= b.start and b.end <= a.end):
-                        print(f"ERROR {d.id}: crossing {layer} spans {a} {b}")
-                        problems += 1
-                for s in spans:
-                    counts[s.label] += 1
-                    if not ace.allows(layer, s.label):
-                        print(f"ERROR {d.id}: label {s.label!r} not in ace2005")
-                        problems += 1
-                    ws = d.text.rfind(" ", 0, s.start) + 1
-                    prefix = d.text[ws : s.start]
-                    after = d.text[s.end : s.end + 1]
-                    ok_start = prefix in _PROCLITIC_PREFIXES or (
-                        prefix.endswith("ل")
-                        and d.text[s.start] == "ل"
-                        and prefix[:-1] in _PROCLITIC_PREFIXES
-                    )
-                    ok_end = after == "" or after.isspace() or not after.isalnum()
-                    if not (ok_start and ok_end) or d.text[s.start].isspace():
-                        print(
-                            f"ERROR {d.id}: span {d.text[s.start : s.end]!r} {s.label} is not "
-                            f"on word boundaries (prefix {prefix!r}, next char {after!r})"
-                        )
-                        problems += 1
-    ents = sum(v for k, v in counts.items() if ":" not in k)
-    trigs = sum(v for k, v in counts.items() if ":" in k)
-    print(f"{ndocs} documents, {ents} entity spans, {trigs} trigger spans, {problems} problems")
-    for label, n in sorted(counts.items()):
-        print(f"  {label}: {n}")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    raise SystemExit(check_markup_files([Path(p) for p in sys.argv[1:]]))

@@ -191,6 +191,186 @@ def train_tiny_tokenizer(
     )
 
 
+# --- the araevent pipeline inside a saved tokenizer.json ----------------------
+#
+# A model folder should give ``transformers.pipeline`` araevent's units. The
+# normaliser becomes ``Replace`` normalizers (tokenizers keeps their alignments,
+# so offsets stay on the raw text); the units become ``Split`` pre-tokenizers:
+# whitespace (removed), each punctuation character (isolated) and the proclitic
+# rule as one regex with the known words as a trie. Every component carries a
+# ``(?#araevent:...)`` comment so that applying the pipeline again replaces it.
+
+_MARK = "(?#araevent:"
+_BMP = 0x10000
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """An Onig character class of exactly ``chars``, as hexadecimal code-point ranges."""
+    cps = sorted({ord(c) for c in chars})
+    parts = []
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        lo, hi = cps[i], cps[j]
+        parts.append(f"\\x{{{lo:X}}}" + (f"-\\x{{{hi:X}}}" if hi > lo else ""))
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+def _unit_classes() -> tuple[str, str, str]:
+    """Whitespace, punctuation and mark classes exactly as ``araevent.text`` decides them."""
+    from araevent.text import is_punctuation, lookup_key
+
+    space, punct, marks = [], [], []
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if ch.isspace():
+            space.append(ch)
+        elif is_punctuation(ch):
+            punct.append(ch)
+        elif cp < _BMP and lookup_key(ch) == "":
+            marks.append(ch)
+    return _char_class(space), _char_class(punct), _char_class(marks)
+
+
+def _trie_regex(words: Iterable[str], alef: str, mark: str) -> str:
+    """An alternation of ``words`` shaped as a trie, so trying one costs its length."""
+    trie: dict = {}
+    for w in sorted(set(words)):
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = []
+        for ch, child in sorted(node.items()):
+            if ch:
+                lit = alef if ch == "ا" else ch if ch.isalpha() else f"\\x{{{ord(ch):X}}}"
+                alts.append(lit + mark + emit(child))
+        if not alts:
+            return ""
+        if len(alts) == 1 and "" not in node:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")" + ("?" if "" in node else "")
+
+    return emit(trie)
+
+
+def _proclitic_regex(known: KnownWords, normalization: Normalization, marks: str) -> str:
+    """One cut of the proclitic rule: a word's first proclitic letter, to be isolated.
+
+    Rule 2 (before the article), «لل» + stem, and rule 3 (a bare proclitic before a
+    known stem, never when the whole word is known), on normalised text. Applied
+    three times in a row it cuts «وللجنة» to و | ل | ل | جنة when جنة is known: the
+    araevent unit «لجنة» meets the same regex when units are tokenised, so raw text
+    and units give the model the same subwords.
+    """
+    keys = {normalization(k) for k in known} - {""}
+    m = r"\g<M>*"
+    keep_marks = not (normalization.strip_diacritics and normalization.strip_tatweel)
+    alef = "ا" if normalization.fold_alef else "[اأإآٱ]"
+    trie = _trie_regex(keys, alef, m if keep_marks else "")
+    any_ = rf"[^\s]{m}"
+    article = rf"[اٱ]{m}ل{m}{any_}{any_}"
+    stem = rf"(?={any_}{any_})\g<K>\z"  # a known stem of two letters or more
+    return (
+        f"{_MARK}proclitics)(?<M>{marks}){{0}}(?<K>{trie}){{0}}"
+        rf"\A(?!{m}\g<K>\z){m}(?:"
+        rf"[وف]{m}(?=(?:[بكل]{m})?{article}|ل{m}ل{m}{any_}|(?:[بكل]{m})?{stem})"
+        rf"|[بكل]{m}(?={article}|{stem})"
+        rf"|ل{m}(?=ل{m}{any_})"
+        ")"
+    )
+
+
+def _without_araevent(component: dict | None, key: str) -> list[dict]:
+    """The parts of a normalizer or pre-tokenizer that araevent did not add."""
+    if component is None:
+        return []
+    parts = component[key] if component.get("type") == "Sequence" else [component]
+    return [p for p in parts if not p.get("pattern", {}).get("Regex", "").startswith(_MARK)]
+
+
+def araevent_tokenizer_pipeline(tokenizer, known: KnownWords, normalization: Normalization):
+    """The tokenizer with araevent's normalisation and units in its ``tokenizer.json``.
+
+    Apply it to the tokenizer training uses, before any feature is built, so that
+    ``transformers.pipeline("token-classification")`` and the Hub widget split raw
+    text as araevent does: the normalisation as ``Replace`` normalizers (tokenizers
+    keeps alignments, so offsets stay on the raw text), then ``Split``
+    pre-tokenizers for whitespace, punctuation and the proclitic rule with
+    ``known`` as a trie. The tokenizer's own normalizer and pre-tokenizer run after
+    these. The vocabulary does not change, and applying it again replaces the
+    earlier araevent parts.
+
+    Args:
+        tokenizer: a fast tokenizer (the tiny WordPiece or a pretrained one).
+        known: the known words of the proclitic rule, as saved with the model.
+        normalization: the model's per-unit normalisation.
+
+    Returns:
+        A ``PreTrainedTokenizerFast`` with the same vocabulary and special tokens.
+    """
+    import json
+
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    space, punct, marks = _unit_classes()
+    by_output: dict[str, list[str]] = {}
+    for cp in range(_BMP):  # Normalization maps characters one by one
+        out = normalization(chr(cp))
+        if out != chr(cp):
+            by_output.setdefault(out, []).append(chr(cp))
+    replaces = [
+        {
+            "type": "Replace",
+            "pattern": {"Regex": f"{_MARK}normalize){_char_class(chars)}"},
+            "content": out,
+        }
+        for out, chars in sorted(by_output.items())
+    ]
+
+    def split(pattern: str, behavior: str) -> dict:
+        return {
+            "type": "Split",
+            "pattern": {"Regex": pattern},
+            "behavior": behavior,
+            "invert": False,
+        }
+
+    proclitic = split(_proclitic_regex(known, normalization, marks), "Isolated")
+    splits = [
+        split(f"{_MARK}whitespace){space}+", "Removed"),
+        split(f"{_MARK}punctuation){punct}", "Isolated"),
+        proclitic,
+        proclitic,
+        proclitic,
+    ]
+    data = json.loads(tokenizer.backend_tokenizer.to_str())
+    normalizers = replaces + _without_araevent(data.get("normalizer"), "normalizers")
+    data["normalizer"] = {"type": "Sequence", "normalizers": normalizers} if normalizers else None
+    pre = splits + _without_araevent(data.get("pre_tokenizer"), "pretokenizers")
+    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": pre}
+    backend = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
+    names = (
+        "unk_token",
+        "pad_token",
+        "cls_token",
+        "sep_token",
+        "mask_token",
+        "bos_token",
+        "eos_token",
+    )
+    specials = {n: getattr(tokenizer, n) for n in names if getattr(tokenizer, n, None)}
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, model_max_length=tokenizer.model_max_length, **specials
+    )
+
+
 def tiny_model(
     tokenizer,
     schema: LabelSchema,

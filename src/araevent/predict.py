@@ -1,5 +1,4 @@
-"""Inference: the one predictor behind dev scoring, ``evaluate.py``, ``Extractor`` and
-``araevent predict``.
+"""Inference: one predictor behind dev scoring, ``evaluate.py``, ``Extractor`` and the CLI.
 
 Windows from every document are sorted by length and batched; each unit takes
 its probabilities from the window where it is farthest from both edges; tags
@@ -8,16 +7,18 @@ are decoded to character spans on the raw text by ``tagging.decode_spans``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from araevent.labels import LAYERS
 from araevent.modeling import LoadedModel, Preprocessor, load_model_dir
-from araevent.schema import Document, Span
+from araevent.schema import Document, Span, parse_document
 from araevent.tagging import (
     LabelSchema,
     allowed_transitions,
@@ -26,12 +27,20 @@ from araevent.tagging import (
     viterbi,
     window_features,
 )
-from araevent.text import Unit
+from araevent.text import KnownWords, Unit
+
+PREDICTED = {layer: f"predicted_{layer}" for layer in LAYERS}
 
 
 @dataclass
 class Prediction:
-    """One document's units, predicted tags and spans per layer."""
+    """One document's units, predicted tags and spans per layer.
+
+    ``empty_units`` had no subword and were fed as ``[UNK]``; ``truncated_units``
+    had more subwords than a window and kept the first ones; ``unk_units`` were
+    seen by the model as a single ``[UNK]`` (the empty ones, and words the
+    tokenizer cannot split, such as one longer than its per-word limit).
+    """
 
     units: list[Unit]
     tags: list[str]
@@ -39,6 +48,7 @@ class Prediction:
     windows: int = 1
     empty_units: int = 0
     truncated_units: int = 0
+    unk_units: int = 0
 
 
 @dataclass
@@ -55,6 +65,8 @@ class Predictor:
     def __post_init__(self) -> None:
         if self.decoding not in ("argmax", "viterbi"):
             raise ValueError(f"decoding is 'argmax' or 'viterbi', not {self.decoding!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
         self._constraints = allowed_transitions(self.schema.tags)
 
     @classmethod
@@ -71,8 +83,7 @@ class Predictor:
         )
 
     def unit_probabilities(self, texts: Sequence[str]) -> tuple[list, list[np.ndarray]]:
-        """Encode ``texts`` and return ``(encoded, probs)`` with ``probs[d]`` of shape
-        ``[n_units, n_tags]``."""
+        """Encode ``texts``; ``probs[d]`` in ``(encoded, probs)`` is ``[n_units, n_tags]``."""
         encoded = self.preprocessor.encode(texts)
         tok = self.preprocessor.tokenizer
         jobs = []
@@ -120,17 +131,20 @@ class Predictor:
     def predict_texts(self, texts: Sequence[str]) -> list[Prediction]:
         """Predict every text; an empty or whitespace-only text gets no units and no spans."""
         encoded, probs = self.unit_probabilities(texts)
+        unk = [self.preprocessor.tokenizer.unk_token_id]
         out = []
         for ed, p in zip(encoded, probs, strict=True):
             tags, spans = self.decode(ed.units, p)
+            enc = ed.encoding
             out.append(
                 Prediction(
                     ed.units,
                     tags,
                     spans_by_layer(spans, self.schema),
-                    len(ed.encoding.windows),
-                    ed.encoding.empty_units,
-                    ed.encoding.truncated_units,
+                    len(enc.windows),
+                    enc.empty_units,
+                    enc.truncated_units,
+                    sum(1 for g in enc.subwords if g == unk),
                 )
             )
         return out
@@ -142,8 +156,6 @@ def _as_document(item: str | Document | dict, n: int) -> Document:
     if isinstance(item, str):
         return Document(id=str(n), text=item)
     if isinstance(item, dict):
-        from araevent.schema import parse_document
-
         result = parse_document(item, line=n + 1)
         if result.document is None:
             raise result.errors[0]
@@ -151,18 +163,50 @@ def _as_document(item: str | Document | dict, n: int) -> Document:
     raise TypeError(f"cannot predict on {type(item).__name__}; give a str, dict or Document")
 
 
+def predicted_spans(doc: Document) -> dict[str, list[Span]]:
+    """The predictions an :class:`Extractor` put on ``doc``, as spans per layer.
+
+    They are ``predicted_entities``/``predicted_triggers`` when the document kept
+    its own spans, and its ``entities``/``triggers`` otherwise.
+    """
+    if not any(PREDICTED[layer] in doc.extra for layer in LAYERS):
+        return {layer: list(doc.layer(layer)) for layer in LAYERS}
+    out: dict[str, list[Span]] = {}
+    for layer in LAYERS:
+        out[layer] = [
+            Span(
+                s["start"],
+                s["end"],
+                s["label"],
+                s.get("score"),
+                {k: v for k, v in s.items() if k not in ("start", "end", "label", "text", "score")},
+            )
+            for s in doc.extra.get(PREDICTED[layer], [])
+        ]
+    return out
+
+
 class Extractor:
     """The Python API: ``Extractor.from_pretrained(dir).predict(texts)``.
 
     Returns documents in the araevent schema with predicted spans (each with a
-    ``score``) in ``entities``/``triggers`` for plain texts; for input documents
-    their own spans are kept and predictions go to ``predicted_entities``/
-    ``predicted_triggers`` unless ``replace=True``.
+    ``score``, the mean probability of its units' tags) in ``entities``/``triggers``
+    for plain texts; documents given as input keep their own spans and get the
+    predictions in ``predicted_entities``/``predicted_triggers``, unless
+    ``replace=True``. Offsets index each input text exactly as given.
+
+    Example:
+        >>> extractor = Extractor.from_pretrained("outputs/train/run/model")  # doctest: +SKIP
+        >>> doc = extractor.predict(["التقى وزير الخارجية نظيره في القاهرة"])[0]  # doctest: +SKIP
+        >>> [(s.start, s.end, s.label) for s in doc.entities]  # doctest: +SKIP
     """
 
-    def __init__(self, loaded: LoadedModel, batch_size: int = 32, decoding: str | None = None):
+    def __init__(
+        self, loaded: LoadedModel, batch_size: int = 32, decoding: str | None = None
+    ) -> None:
         self.loaded = loaded
         self.predictor = Predictor.from_loaded(loaded, batch_size, decoding)
+        self.stats: Counter[str] = Counter()
 
     @classmethod
     def from_pretrained(
@@ -173,7 +217,18 @@ class Extractor:
         batch_size: int = 32,
         decoding: str | None = None,
     ) -> Extractor:
-        """Load a ``model/`` folder or a run folder; needs nothing else."""
+        """Load a ``model/`` folder or a run folder; it needs nothing else.
+
+        Args:
+            path: the ``model/`` folder written by training, or its run folder.
+            device: ``cpu``, ``cuda``, ``cuda:1``, ``mps``; the model stays where
+                transformers loads it (the CPU) when ``None``.
+            batch_size: windows per forward pass.
+            decoding: ``argmax`` or ``viterbi``; the model's configured decoding when ``None``.
+
+        Raises:
+            UsageError: ``path`` holds no araevent model.
+        """
         return cls(load_model_dir(path, device=device), batch_size, decoding)
 
     @property
@@ -181,33 +236,69 @@ class Extractor:
         """The model's labels per layer."""
         return self.loaded.schema
 
+    @property
+    def known(self) -> KnownWords:
+        """The known words of the model's proclitic split (for writing CoNLL units)."""
+        return self.loaded.preprocessor.known
+
     def predict(
         self,
-        items: Iterable[str | Document | dict],
+        items: Iterable[str | Document | dict[str, Any]],
         *,
         batch_size: int | None = None,
         replace: bool = False,
     ) -> list[Document]:
-        """Predict spans for texts or documents; offsets index each input text exactly."""
+        """Predict spans for texts or documents, one output document per item, in order.
+
+        Args:
+            items: raw texts (ids ``"0"``, ``"1"``, ... by position), :class:`Document`
+                objects, or dicts in the JSONL schema (checked as ``validate`` does).
+            batch_size: windows per forward pass for this call (default: the extractor's).
+            replace: put the predictions in ``entities``/``triggers`` of input documents
+                instead of ``predicted_entities``/``predicted_triggers``.
+
+        Returns:
+            Documents with the input text unchanged. Counts for this call (documents,
+            units, windows, spans, empty, truncated and ``[UNK]`` units) are in
+            :attr:`stats`.
+
+        Raises:
+            DataError: a dict breaks the document schema.
+        """
         items = list(items)
         docs = [_as_document(x, i) for i, x in enumerate(items)]
-        if batch_size:
-            self.predictor.batch_size = batch_size
-        preds = self.predictor.predict_texts([d.text for d in docs])
+        predictor = self.predictor
+        if batch_size is not None and batch_size != predictor.batch_size:
+            predictor = Predictor(
+                predictor.model,
+                predictor.preprocessor,
+                predictor.schema,
+                batch_size,
+                predictor.decoding,
+            )
+        preds = predictor.predict_texts([d.text for d in docs])
+        stats: Counter[str] = Counter(documents=len(docs))
         out = []
         for item, doc, pred in zip(items, docs, preds, strict=True):
+            stats["units"] += len(pred.units)
+            stats["windows"] += pred.windows if pred.units else 0
+            stats["empty_units"] += pred.empty_units
+            stats["truncated_units"] += pred.truncated_units
+            stats["unk_units"] += pred.unk_units
+            for layer in LAYERS:
+                stats[f"{layer}_predicted"] += len(pred.spans[layer])
+            extra = dict(doc.extra)
             if replace or isinstance(item, str):
-                new = Document(
-                    doc.id,
-                    doc.text,
-                    pred.spans["entities"],
-                    pred.spans["triggers"],
-                    dict(doc.extra),
+                for key in PREDICTED.values():
+                    extra.pop(key, None)
+                out.append(
+                    Document(
+                        doc.id, doc.text, pred.spans["entities"], pred.spans["triggers"], extra
+                    )
                 )
-            else:
-                extra = dict(doc.extra)
-                for layer in LAYERS:
-                    extra[f"predicted_{layer}"] = [s.to_dict(doc.text) for s in pred.spans[layer]]
-                new = Document(doc.id, doc.text, list(doc.entities), list(doc.triggers), extra)
-            out.append(new)
+                continue
+            for layer in LAYERS:
+                extra[PREDICTED[layer]] = [s.to_dict(doc.text) for s in pred.spans[layer]]
+            out.append(Document(doc.id, doc.text, list(doc.entities), list(doc.triggers), extra))
+        self.stats = stats
         return out

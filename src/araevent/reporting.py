@@ -404,6 +404,9 @@ def evaluate_model(job) -> dict[str, Any]:
             f"model_path={job.model_path}: no such folder; evaluate.py takes the model/ "
             "folder (or the run folder) that train.py writes, not a Hub name"
         )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one line per result, not a weight-loading bar
     try:
         loaded = load_model_dir(path, device=job.device)
     except OSError as exc:

@@ -50,36 +50,47 @@ def is_punctuation(ch: str) -> bool:
     return ch in ARABIC_PUNCTUATION or unicodedata.category(ch)[0] in "PS"
 
 
-def lookup_key(word: str) -> str:
-    """The form used to look a word up in the known-word list.
+def _strip_marks(word: str) -> str:
+    return "".join(c for c in word if not _is_mark(c))
 
-    Marks are removed and alef variants folded, so «وَروسيا» and «أمريكا»/«امريكا» match.
-    """
-    return "".join(_ALEF.get(c, c) for c in word if not _is_mark(c))
+
+def _fold_alef(word: str) -> str:
+    return "".join(_ALEF.get(c, c) for c in word)
+
+
+def lookup_key(word: str) -> str:
+    """A word without marks and with alef variants folded («وَأمريكا» → «وامريكا»)."""
+    return _fold_alef(_strip_marks(word))
 
 
 class KnownWords:
-    """Words that decide rule 3 of the proclitic split: the shipped list plus corpus words."""
+    """Words that decide the proclitic split: the shipped list plus corpus words.
+
+    Lookup ignores marks (diacritics, tatweel, format characters). A word written
+    without hamza («اسبانيا») matches a listed «إسبانيا»; a word written *with* a
+    hamza alef must match exactly, so «بإب» (ب + إب) is not mistaken for «باب».
+    """
 
     def __init__(self, words: Iterable[str] = ()) -> None:
-        self._keys = {lookup_key(w) for w in words if w.strip()}
-        self._keys.discard("")
+        self._words = {_strip_marks(w) for w in words if w.strip()}
+        self._words.discard("")
+        self._folded = {_fold_alef(w) for w in self._words}
 
     def __contains__(self, word: str) -> bool:
-        return lookup_key(word) in self._keys
+        bare = _strip_marks(word)
+        if bare in self._words:
+            return True
+        return not any(c in _ALEF for c in bare) and bare in self._folded
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._words)
 
     def __iter__(self):
-        return iter(sorted(self._keys))
+        return iter(sorted(self._words))
 
     def union(self, words: Iterable[str]) -> KnownWords:
         """A new list with ``words`` added."""
-        out = KnownWords()
-        out._keys = self._keys | {lookup_key(w) for w in words if w.strip()}
-        out._keys.discard("")
-        return out
+        return KnownWords([*self._words, *words])
 
     @classmethod
     def shipped(cls) -> KnownWords:

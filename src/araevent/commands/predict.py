@@ -1,0 +1,318 @@
+"""Predict entity and trigger spans with a trained model folder.
+
+Input (--input FILE, or - for stdin) is plain text with one document per line
+(ids are line numbers; blank lines are skipped and counted) or JSONL documents,
+told apart by trying JSON on every line (or say so with --input-format).
+Documents keep their own spans and get the predictions in predicted_entities /
+predicted_triggers, unless --replace. Every offset indexes the input text
+exactly as given: diacritics, tatweel, a carriage return before the line end, leading
+spaces all stay in the text (only a UTF-8 byte-order mark at the start is dropped).
+
+Output (--output FILE, or - for stdout) formats:
+  jsonl        documents in the araevent schema (the default)
+  conll        one unit per line with the predicted tags (the model's units)
+  brat         a folder of X.txt/X.ann pairs and annotation.conf (predictions)
+  labelstudio  a JSON list of tasks with the predictions (and the documents' own
+               spans as annotations), plus FILE's .label_config.xml beside it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from araevent.errors import DataError, UsageError
+from araevent.labels import LAYERS
+from araevent.schema import Document, parse_document
+
+OUTPUT_FORMATS = ("jsonl", "conll", "brat", "labelstudio")
+CHUNK = 512  # documents per progress-bar step
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register predict's options."""
+    parser.add_argument(
+        "--model",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="a model/ folder written by training, or its run folder",
+    )
+    parser.add_argument(
+        "--input", default="-", metavar="FILE", help="text or JSONL to read; - is stdin (default)"
+    )
+    parser.add_argument(
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="file (a folder for brat) to write; - is stdout (default)",
+    )
+    parser.add_argument(
+        "--format", default="jsonl", choices=OUTPUT_FORMATS, help="output format (default: jsonl)"
+    )
+    parser.add_argument(
+        "--input-format",
+        default="auto",
+        choices=("auto", "text", "jsonl"),
+        help="auto: JSONL when every non-blank line is a JSON object",
+    )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="put predictions in entities/triggers, dropping the input's spans",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="N",
+        help="windows per forward pass (default: 32)",
+    )
+    parser.add_argument(
+        "--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: cpu)"
+    )
+    parser.add_argument(
+        "--decoding",
+        default=None,
+        choices=("argmax", "viterbi"),
+        help="tag decoding (default: the model's)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar and no summary on stderr"
+    )
+
+
+def read_input(source: str) -> tuple[str, bytes]:
+    """The input's name (for messages) and bytes; ``-`` is stdin.
+
+    Raises:
+        UsageError: the file does not exist.
+    """
+    if source == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    path = Path(source)
+    if not path.is_file():
+        raise UsageError(f"no such input file: {path}")
+    return str(path), path.read_bytes()
+
+
+def decode_lines(name: str, data: bytes) -> list[str]:
+    """UTF-8 lines split at line feeds only (a carriage return stays); a BOM is dropped.
+
+    Raises:
+        DataError: a byte is not UTF-8 (naming its line).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"byte 0x{data[exc.start]:02x} is not UTF-8",
+            path=name,
+            line=line,
+            fix="re-save the input as UTF-8",
+        ) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def looks_like_jsonl(lines: list[str]) -> bool:
+    """Whether every non-blank line is a JSON object (and there is at least one)."""
+    seen = False
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            if not isinstance(json.loads(line), dict):
+                return False
+        except json.JSONDecodeError:
+            return False
+        seen = True
+    return seen
+
+
+def parse_inputs(name: str, lines: list[str], fmt: str) -> tuple[list[Document], int, list]:
+    """Documents from the lines, how many blank text lines were skipped, and every error."""
+    if fmt == "auto":
+        fmt = "jsonl" if looks_like_jsonl(lines) else "text"
+    docs: list[Document] = []
+    errors: list[DataError] = []
+    blank = 0
+    seen: dict[str, int] = {}
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            blank += fmt == "text"
+            continue
+        if fmt == "text":
+            docs.append(Document(str(n), line))
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(
+                DataError(
+                    f"invalid JSON: {exc.msg} at column {exc.colno}",
+                    path=name,
+                    line=n,
+                    fix="each line must be one complete JSON object",
+                )
+            )
+            continue
+        result = parse_document(obj, path=name, line=n)
+        errors.extend(result.errors)
+        doc = result.document
+        if doc is None:
+            continue
+        if doc.id in seen:
+            errors.append(
+                DataError(
+                    f"duplicate document id {doc.id!r}, first at line {seen[doc.id]}",
+                    path=name,
+                    line=n,
+                    doc_id=doc.id,
+                    fix="give every document a unique id",
+                )
+            )
+            continue
+        seen[doc.id] = n
+        docs.append(doc)
+    return docs, blank, errors
+
+
+def check_output(fmt: str, output: str) -> None:
+    """Refuse output targets the format cannot use, before any work is done.
+
+    Raises:
+        UsageError: brat or labelstudio to stdout, or brat to an existing file.
+    """
+    if fmt in ("brat", "labelstudio") and output == "-":
+        what = "a folder of .txt/.ann pairs" if fmt == "brat" else "tasks.json and its config"
+        raise UsageError(f"--format {fmt} writes {what}; pass --output PATH")
+    if fmt == "brat" and Path(output).is_file():
+        raise UsageError(f"--output {output} is a file; brat output is a folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model, predict every document, write the output; 0 on success."""
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
+    check_output(args.format, args.output)
+    name, data = read_input(args.input)
+    docs, blank, errors = parse_inputs(name, decode_lines(name, data), args.input_format)
+    if errors:
+        for err in errors:
+            print(err, file=sys.stderr)
+        print(
+            f"araevent predict: {len(errors)} error(s) in {name}; nothing written "
+            f"(run araevent validate on it)",
+            file=sys.stderr,
+        )
+        return 1
+
+    from tqdm import tqdm
+
+    from araevent.predict import Extractor
+
+    started = time.perf_counter()
+    extractor = Extractor.from_pretrained(
+        args.model, device=args.device, batch_size=args.batch_size, decoding=args.decoding
+    )
+    out: list[Document] = []
+    stats: dict[str, int] = {}
+    bar = tqdm(
+        total=len(docs),
+        unit="doc",
+        file=sys.stderr,
+        delay=1.0,
+        disable=args.quiet or not sys.stderr.isatty(),
+    )
+    with bar:
+        for i in range(0, len(docs), CHUNK):
+            out += extractor.predict(docs[i : i + CHUNK], replace=args.replace)
+            for key, value in extractor.stats.items():
+                stats[key] = stats.get(key, 0) + value
+            bar.update(len(docs[i : i + CHUNK]))
+    write_output(out, args, extractor)
+    if not args.quiet:
+        seconds = time.perf_counter() - started
+        print(summary(stats, blank, seconds, args), file=sys.stderr)
+    return 0
+
+
+def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> None:
+    """Write ``docs`` in ``args.format`` to ``args.output``."""
+    from araevent.io import conll_text, write_documents
+    from araevent.predict import PREDICTED, predicted_spans
+
+    schema = extractor.schema
+    if args.format == "labelstudio":
+        from araevent.labelstudio import to_task, write_tasks
+
+        version = str(extractor.loaded.path)
+        tasks = []
+        for d in docs:
+            extra = {k: v for k, v in d.extra.items() if k not in PREDICTED.values()}
+            own = Document(d.id, d.text, [], [], extra)
+            if any(key in d.extra for key in PREDICTED.values()):
+                own = Document(d.id, d.text, d.entities, d.triggers, extra)
+            tasks.append(to_task(own, predicted_spans(d), model_version=version))
+        write_tasks(tasks, args.output, schema.to_dict())
+        return
+    if args.format in ("brat", "conll"):  # one set of spans: the predictions
+        docs = [
+            Document(
+                d.id,
+                d.text,
+                p["entities"],
+                p["triggers"],
+                {k: v for k, v in d.extra.items() if k not in PREDICTED.values()},
+            )
+            for d in docs
+            for p in [predicted_spans(d)]
+        ]
+    if args.format == "brat":
+        write_documents(docs, args.output, "brat")
+        return
+    layers = tuple(layer for layer in LAYERS if schema.layer_labels(layer))
+    if args.format == "conll":
+        text = conll_text(docs, conll_layers=layers or ("entities",), known=extractor.known)
+    else:
+        text = "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
+    if args.output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    elif args.format == "conll":
+        write_documents(
+            docs, args.output, "conll", conll_layers=layers or ("entities",), known=extractor.known
+        )
+    else:
+        write_documents(docs, args.output, "jsonl")
+
+
+def summary(stats: dict[str, int], blank: int, seconds: float, args: argparse.Namespace) -> str:
+    """One line for stderr: documents, spans, unusual units, speed and destination."""
+    n = stats.get("documents", 0)
+    parts = [f"{n} document(s)"]
+    if blank:
+        parts.append(f"{blank} blank line(s) skipped")
+    parts.append(
+        f"{stats.get('entities_predicted', 0)} entities and "
+        f"{stats.get('triggers_predicted', 0)} triggers predicted"
+    )
+    if stats.get("empty_units"):
+        parts.append(f"{stats['empty_units']} empty unit(s) fed as [UNK]")
+    if stats.get("truncated_units"):
+        parts.append(f"{stats['truncated_units']} unit(s) longer than a window truncated")
+    where = "stdout" if args.output == "-" else args.output
+    return (
+        f"araevent predict: {', '.join(parts)} in {seconds:.1f} s "
+        f"({n / max(seconds, 1e-9):.0f} docs/s, model load included) -> {where} "
+        f"({args.format})"
+    )

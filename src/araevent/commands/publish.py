@@ -1,0 +1,109 @@
+"""Publish a trained model to the Hugging Face Hub with a model card that carries its scores.
+
+RUN_OR_MODEL is a run folder (train.py's output) or its model/ folder. The upload
+folder holds the safetensors weights, the tokenizer, config.json (labels, layers,
+preprocessing), known_words.txt and a README.md model card: YAML metadata with a
+model-index of every split scored in metrics.json (entity, trigger identification and
+trigger classification F1, seqeval strict and character-span), then usage, labels,
+training settings, the evaluation table and limitations. Nothing else goes up (no
+optimizer states, no .hydra/, no checkpoints) unless --include names it; the folder
+is checked for absolute local paths and tokens, and the card is parsed back locally.
+
+--dry-run DIR writes the folder to DIR and uploads nothing. Otherwise the token comes
+from HF_TOKEN or the `hf auth login` cache, and the upload needs HF_HUB_OFFLINE=0
+(the Makefile sets it to 1 by default).
+
+Exit status: 0 done, 2 usage errors (no token, bad folder, a leak in --include files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from araevent import hub
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register publish's options."""
+    parser.add_argument(
+        "source", type=Path, metavar="RUN_OR_MODEL", help="run folder or model folder to publish"
+    )
+    parser.add_argument(
+        "--repo-id",
+        required=True,
+        metavar="OWNER/NAME",
+        help="Hub model repository, created if missing",
+    )
+    parser.add_argument("--private", action="store_true", help="create the repository as private")
+    parser.add_argument(
+        "--revision",
+        metavar="BRANCH",
+        help="upload to this branch (created if missing) instead of main",
+    )
+    parser.add_argument(
+        "--license",
+        default="apache-2.0",
+        metavar="ID",
+        help="license id for the card (default: apache-2.0; check the terms "
+        "of your data and base model)",
+    )
+    parser.add_argument(
+        "--include",
+        nargs="+",
+        default=[],
+        metavar="GLOB",
+        help="extra files to upload, globs relative to the run folder "
+        "(e.g. report.md predictions.jsonl); files under model/ land beside "
+        "the weights",
+    )
+    parser.add_argument(
+        "--dry-run",
+        type=Path,
+        metavar="DIR",
+        help="write the upload folder to DIR (missing or empty) and upload nothing",
+    )
+
+
+def _describe(folder: hub.PublishFolder) -> None:
+    splits = sorted({r.dataset_split for r in folder.eval_results})
+    print(f"upload folder {folder.path}: {', '.join(folder.files)}")
+    print(
+        f"model card: {len(folder.eval_results)} model-index results "
+        f"({', '.join(splits) or 'no split scored'}), parsed back with huggingface_hub"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build and check the folder, then upload it unless ``--dry-run``; 0 on success."""
+    repo_id = hub.check_repo_id(args.repo_id)
+    source = hub.load_source(args.source)
+    options = {
+        "repo_id": repo_id,
+        "license_id": args.license,
+        "revision": args.revision,
+        "include": args.include,
+    }
+    if args.dry_run is not None:
+        folder = hub.build_folder(source, args.dry_run, token=hub.find_token(), **options)
+        _describe(folder)
+        print(
+            f"dry run: nothing uploaded; to upload, run again without --dry-run "
+            f"(HF_HUB_OFFLINE=0 and a token) to {repo_id}"
+            + (f" branch {args.revision}" if args.revision else "")
+        )
+        return 0
+    token = hub.require_token()  # before any network call
+    with tempfile.TemporaryDirectory(prefix="araevent-publish-") as tmp:
+        folder = hub.build_folder(source, Path(tmp) / "upload", token=token, **options)
+        _describe(folder)
+        url = hub.upload(
+            folder, source, repo_id, token=token, private=args.private, revision=args.revision
+        )
+    print(
+        f"uploaded run {source.name} to https://huggingface.co/{repo_id}"
+        + (f" (branch {args.revision})" if args.revision else "")
+        + f": {url}"
+    )
+    return 0

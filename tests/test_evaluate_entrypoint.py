@@ -1,0 +1,327 @@
+"""``evaluate.py``: config, reproduction of training-time scores, long documents, failures."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from araevent.cli import main as cli_main
+from araevent.config import evaluate_job
+from araevent.entrypoints import run_evaluation
+from araevent.errors import UsageError
+from conftest import ROOT, compose, write_jsonl
+
+GOLD = Path(__file__).parent / "data" / "eval_gold.jsonl"
+
+
+def joined(parts: list[dict], doc_id: str) -> dict:
+    """One document made of ``parts`` joined by a space, spans shifted."""
+    text, ents, trigs = "", [], []
+    for d in parts:
+        shift = len(text)
+        ents += [{**s, "start": s["start"] + shift, "end": s["end"] + shift} for s in d["entities"]]
+        trigs += [
+            {**s, "start": s["start"] + shift, "end": s["end"] + shift} for s in d["triggers"]
+        ]
+        text += d["text"] + " "
+    return {"id": doc_id, "text": text.strip(), "entities": ents, "triggers": trigs}
+
+
+@pytest.fixture(scope="session")
+def eval_corpus(tmp_path_factory) -> Path:
+    """train = dev: the fixture's 3 documents and the 6 orders of joining them; test: the 3."""
+    base = [json.loads(x) for x in GOLD.read_text("utf-8").splitlines()]
+    docs = [joined(list(p), f"perm-{i}") for i, p in enumerate(itertools.permutations(base))]
+    d = tmp_path_factory.mktemp("eval-corpus")
+    write_jsonl(d / "train.jsonl", docs + base)
+    write_jsonl(d / "dev.jsonl", docs + base)
+    write_jsonl(d / "test.jsonl", base)
+    return d
+
+
+@pytest.fixture(scope="session")
+def eval_run(tmp_path_factory, eval_corpus) -> Path:
+    """One short debug training run (train.py's code path) shared by this file's tests."""
+    from araevent.config import train_job
+    from araevent.training import train
+
+    run_dir = tmp_path_factory.mktemp("eval-run")
+    cfg = compose(
+        "train",
+        [
+            "debug=tiny",
+            "data=jsonl",
+            f"data.dir={eval_corpus}",
+            f"paths.output_dir={run_dir}",
+            "trainer.epochs=6",
+            "trainer.report_to=[]",
+        ],
+    )
+    train(train_job(cfg, run_dir))
+    return run_dir
+
+
+def evaluate_cfg(model_path, corpus: Path, out: Path, *extra: str):
+    return compose(
+        "evaluate",
+        [f"model_path={model_path}", f"data.dir={corpus}", f"paths.output_dir={out}", *extra],
+    )
+
+
+def flat(metrics: dict, prefix: str) -> dict:
+    return {k: v for k, v in metrics.items() if k.startswith(prefix)}
+
+
+def test_the_config_composes_and_requires_a_model_path(tmp_path):
+    cfg = compose("evaluate")
+    assert cfg.task_name == "evaluate"
+    assert "/outputs/evaluate/" in cfg.paths.output_dir
+    assert (cfg.split, cfg.bootstrap, cfg.seed, cfg.decoding) == ("test", 1000, 0, None)
+    with pytest.raises(UsageError, match=r"model_path=\.\.\."):
+        evaluate_job(cfg, tmp_path)
+    job = evaluate_job(
+        compose("evaluate", ["model_path=m", "split=dev", "decoding=viterbi"]), tmp_path
+    )
+    assert (job.model_path, job.split, job.decoding, job.data.name) == (
+        "m",
+        "dev",
+        "viterbi",
+        "sample",
+    )
+    assert job.config["model_path"] == "m"
+    with pytest.raises(UsageError, match="split=valid"):
+        evaluate_job(compose("evaluate", ["model_path=m", "split=valid"]), tmp_path)
+    with pytest.raises(UsageError, match="decoding=beam"):
+        evaluate_job(compose("evaluate", ["model_path=m", "decoding=beam"]), tmp_path)
+
+
+def test_reloading_the_model_reproduces_the_training_time_dev_scores(
+    eval_run, eval_corpus, tmp_path, capsys
+):
+    trained = json.loads((eval_run / "metrics.json").read_text("utf-8"))
+    out = tmp_path / "dev"
+    cfg = evaluate_cfg(eval_run / "model", eval_corpus, out, "data=jsonl", "split=dev")
+    metrics = run_evaluation(cfg, out)
+    assert metrics["dev/overall/seqeval_strict/f1"] == trained["dev/overall/seqeval_strict/f1"]
+    assert metrics["dev/overall/span/f1"] > 0.5  # the model learnt something: not all zeros
+    # every dev number, bootstrap intervals included (same seed, same resampling)
+    assert flat(metrics, "dev/") == flat(trained, "dev/")
+    assert metrics["counts"]["dev"]["gold_spans"] == trained["counts"]["dev"]["gold_spans"]
+    printed = capsys.readouterr().out
+    assert printed.startswith("| dev | span P |")
+    assert f"report folder: {out}" in printed
+    on_disk = json.loads((out / "metrics.json").read_text("utf-8"))
+    assert flat(on_disk, "dev/") == flat(trained, "dev/")
+    assert on_disk["model"]["training_seed"] == trained["config"]["seed"]
+    assert on_disk["model"]["training_config"] == trained["config"]
+    assert on_disk["run"]["peak_rss_mb"] > 0 and on_disk["run"]["wall_time_s"] > 0
+    assert list(on_disk["data_hashes"]) == [str(eval_corpus / "dev.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def test_report(eval_run, eval_corpus, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("evaluate-test")
+    run_evaluation(evaluate_cfg(eval_run, eval_corpus, out, "data=jsonl", "bootstrap=200"), out)
+    return out
+
+
+def test_the_report_folder_is_complete_and_re_scorable(
+    test_report, eval_run, eval_corpus, tmp_path, capsys
+):
+    for name in (
+        "metrics.json",
+        "report.md",
+        "predictions.jsonl",
+        "errors.jsonl",
+        "confusion_entities.png",
+        "confusion_triggers.png",
+    ):
+        assert (test_report / name).is_file(), name
+    m = json.loads((test_report / "metrics.json").read_text("utf-8"))
+    trained = json.loads((eval_run / "metrics.json").read_text("utf-8"))
+    for key in (
+        "test/overall/span/f1",
+        "test/overall/seqeval_strict/f1",
+        "test/entities/seqeval_default/f1",
+    ):
+        assert m[key] == trained[key]
+    errors = [json.loads(x) for x in (test_report / "errors.jsonl").read_text("utf-8").splitlines()]
+    c = m["counts"]["test"]
+    assert len(errors) == c["overall/span_fp"] + c["overall/span_fn"]
+    assert {e["kind"] for e in errors} <= {
+        "false_positive",
+        "false_negative",
+        "boundary",
+        "type_confusion",
+    }
+    docs = {
+        json.loads(x)["id"]: json.loads(x)["text"]
+        for x in (eval_corpus / "test.jsonl").read_text("utf-8").splitlines()
+    }
+    for e in errors[:50]:
+        text = docs[e["id"]]
+        assert text[e["start"] : e["end"]] == e["text"]
+        assert text[max(0, e["start"] - 40) : e["start"]] == e["left_context"]
+    # araevent score on predictions.jsonl gives the same character-span scores
+    out = tmp_path / "rescored"
+    assert (
+        cli_main(
+            [
+                "score",
+                str(eval_corpus / "test.jsonl"),
+                str(test_report / "predictions.jsonl"),
+                "--bootstrap",
+                "200",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    again = json.loads((out / "metrics.json").read_text("utf-8"))
+    span = {k: v for k, v in m.items() if "/span/" in k}
+    assert span and span == {k: v for k, v in again.items() if "/span/" in k}
+
+
+def test_compare_sees_no_difference_between_training_and_evaluate(test_report, eval_run, capsys):
+    assert (
+        cli_main(
+            [
+                "compare",
+                str(eval_run),
+                str(test_report),
+                "--baseline",
+                "train",
+                "--system",
+                "evaluate",
+                "--bootstrap",
+                "100",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "| train " in out and "| evaluate " in out
+    assert "Δ = +0.0" in out and "p = 1.0000" in out
+
+
+def long_documents(repeats: tuple[int, ...]) -> list[dict]:
+    """Documents made of the fixture's texts repeated: many windows each."""
+    base = [json.loads(x) for x in GOLD.read_text("utf-8").splitlines()]
+    return [joined(base * r, f"long-{n}") for n, r in enumerate(repeats)]
+
+
+def random_tiny_model(path: Path, docs, *, max_length: int) -> Path:
+    """A random-init tiny model (no training) with a small window."""
+    import torch
+
+    from araevent.io import load_documents
+    from araevent.modeling import (
+        Preprocessing,
+        attach_metadata,
+        save_model_dir,
+        tiny_model,
+        train_tiny_tokenizer,
+    )
+    from araevent.tagging import LabelSchema
+    from araevent.text import KnownWords, Normalization, span_vocabulary, split_units
+
+    docs = load_documents([docs])
+    known = KnownWords.shipped().union(span_vocabulary(docs))
+    pre = Preprocessing(Normalization(), max_length=max_length, stride=8)
+    words = ([pre.normalization(u.text) for u in split_units(d.text, known)] for d in docs)
+    tok = train_tiny_tokenizer(words, vocab_size=200, min_frequency=1, max_length=max_length)
+    schema = LabelSchema.build(
+        {s.label for d in docs for s in d.entities}, {s.label for d in docs for s in d.triggers}
+    )
+    torch.manual_seed(0)
+    model = tiny_model(
+        tok,
+        schema,
+        hidden_size=16,
+        num_layers=1,
+        num_heads=2,
+        intermediate_size=32,
+        dropout=0.0,
+        max_length=max_length,
+    )
+    attach_metadata(model, tok, schema, pre, label_set="any", base_model="random-tiny")
+    return save_model_dir(path, model, tok, known)
+
+
+def test_documents_longer_than_a_window_lose_no_gold_span(tmp_path, capsys):
+    from araevent.modeling import load_model_dir
+    from araevent.predict import Predictor
+
+    docs = long_documents((3, 5, 8))
+    n_gold = sum(len(d["entities"]) + len(d["triggers"]) for d in docs)
+    assert n_gold == 9 * (3 + 5 + 8)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_jsonl(corpus / "test.jsonl", docs)
+    model_dir = random_tiny_model(tmp_path / "model", corpus / "test.jsonl", max_length=32)
+    out = tmp_path / "report"
+    m = run_evaluation(evaluate_cfg(model_dir, corpus, out, "data=jsonl", "bootstrap=0"), out)
+    c = m["counts"]["test"]
+    assert c["gold_spans"] == n_gold
+    assert c["inference/documents_over_one_window"] == 3
+    assert c["inference/windows"] >= 3 * 3
+    assert c["gold_spans_off_units"] == 0
+    ents = sum(len(d["entities"]) for d in docs)
+    assert m["test/entities/span/support"] == ents
+    assert m["test/overall/span/support"] == n_gold
+    assert c["overall/span_tp"] + c["overall/span_fn"] == n_gold
+    # seqeval saw every gold span as a tag sequence, too
+    assert m["test/overall/seqeval_strict/support"] == n_gold
+    # and every unit got a prediction from some window
+    loaded = load_model_dir(model_dir)
+    predictor = Predictor.from_loaded(loaded, batch_size=4)
+    encoded, probs = predictor.unit_probabilities([d["text"] for d in docs])
+    for ed, p in zip(encoded, probs, strict=True):
+        assert len(ed.encoding.windows) > 1
+        assert p.shape[0] == len(ed.units)
+        assert (abs(p.sum(axis=1) - 1) < 1e-4).all()
+
+
+def test_an_unknown_model_path_fails_in_one_sentence(tmp_path, eval_corpus, capsys):
+    for path in (tmp_path / "nope", "aubmindlab/bert-base-arabertv02"):
+        with pytest.raises(SystemExit) as exit_:
+            run_evaluation(evaluate_cfg(path, eval_corpus, tmp_path / "out"), tmp_path)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: model_path={path}: no such folder")
+        assert "\n" not in err
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit):
+        run_evaluation(evaluate_cfg(tmp_path / "empty", eval_corpus, tmp_path / "out"), tmp_path)
+    assert "neither a model folder nor a run folder" in capsys.readouterr().err
+
+
+def test_the_script_exits_non_zero_with_one_line(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "evaluate.py",
+            f"model_path={tmp_path / 'missing'}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: model_path=") and "no such folder" in last
+    assert (run_dir / "evaluate.log").is_file()
+    assert (run_dir / ".hydra" / "config.yaml").is_file()

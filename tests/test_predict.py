@@ -1,0 +1,259 @@
+"""The Extractor API and ``araevent predict``: offsets into the input exactly as given."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from araevent.cli import main
+from araevent.errors import DataError
+from araevent.schema import Document, Span
+from conftest import sample_docs
+
+DATA = Path(__file__).parent / "data"
+LINES = DATA / "infer_lines.txt"
+
+
+@pytest.fixture(scope="module")
+def extractor(tiny_run: Path):
+    from araevent.predict import Extractor
+
+    return Extractor.from_pretrained(tiny_run)
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return [d["text"] for d in sample_docs("dev", 20)]
+
+
+def assert_valid(doc: Document, extractor) -> None:
+    """Every span lies on unit edges of the text exactly as given, with a label and score."""
+    units = extractor.loaded.preprocessor.units(doc.text)
+    starts, ends = {u.start for u in units}, {u.end for u in units}
+    for layer in ("entities", "triggers"):
+        for s in doc.layer(layer):
+            assert 0 <= s.start < s.end <= len(doc.text)
+            assert s.start in starts and s.end in ends, (doc.id, s)
+            assert extractor.schema.layer_of(s.label) == layer
+            assert 0.0 < s.score <= 1.0
+
+
+def keys(doc: Document) -> list[tuple[int, int, str]]:
+    return [s.key for s in (*doc.entities, *doc.triggers)]
+
+
+def test_top_level_import_and_plain_texts(extractor, texts):
+    from araevent import Extractor
+
+    assert Extractor is type(extractor)
+    docs = extractor.predict(texts)
+    assert [d.id for d in docs] == [str(i) for i in range(len(texts))]
+    assert [d.text for d in docs] == texts
+    assert sum(len(d.entities) + len(d.triggers) for d in docs) > 10
+    for d in docs:
+        assert_valid(d, extractor)
+    assert extractor.stats["documents"] == len(texts)
+    assert extractor.stats["entities_predicted"] == sum(len(d.entities) for d in docs)
+
+
+def test_model_folder_and_run_folder_load_the_same(tiny_run: Path, extractor, texts):
+    from araevent.predict import Extractor
+
+    other = Extractor.from_pretrained(tiny_run / "model", batch_size=3)
+    assert [keys(d) for d in other.predict(texts[:5])] == [
+        keys(d) for d in extractor.predict(texts[:5])
+    ]
+
+
+def test_batching_and_order_do_not_change_predictions(extractor, texts):
+    together = extractor.predict(texts)
+    one_by_one = [extractor.predict([t], batch_size=1)[0] for t in texts[:6]]
+    assert [keys(d) for d in one_by_one] == [keys(d) for d in together[:6]]
+    reversed_ = extractor.predict(texts[::-1], batch_size=7)
+    assert [keys(d) for d in reversed_[::-1]] == [keys(d) for d in together]
+    assert extractor.predictor.batch_size == 32  # a per-call batch size does not stick
+
+
+def test_documents_keep_their_spans_unless_replaced(extractor):
+    gold = sample_docs("dev", 3)
+    out = extractor.predict(gold)
+    for obj, doc in zip(gold, out, strict=True):
+        assert doc.id == obj["id"]
+        assert [s.key for s in doc.entities] == [
+            (s["start"], s["end"], s["label"]) for s in obj["entities"]
+        ]
+        for layer in ("entities", "triggers"):
+            for s in doc.extra[f"predicted_{layer}"]:
+                assert s["text"] == doc.text[s["start"] : s["end"]] and "score" in s
+    replaced = extractor.predict(gold, replace=True)
+    plain = extractor.predict([g["text"] for g in gold])
+    assert [keys(d) for d in replaced] == [keys(d) for d in plain]
+    assert not any("predicted_entities" in d.extra for d in replaced)
+
+
+def test_a_bad_document_dict_is_a_data_error(extractor):
+    with pytest.raises(DataError, match="entities"):
+        extractor.predict([{"id": "x", "text": "نص", "entities": [{"start": 0, "end": 9}]}])
+
+
+def shifted(doc: Document, by: int) -> list[tuple[int, int, str]]:
+    return [(s.start + by, s.end + by, s.label) for s in (*doc.entities, *doc.triggers)]
+
+
+def test_offsets_point_into_the_text_as_given(extractor, texts):
+    base = extractor.predict(texts[:8])
+    padded = extractor.predict(["   " + t + "\r" for t in texts[:8]])
+    assert [keys(d) for d in padded] == [shifted(d, 3) for d in base]
+    # a diacritic and a tatweel change nothing but the offsets after them
+    text = texts[0]
+    cut = text.index(" ", 10)
+    marked = text[:cut] + "\u064e" + text[cut : cut + 3] + "\u0640" + text[cut + 3 :]
+    doc = extractor.predict([marked])[0]
+    assert_valid(doc, extractor)
+
+    def back(i: int) -> int:
+        return i - (i > cut) - (i > cut + 4)
+
+    assert [(back(a), back(b), lab) for a, b, lab in keys(doc)] == keys(base[0])
+    for s in (*doc.entities, *doc.triggers):
+        assert marked[s.start : s.end].strip() == marked[s.start : s.end]
+
+
+# --- the command line -----------------------------------------------------------
+
+
+def run_cli(argv: list[str], capsys, stdin: bytes | None = None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+    code = main(["predict", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_plain_text_keeps_crlf_diacritics_and_leading_spaces(
+    tiny_run, extractor, capsys, monkeypatch
+):
+    raw = LINES.read_bytes()
+    code, out, err = run_cli(["--model", str(tiny_run)], capsys, raw, monkeypatch)
+    assert code == 0, err
+    docs = [json.loads(x) for x in out.splitlines()]
+    lines = raw.decode("utf-8").split("\n")[:-1]
+    expected = [(str(n), line) for n, line in enumerate(lines, start=1) if line.strip()]
+    assert [(d["id"], d["text"]) for d in docs] == expected
+    assert any(d["text"].endswith("\r") for d in docs) and any(d["text"][0] == " " for d in docs)
+    for d in docs:
+        for s in d["entities"] + d["triggers"]:
+            assert d["text"][s["start"] : s["end"]] == s["text"]
+    api = extractor.predict([t for _, t in expected])
+    assert [
+        [(s["start"], s["end"], s["label"]) for s in d["entities"] + d["triggers"]] for d in docs
+    ] == [keys(d) for d in api]
+    assert "2 blank line(s) skipped" in err
+    assert "\r" not in err  # no progress bar when stderr is not a terminal
+
+
+def test_cli_jsonl_input_and_replace(tiny_run, tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    gold = sample_docs("dev", 4)
+    src.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in gold), "utf-8")
+    out_file = tmp_path / "out.jsonl"
+    code, out, err = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--output", str(out_file), "--quiet"],
+        capsys,
+    )
+    assert code == 0 and out == "" and err == ""
+    docs = [json.loads(x) for x in out_file.read_text("utf-8").splitlines()]
+    assert [d["entities"] for d in docs] == [
+        [{**s, "text": g["text"][s["start"] : s["end"]]} for s in g["entities"]] for g in gold
+    ]
+    assert all("predicted_triggers" in d for d in docs)
+    code, out, _ = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--replace", "--quiet"], capsys
+    )
+    replaced = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and not any("predicted_entities" in d for d in replaced)
+    assert [d["entities"] for d in replaced] == [d["predicted_entities"] for d in docs]
+
+
+def test_cli_forced_input_format_and_errors(tiny_run, tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text('{"id": "a", "text": "نص"}\nنص عادي\n', "utf-8")
+    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(src), "--quiet"], capsys)
+    assert code == 0 and len(out.splitlines()) == 2  # not every line is JSON: plain text
+    code, _, err = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--input-format", "jsonl"], capsys
+    )
+    assert code == 1 and "in.txt:2" in err and "nothing written" in err
+    code, _, err = run_cli(["--model", str(tmp_path), "--input", str(src)], capsys)
+    assert code == 2 and "model folder" in err
+    code, _, err = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--format", "brat"], capsys
+    )
+    assert code == 2 and "--output" in err
+    (tmp_path / "bad.txt").write_bytes(b"\xd8\xa7\n\xff\n")
+    code, _, err = run_cli(["--model", str(tiny_run), "--input", str(tmp_path / "bad.txt")], capsys)
+    assert code == 1 and "bad.txt:2" in err
+
+
+def test_cli_conll_brat_and_labelstudio(tiny_run, tmp_path, capsys):
+    from araevent.io import read_documents
+    from araevent.labelstudio import config_path, read_labelstudio
+
+    code, jsonl, _ = run_cli(["--model", str(tiny_run), "--input", str(LINES), "--quiet"], capsys)
+    predicted = [json.loads(x) for x in jsonl.splitlines()]
+    want = {d["id"]: [(s["start"], s["end"], s["label"]) for s in d["entities"]] for d in predicted}
+    code, conll, _ = run_cli(
+        ["--model", str(tiny_run), "--input", str(LINES), "--format", "conll", "--quiet"], capsys
+    )
+    assert code == 0 and conll.count("\n\n") == len(predicted)
+    code, _, _ = run_cli(
+        [
+            "--model",
+            str(tiny_run),
+            "--input",
+            str(LINES),
+            "--format",
+            "brat",
+            "--output",
+            str(tmp_path / "brat"),
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0 and (tmp_path / "brat" / "annotation.conf").is_file()
+    back = read_documents(tmp_path / "brat", "brat", nested="error")
+    assert back.errors == []
+    assert {d.id: [s.key for s in d.entities] for d in back.documents} == want
+    tasks = tmp_path / "ls" / "tasks.json"
+    code, _, _ = run_cli(
+        [
+            "--model",
+            str(tiny_run),
+            "--input",
+            str(LINES),
+            "--format",
+            "labelstudio",
+            "--output",
+            str(tasks),
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0 and config_path(tasks).is_file()
+    read = read_labelstudio(tasks, source="predictions")
+    assert read.errors == []
+    assert {d.id: [s.key for s in d.entities] for d in read.documents} == want
+
+
+def test_prediction_spans_helper_reads_both_places():
+    from araevent.predict import predicted_spans
+
+    doc = Document("a", "نص هنا", [Span(0, 2, "PER")], [], {})
+    assert predicted_spans(doc)["entities"] == [Span(0, 2, "PER")]
+    doc.extra["predicted_entities"] = [{"start": 3, "end": 6, "label": "GPE", "score": 0.5}]
+    assert [s.key for s in predicted_spans(doc)["entities"]] == [(3, 6, "GPE")]
+    assert predicted_spans(doc)["triggers"] == []

@@ -1,0 +1,401 @@
+"""araevent publish: the upload folder for real, the upload through a recording HfApi."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from araevent import hub
+from araevent.cli import main
+from araevent.errors import UsageError
+from conftest import ROOT, sample_docs
+
+FAKE_TOKEN = "hf_FakeTokenForTheTestsOnly0123456789abcd"
+REPO = "me/araevent-tiny"
+MODEL_FILES = {
+    "config.json",
+    "known_words.txt",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+}
+CARD_METRICS = [(view, family) for view, _ in hub.CARD_VIEWS for family, _ in hub.CARD_FAMILIES]
+
+
+@pytest.fixture(scope="module")
+def published(tiny_run: Path, tmp_path_factory) -> Path:
+    """``araevent publish RUN --dry-run DIR --include report.md`` with a token in the env."""
+    out = tmp_path_factory.mktemp("publish") / "upload"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_TOKEN", FAKE_TOKEN)
+        code = main(
+            [
+                "publish",
+                str(tiny_run),
+                "--repo-id",
+                REPO,
+                "--dry-run",
+                str(out),
+                "--include",
+                "report.md",
+            ]
+        )
+    assert code == 0
+    return out
+
+
+@pytest.fixture
+def no_login(monkeypatch, tmp_path):
+    """No token anywhere: not in the environment, not in the login cache."""
+    from huggingface_hub import constants
+
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+
+
+class RecordingApi:
+    """Stands in for ``HfApi``: records every call; ``upload_folder`` also lists the folder."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.uploaded: dict[str, bytes] = {}
+
+    def create_repo(self, **kwargs):
+        self.calls.append(("create_repo", kwargs))
+
+    def create_branch(self, **kwargs):
+        self.calls.append(("create_branch", kwargs))
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs))
+        folder = Path(kwargs["folder_path"])
+        self.uploaded = {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file()
+        }
+
+        class Info:
+            commit_url = f"https://huggingface.co/{kwargs['repo_id']}/commit/0123abc"
+
+        return Info()
+
+
+@pytest.fixture
+def recording_api(monkeypatch):
+    api = RecordingApi()
+    tokens: list[str] = []
+
+    def connect(token: str) -> RecordingApi:
+        tokens.append(token)
+        return api
+
+    monkeypatch.setattr(hub, "connect", connect)
+    api.tokens = tokens
+    return api
+
+
+def metrics_of(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text("utf-8"))
+
+
+# ---------------------------------------------------------------- the folder
+
+
+def test_folder_holds_only_the_expected_files(published: Path, tiny_run: Path):
+    files = {p.relative_to(published).as_posix() for p in published.rglob("*")}
+    assert files == MODEL_FILES | {"README.md", "report.md"}
+    # what the run folder holds beside them stays home
+    assert any(tiny_run.glob("checkpoints/*/optimizer.pt"))
+    assert not [p for p in published.iterdir() if p.name.startswith(".")]
+    assert (published / "model.safetensors").read_bytes() == (
+        tiny_run / "model/model.safetensors"
+    ).read_bytes()
+
+
+def test_card_parses_and_carries_the_metrics(published: Path, tiny_run: Path):
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(published / "README.md")
+    data = card.data
+    assert (data.language, data.library_name, data.pipeline_tag, data.license) == (
+        "ar",
+        "transformers",
+        "token-classification",
+        "apache-2.0",
+    )
+    assert data.base_model is None  # the tiny model has no Hub base model
+    assert "araevent" in data.tags and "tiny" in data.tags
+    assert data.datasets == ["sample"]
+    assert data.model_name == "araevent-tiny"
+    metrics = metrics_of(tiny_run)
+    got = {(r.dataset_split, r.metric_config): r for r in data.eval_results}
+    expected = {
+        (split, f"{view}/{family}") for split in ("dev", "test") for view, family in CARD_METRICS
+    }
+    assert set(got) == expected
+    for (split, config), result in got.items():
+        assert result.metric_value == pytest.approx(metrics[f"{split}/{config}/f1"], abs=5e-5)
+        assert result.metric_type == "f1" and result.task_type == "token-classification"
+        assert result.dataset_type == "sample" and "sample corpus" in result.dataset_name
+
+
+def test_card_body_has_usage_labels_training_evaluation_limitations(published, tiny_run):
+    from araevent.reporting import main_table
+
+    text = (published / "README.md").read_text("utf-8")
+    for heading in ("## Usage", "## Labels", "## Training", "## Evaluation", "## Limitations"):
+        assert f"\n{heading}\n" in text, heading
+    assert f'Extractor.from_pretrained(snapshot_download("{REPO}"))' in text
+    assert 'pipeline("token-classification"' in text and 'aggregation_strategy="first"' in text
+    assert "parity was not measured" in text
+    assert "tiny test model" in text and "bundled sample corpus" in text
+    config = json.loads((tiny_run / "model/config.json").read_text("utf-8"))["araevent"]
+    for label in config["layers"]["entities"] + config["layers"]["triggers"]:
+        assert label in text
+    metrics = metrics_of(tiny_run)
+    for split in ("dev", "test"):
+        assert main_table(metrics, split) in text
+    cfg = metrics["config"]["trainer"]
+    assert f"{cfg['epochs']} epochs, learning rate {cfg['learning_rate']}" in text
+    assert f"run `{tiny_run.name}`" in text
+
+
+def test_folder_has_no_absolute_path_and_no_token(
+    published: Path, tiny_run: Path, fixture_corpus: Path
+):
+    assert fixture_corpus.as_posix() in (tiny_run / "metrics.json").read_text("utf-8")
+    forbidden = [
+        str(tiny_run),
+        str(tiny_run.resolve()),
+        str(fixture_corpus),
+        str(ROOT),
+        os.getcwd(),
+        "/tmp/",
+        FAKE_TOKEN,
+    ]
+    for path in published.rglob("*"):
+        raw = path.read_bytes()
+        for needle in forbidden:
+            assert needle.encode() not in raw, (path.name, needle)
+    assert hub.leaks(published, hub.local_strings(hub.load_source(tiny_run)), FAKE_TOKEN) == []
+
+
+def test_published_folder_loads_in_pipeline_and_extractor(published: Path, tiny_run: Path):
+    from transformers import pipeline
+
+    from araevent import Extractor
+
+    texts = [d["text"] for d in sample_docs("dev", 5)]
+    from_folder = Extractor.from_pretrained(published).predict(texts)
+    from_run = Extractor.from_pretrained(tiny_run).predict(texts)
+    assert [(d.entities, d.triggers) for d in from_folder] == [
+        (d.entities, d.triggers) for d in from_run
+    ]
+    assert any(d.entities or d.triggers for d in from_folder)
+    tagger = pipeline("token-classification", model=str(published), aggregation_strategy="first")
+    labels = set(Extractor.from_pretrained(published).schema.entities) | set(
+        Extractor.from_pretrained(published).schema.triggers
+    )
+    groups = [r for text in texts for r in tagger(text)]
+    assert groups and {g["entity_group"] for g in groups} <= labels
+    for text, result in zip(texts, map(tagger, texts), strict=True):
+        for g in result:
+            assert text[g["start"] : g["end"]].strip()
+
+
+def test_dry_run_prints_what_it_built(tiny_run, tmp_path, capsys):
+    assert (
+        main(
+            [
+                "publish",
+                str(tiny_run / "model"),
+                "--repo-id",
+                REPO,
+                "--dry-run",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "12 model-index results (dev, test)" in out and "nothing uploaded" in out
+    assert {p.name for p in (tmp_path / "out").iterdir()} == MODEL_FILES | {"README.md"}
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_include_that_would_leak_a_path_writes_nothing(tiny_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "publish",
+            str(tiny_run),
+            "--repo-id",
+            REPO,
+            "--dry-run",
+            str(out),
+            "--include",
+            "metrics.json",
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "metrics.json" in err and "local paths" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--repo-id", "no-owner"], "give OWNER/NAME"),
+        (["--repo-id", REPO, "--include", "nothing-*.txt"], "matches no file"),
+        (["--repo-id", REPO, "--include", "../x"], "relative to"),
+    ],
+)
+def test_usage_errors_are_one_line(tiny_run, tmp_path, capsys, args, message):
+    code = main(["publish", str(tiny_run), *args, "--dry-run", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and message in err
+
+
+def test_non_empty_dry_run_folder_is_refused(tiny_run, tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine", "utf-8")
+    assert main(["publish", str(tiny_run), "--repo-id", REPO, "--dry-run", str(tmp_path)]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_missing_token_stops_before_any_network_call(tiny_run, no_login, recording_api, capsys):
+    code = main(["publish", str(tiny_run), "--repo-id", REPO])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == (
+        "araevent publish: no Hugging Face token found: set HF_TOKEN or run `hf auth login` "
+        "to upload, or pass --dry-run DIR to build the folder without uploading"
+    )
+    assert recording_api.calls == [] and recording_api.tokens == []
+
+
+def test_offline_mode_refuses_to_connect(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(UsageError, match="HF_HUB_OFFLINE"):
+        hub.connect(FAKE_TOKEN)
+
+
+# ---------------------------------------------------------------- the upload
+
+
+def test_upload_calls_hfapi_in_order_with_the_run_named(
+    tiny_run, monkeypatch, recording_api, capsys
+):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    code = main(
+        [
+            "publish",
+            str(tiny_run),
+            "--repo-id",
+            REPO,
+            "--private",
+            "--revision",
+            "exp-1",
+            "--license",
+            "mit",
+        ]
+    )
+    assert code == 0
+    assert recording_api.tokens == [FAKE_TOKEN]
+    names = [name for name, _ in recording_api.calls]
+    assert names == ["create_repo", "create_branch", "upload_folder"]
+    create, branch, upload = (kw for _, kw in recording_api.calls)
+    assert create == {"repo_id": REPO, "repo_type": "model", "private": True, "exist_ok": True}
+    assert branch == {"repo_id": REPO, "repo_type": "model", "branch": "exp-1", "exist_ok": True}
+    assert upload["repo_id"] == REPO and upload["revision"] == "exp-1"
+    assert upload["repo_type"] == "model"
+    assert tiny_run.name in upload["commit_message"]
+    assert set(recording_api.uploaded) == MODEL_FILES | {"README.md"}
+    card = recording_api.uploaded["README.md"].decode("utf-8")
+    assert "license: mit" in card and 'revision="exp-1"' in card
+    assert all(FAKE_TOKEN.encode() not in raw for raw in recording_api.uploaded.values())
+    assert not Path(upload["folder_path"]).exists()  # the temporary folder is gone
+    assert f"uploaded run {tiny_run.name}" in capsys.readouterr().out
+
+
+def test_upload_to_main_creates_no_branch(tiny_run, monkeypatch, recording_api):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    assert main(["publish", str(tiny_run), "--repo-id", REPO]) == 0
+    assert [name for name, _ in recording_api.calls] == ["create_repo", "upload_folder"]
+    assert recording_api.calls[0][1]["private"] is False
+    assert recording_api.calls[1][1]["revision"] is None
+
+
+# ---------------------------------------------------------------- other sources
+
+
+def test_bare_model_folder_with_a_local_base_model(tiny_run, tmp_path):
+    model = shutil.copytree(tiny_run / "model", tmp_path / "weights")
+    config = json.loads((model / "config.json").read_text("utf-8"))
+    config["araevent"]["base_model"] = "/srv/models/bert-base-arabertv02"
+    (model / "config.json").write_text(json.dumps(config), "utf-8")
+    source = hub.load_source(model)
+    assert source.run_dir is None and source.metrics == {}
+    # naming a shipped file again does not bring back the unsanitised copy
+    folder = hub.build_folder(source, tmp_path / "out", repo_id=REPO, include=["config.json"])
+    assert set(folder.files) == MODEL_FILES | {"README.md"}
+    assert folder.eval_results == [] and folder.card.data.base_model is None
+    written = (tmp_path / "out/config.json").read_text("utf-8")
+    assert "/srv/" not in written and '"base_model": "bert-base-arabertv02"' in written
+    text = (tmp_path / "out/README.md").read_text("utf-8")
+    assert "a local folder named `bert-base-arabertv02`" in text
+    assert "was not scored" in text
+
+
+def test_parity_is_read_from_metrics(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run / "model", run / "model")
+    parity = json.loads((ROOT / "tests/data/pub_parity.json").read_text("utf-8"))
+    (run / "metrics.json").write_text(json.dumps({**metrics_of(tiny_run), **parity}), "utf-8")
+    text = hub.card_text(hub.load_source(run), REPO)
+    assert "not measured" not in text
+    assert "- unit_tag_agreement: 0.9871" in text and "- documents: 99" in text
+
+
+def test_hub_dataset_names_its_id_and_splits(tiny_run):
+    source = hub.load_source(tiny_run)
+    source.run_config = {
+        **source.run_config,
+        "data": {
+            "name": "hub",
+            "format": "hub",
+            "hub_name": "org/arabic-events",
+            "hub_config": "ar",
+            "train": "train",
+            "dev": "validation",
+            "test": "test",
+        },
+    }
+    data = hub.card_data(source, REPO, "apache-2.0")
+    assert data.datasets == ["org/arabic-events"]
+    assert {r.dataset_split for r in data.eval_results} == {"validation", "test"}
+    assert {r.dataset_type for r in data.eval_results} == {"org/arabic-events"}
+    assert "sample corpus" not in hub.card_text(source, REPO)
+
+
+def test_make_publish_wraps_the_command():
+    out = subprocess.run(
+        ["make", "-n", "publish", "RUN=outputs/train/x", "REPO=me/m", "ARGS=--dry-run /tmp/d"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "-m araevent.cli publish outputs/train/x --repo-id me/m --dry-run /tmp/d" in out
