@@ -62,6 +62,8 @@ ABSOLUTE_PATH_PATTERN = re.compile(
     r"|\b[A-Za-z]:\\"
 )
 
+LOCAL_PATH = re.compile(r"(?:/|[A-Za-z]:[\\/])[^\n/\\]+(?:[\\/][^\n/\\]*)+")
+
 
 @dataclass
 class Source:
@@ -113,8 +115,11 @@ class PublishFolder:
 
 
 def is_local_path(value: str) -> bool:
-    """True when ``value`` is an absolute path on this machine (POSIX or Windows)."""
-    return value.startswith(("/", "\\")) or bool(re.match(r"[A-Za-z]:[\\/]", value))
+    """True when ``value`` looks like an absolute path of two or more parts (POSIX or Windows).
+
+    A lone ``/`` (a vocabulary entry, say) is not one.
+    """
+    return LOCAL_PATH.fullmatch(value) is not None
 
 
 def check_repo_id(repo_id: str) -> str:
@@ -279,19 +284,45 @@ def _code(x: Any) -> str:
     return f"`{x}`"
 
 
+def _pipeline_differences(source: Source) -> list[str]:
+    """What the saved tokenizer does differently from araevent, read from ``tokenizer.json``."""
+    path = source.model_dir / "tokenizer.json"
+    if not path.is_file():
+        return []
+    tok = _read_json(path)
+    out = []
+    norm = source.meta.get("preprocessing", {}).get("normalization") or {}
+    steps = [k for k, v in norm.items() if v]
+    if steps and not tok.get("normalizer"):
+        out.append(
+            "the tokenizer has no normaliser, so the pipeline sees the raw text without "
+            f"araevent's normalisation ({', '.join(steps)}): a word written with diacritics "
+            "or tatweel can be tagged differently"
+        )
+    pre = tok.get("pre_tokenizer") or {}
+    kinds = [p.get("type") for p in pre.get("pretokenizers", [pre])]
+    if "Split" not in kinds:
+        out.append(
+            f"the tokenizer's pre-tokeniser ({', '.join(map(str, kinds))}) does not split "
+            "proclitics, so the pipeline tags whole words where araevent tags «و» and "
+            "«روسيا» in «وروسيا» apart"
+        )
+    return out
+
+
 def _parity_text(source: Source) -> str:
     parity = source.metrics.get("parity", source.meta.get("parity"))
     if parity is None:
-        return (
-            "Pipeline parity was not measured for this model: the pipeline groups subwords "
-            "into the tokenizer's own pre-tokens, while araevent predicts on its units "
-            "(words with the proclitics و ف ب ك ل split off), so the two can disagree where "
-            "a proclitic is attached."
-        )
-    if isinstance(parity, dict):
+        text = "Pipeline parity with araevent was not measured for this model."
+    elif isinstance(parity, dict):
         rows = "\n".join(f"- {k}: {v}" for k, v in parity.items())
-        return f"Measured agreement between the pipeline and araevent:\n\n{rows}"
-    return f"Measured agreement between the pipeline and araevent: {parity}."
+        text = f"Measured agreement between the pipeline and araevent:\n\n{rows}"
+    else:
+        text = f"Measured agreement between the pipeline and araevent: {parity}."
+    differences = _pipeline_differences(source)
+    if differences:
+        text += "\n\nWhere they can differ: " + "; ".join(differences) + "."
+    return text
 
 
 def _usage(source: Source, repo_id: str, revision: str | None) -> str:
@@ -305,7 +336,7 @@ from huggingface_hub import snapshot_download
 from araevent import Extractor
 
 extractor = Extractor.from_pretrained(snapshot_download("{repo_id}"{rev}))
-doc = extractor.predict(["التقى وزير الخارجية نظيره الفرنسي في عمّان."])[0]
+doc = extractor.predict(["التقى وزير الخارجية نظيره الفرنسي في عمان."])[0]
 for span in doc.entities + doc.triggers:
     print(span.label, doc.text[span.start : span.end], span.start, span.end)
 ```
@@ -318,7 +349,7 @@ from transformers import pipeline
 
 tagger = pipeline("token-classification", model="{repo_id}"{rev},
                   aggregation_strategy="first")
-tagger("التقى وزير الخارجية نظيره الفرنسي في عمّان.")
+tagger("التقى وزير الخارجية نظيره الفرنسي في عمان.")
 ```
 
 {_parity_text(source)}

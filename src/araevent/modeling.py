@@ -235,7 +235,7 @@ def _unit_classes() -> tuple[str, str, str]:
     return _char_class(space), _char_class(punct), _char_class(marks)
 
 
-def _trie_regex(words: Iterable[str], alef: str, mark: str) -> str:
+def _trie_regex(words: Iterable[str], mark: str) -> str:
     """An alternation of ``words`` shaped as a trie, so trying one costs its length."""
     trie: dict = {}
     for w in sorted(set(words)):
@@ -248,7 +248,7 @@ def _trie_regex(words: Iterable[str], alef: str, mark: str) -> str:
         alts = []
         for ch, child in sorted(node.items()):
             if ch:
-                lit = alef if ch == "ا" else ch if ch.isalpha() else f"\\x{{{ord(ch):X}}}"
+                lit = ch if ch.isalpha() else f"\\x{{{ord(ch):X}}}"
                 alts.append(lit + mark + emit(child))
         if not alts:
             return ""
@@ -268,11 +268,14 @@ def _proclitic_regex(known: KnownWords, normalization: Normalization, marks: str
     araevent unit «لجنة» meets the same regex when units are tokenised, so raw text
     and units give the model the same subwords.
     """
-    keys = {normalization(k) for k in known} - {""}
+    from araevent.text import lookup_key
+
+    # ``word in known``: the word as listed, or (when it has no hamza alef) a listed
+    # word with its alef variants folded, both without marks
+    keys = {normalization(w) for w in known} | {normalization(lookup_key(w)) for w in known}
     m = r"\g<M>*"
     keep_marks = not (normalization.strip_diacritics and normalization.strip_tatweel)
-    alef = "ا" if normalization.fold_alef else "[اأإآٱ]"
-    trie = _trie_regex(keys, alef, m if keep_marks else "")
+    trie = _trie_regex(keys - {""}, m if keep_marks else "")
     any_ = rf"[^\s]{m}"
     article = rf"[اٱ]{m}ل{m}{any_}{any_}"
     stem = rf"(?={any_}{any_})\g<K>\z"  # a known stem of two letters or more

@@ -264,7 +264,7 @@ def parse_document(
                     DataError(
                         f"{layer} overlap: [{a.start}, {a.end}) {a.label} and "
                         f"[{b.start}, {b.end}) {b.label}",
-                        fix="remove one, or choose nested=outer or nested=inner",
+                        fix="remove one, or keep one: --nested outer|inner (data.nested to train)",
                         **where,
                     )
                 )

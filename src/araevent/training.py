@@ -243,7 +243,7 @@ class DevScorer:
         self.batch_size = batch_size
         self.decoding = decoding
 
-    def __call__(self, model, prefix: str = "dev", bootstrap: int = 0):
+    def __call__(self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0):
         """Predict and score; returns ``(scores, predictions)``."""
         from araevent.evaluation import score
         from araevent.predict import Predictor
@@ -258,6 +258,7 @@ class DevScorer:
             trigger_labels=set(self.schema.triggers),
             prefix=prefix,
             bootstrap=bootstrap,
+            seed=seed,
         )
         return scores, preds
 

@@ -9,7 +9,8 @@ deviation (over runs, n-1) of the main F1 scores, in percent.
 
 A configuration's NAME is its label in the first column: the config values that
 differ between the configurations compared (for example
-`trainer.learning_rate=0.001`), or `model=... data=...` when there is only one.
+`trainer.learning_rate=0.001`), after the report kind (train, evaluate, score)
+when kinds are mixed, or `model.name=... data.name=...` when nothing else differs.
 --baseline and --system take a NAME, a unique part of one, or the path of any
 run in the configuration. The paired bootstrap reads each run's
 predictions.jsonl (the test split for training runs, the scored split for
@@ -18,7 +19,8 @@ reports), sums every document's [tp, fp, fn] over the configuration's runs
 and reports the F1 difference with a two-sided p-value.
 
   araevent compare outputs/train/*
-  araevent compare outputs/train/multirun/*/* --baseline model=tiny --system model=arabert-base
+  araevent compare 'outputs/train/multirun/*/*' --baseline model.name=tiny \
+      --system model.name=arabert-base --metric overall/seqeval_strict/f1
 """
 
 from __future__ import annotations

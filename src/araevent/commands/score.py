@@ -14,7 +14,7 @@ With --output DIR the report folder is written (metrics.json, report.md,
 predictions.jsonl, errors.jsonl, confusion plots); the main table is printed
 either way.
 
-  araevent score data/sample/test.jsonl outputs/evaluate/DATE/predictions.jsonl
+  araevent score data/sample/test.jsonl outputs/evaluate/DATE/predictions.jsonl --nested outer
   araevent score gold.jsonl pred.jsonl --output reports/pred --bootstrap 1000
 """
 
