@@ -128,7 +128,8 @@ def measure_process(cmd: Sequence[str], log_path: Path, timeout_s: float = 1800)
 
     ``peak_rss_mb``: the largest sum of RSS over the process and its children,
     sampled every 20 ms; ``ru_maxrss_mb``: the kernel's high-water mark for the
-    process itself (catches a spike between two samples).
+    process itself (catches a spike between two samples); ``cpu_s``: its user plus
+    system CPU time, which other people's load changes far less than wall time.
     """
     import psutil
 
@@ -160,6 +161,7 @@ def measure_process(cmd: Sequence[str], log_path: Path, timeout_s: float = 1800)
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(peak / 2**20, 1),
         "ru_maxrss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "returncode": proc.returncode,
         "log": str(log_path),
     }
@@ -169,6 +171,7 @@ def _summary(runs: list[dict]) -> dict[str, Any]:
     ok = [r for r in runs if r["returncode"] == 0] or runs
     return {
         "median_wall_s": round(statistics.median(r["wall_s"] for r in ok), 2),
+        "median_cpu_s": round(statistics.median(r["cpu_s"] for r in ok), 2),
         "median_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in ok), 1),
         "max_peak_rss_mb": round(max(max(r["peak_rss_mb"], r["ru_maxrss_mb"]) for r in ok), 1),
         "all_succeeded": all(r["returncode"] == 0 for r in runs),
@@ -836,12 +839,20 @@ def render_markdown(res: dict[str, Any]) -> str:
         "## Wall time and peak memory (subprocesses)",
         "",
         _table(
-            ["command", "runs", "median wall s", "median peak RSS MB", "max peak RSS MB"],
+            [
+                "command",
+                "runs",
+                "median wall s",
+                "median CPU s",
+                "median peak RSS MB",
+                "max peak RSS MB",
+            ],
             [
                 [
                     "`" + " ".join(tr["command"]) + "`",
                     len(tr["runs"]),
                     tr["median_wall_s"],
+                    tr["median_cpu_s"],
                     tr["median_peak_rss_mb"],
                     tr["max_peak_rss_mb"],
                 ],
@@ -849,6 +860,7 @@ def render_markdown(res: dict[str, Any]) -> str:
                     "`" + " ".join(ev["command"]) + "`" + (" (stand-in)" if ev["stand_in"] else ""),
                     len(ev["runs"]),
                     ev["median_wall_s"],
+                    ev["median_cpu_s"],
                     ev["median_peak_rss_mb"],
                     ev["max_peak_rss_mb"],
                 ],
@@ -856,7 +868,10 @@ def render_markdown(res: dict[str, Any]) -> str:
         ),
         "",
         "Peak RSS: the process tree's resident memory sampled every 20 ms; the max column "
-        "also takes the kernel's `ru_maxrss`. `train.py` wall time includes Python start-up, "
+        "also takes the kernel's `ru_maxrss`. CPU s: user + system time of the process, far "
+        "less sensitive to other people's jobs than wall time (on an idle machine the wall "
+        "time lies between CPU s / torch threads and CPU s). `train.py` wall time includes "
+        "Python start-up, "
         "imports, the tokenizer build, 40 epochs with early stopping (patience 6), dev scoring "
         "every epoch and the test report — everything after `make setup`.",
     ]

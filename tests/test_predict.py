@@ -25,6 +25,14 @@ def extractor(tiny_run: Path):
     return Extractor.from_pretrained(tiny_run)
 
 
+def flat_docs(n: int) -> list[dict]:
+    """Bundled dev documents whose spans do not overlap within a layer."""
+    from araevent.schema import parse_document
+
+    docs = [d for d in sample_docs("dev") if not parse_document(d).errors]
+    return docs[:n]
+
+
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
     return [d["text"] for d in sample_docs("dev", 20)]
@@ -79,7 +87,7 @@ def test_batching_and_order_do_not_change_predictions(extractor, texts):
 
 
 def test_documents_keep_their_spans_unless_replaced(extractor):
-    gold = sample_docs("dev", 3)
+    gold = flat_docs(3)
     out = extractor.predict(gold)
     for obj, doc in zip(gold, out, strict=True):
         assert doc.id == obj["id"]
@@ -158,7 +166,7 @@ def test_cli_plain_text_keeps_crlf_diacritics_and_leading_spaces(
 
 def test_cli_jsonl_input_and_replace(tiny_run, tmp_path, capsys):
     src = tmp_path / "in.jsonl"
-    gold = sample_docs("dev", 4)
+    gold = flat_docs(4)
     src.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in gold), "utf-8")
     out_file = tmp_path / "out.jsonl"
     code, out, err = run_cli(
@@ -177,6 +185,18 @@ def test_cli_jsonl_input_and_replace(tiny_run, tmp_path, capsys):
     replaced = [json.loads(x) for x in out.splitlines()]
     assert code == 0 and not any("predicted_entities" in d for d in replaced)
     assert [d["entities"] for d in replaced] == [d["predicted_entities"] for d in docs]
+
+
+def test_cli_nested_input_spans(tiny_run, tmp_path, capsys):
+    nested = [d for d in sample_docs("dev") if d not in flat_docs(100)][:2]
+    src = tmp_path / "nested.jsonl"
+    src.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in nested), "utf-8")
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
+    assert code == 1 and out == "" and "overlap" in err and "--nested" in err
+    code, out, err = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--nested", "outer"], capsys
+    )
+    assert code == 0 and len(out.splitlines()) == 2 and "nested input span(s) dropped" in err
 
 
 def test_cli_forced_input_format_and_errors(tiny_run, tmp_path, capsys):

@@ -7,12 +7,12 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from araevent import hub
 from araevent.cli import main
-from araevent.errors import UsageError
 from conftest import ROOT, sample_docs
 
 FAKE_TOKEN = "hf_FakeTokenForTheTestsOnly0123456789abcd"
@@ -154,7 +154,7 @@ def test_card_body_has_usage_labels_training_evaluation_limitations(published, t
         assert f"\n{heading}\n" in text, heading
     assert f'Extractor.from_pretrained(snapshot_download("{REPO}"))' in text
     assert 'pipeline("token-classification"' in text and 'aggregation_strategy="first"' in text
-    assert "parity with araevent was not measured" in text and "no normaliser" in text
+    assert "parity with araevent was not measured" in text
     assert "tiny test model" in text and "bundled sample corpus" in text
     config = json.loads((tiny_run / "model/config.json").read_text("utf-8"))["araevent"]
     for label in config["layers"]["entities"] + config["layers"]["triggers"]:
@@ -284,12 +284,32 @@ def test_missing_token_stops_before_any_network_call(tiny_run, no_login, recordi
     assert recording_api.calls == [] and recording_api.tokens == []
 
 
-def test_offline_mode_refuses_to_connect(monkeypatch):
+def test_offline_mode_stops_a_real_upload(tiny_run, monkeypatch, capsys):
     from huggingface_hub import constants
 
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(UsageError, match="HF_HUB_OFFLINE"):
-        hub.connect(FAKE_TOKEN)
+    assert main(["publish", str(tiny_run), "--repo-id", REPO]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "HF_HUB_OFFLINE=0" in err
+    assert FAKE_TOKEN not in err
+
+
+def test_hub_refusal_is_one_line_naming_the_step(tiny_run, monkeypatch, recording_api, capsys):
+    from huggingface_hub.errors import HfHubHTTPError
+
+    def refuse(**kwargs):
+        response = SimpleNamespace(headers={}, request=None)
+        raise HfHubHTTPError("403 Forbidden: you cannot write to me\nmore", response=response)
+
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    monkeypatch.setattr(recording_api, "upload_folder", refuse)
+    assert main(["publish", str(tiny_run), "--repo-id", REPO]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"araevent publish: uploading to {REPO} failed at upload_folder: "
+        "403 Forbidden: you cannot write to me"
+    )
 
 
 # ---------------------------------------------------------------- the upload

@@ -518,10 +518,10 @@ def _limitations(source: Source) -> str:
     out = ["## Limitations", ""]
     if source.is_tiny:
         out.append(
-            "- **This is araevent's tiny test model**: a BERT of a few hundred thousand "
-            "parameters, initialised at random and trained from scratch in minutes on a "
-            "CPU. It shows that the pipeline works end to end; it is not useful for "
-            "real text."
+            f"- **This is araevent's tiny test model**: a BERT of "
+            f"{parameter_count(source):,} parameters, initialised at random and trained from "
+            "scratch in minutes on a CPU. It shows that the pipeline works end to end; it "
+            "is not useful for real text."
         )
     if source.is_sample_data:
         out.append(
@@ -704,11 +704,11 @@ def _write_folder(
     card: Any,
 ) -> list[str]:
     for f in _model_files(source.model_dir):
-        if f.name in JSON_CONFIGS:
-            cleaned = _strip_local_paths(_read_json(f))
-            (out / f.name).write_text(
-                json.dumps(cleaned, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8"
-            )
+        original = _read_json(f) if f.name in JSON_CONFIGS else None
+        cleaned = _strip_local_paths(original)
+        if cleaned != original:  # a config naming a local path: keep only its last part
+            text = json.dumps(cleaned, ensure_ascii=False, indent=2) + "\n"
+            (out / f.name).write_text(text, "utf-8")
         else:
             shutil.copyfile(f, out / f.name)
     for rel, f in included.items():
@@ -760,6 +760,7 @@ def build_folder(
         parsed = check_card(tmp / CARD_FILE, eval_results(source))
         if out.exists():
             out.rmdir()
+        tmp.chmod(0o755)  # mkdtemp made it private
         tmp.rename(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -804,6 +805,21 @@ def commit_message(source: Source) -> str:
     return f"araevent: publish run {source.name}"
 
 
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """What an ``HfApi`` call raises when the Hub refuses or cannot be reached."""
+    import importlib
+
+    from huggingface_hub.errors import HfHubHTTPError
+
+    errors: list[type[BaseException]] = [HfHubHTTPError, OSError]
+    for name in ("httpx2", "httpx"):  # huggingface_hub 2.x and 1.x transports
+        try:
+            errors.append(importlib.import_module(name).HTTPError)
+        except ImportError:
+            continue
+    return tuple(errors)
+
+
 def upload(
     folder: PublishFolder,
     source: Source,
@@ -814,17 +830,28 @@ def upload(
     revision: str | None = None,
     api: Any = None,
 ) -> str:
-    """Create the repo (and the branch), upload the folder; returns the commit URL."""
+    """Create the repo (and the branch), upload the folder; returns the commit URL.
+
+    Raises:
+        UsageError: offline mode, or the Hub refused a step (one line naming the step).
+    """
     api = api if api is not None else connect(token)
-    api.create_repo(repo_id=repo_id, repo_type="model", private=private, exist_ok=True)
-    if revision:
-        api.create_branch(repo_id=repo_id, repo_type="model", branch=revision, exist_ok=True)
-    info = api.upload_folder(
-        repo_id=repo_id,
-        repo_type="model",
-        folder_path=str(folder.path),
-        revision=revision,
-        commit_message=commit_message(source),
-        commit_description=f"Files: {', '.join(folder.files)}",
-    )
+    step = "create_repo"
+    try:
+        api.create_repo(repo_id=repo_id, repo_type="model", private=private, exist_ok=True)
+        if revision:
+            step = "create_branch"
+            api.create_branch(repo_id=repo_id, repo_type="model", branch=revision, exist_ok=True)
+        step = "upload_folder"
+        info = api.upload_folder(
+            repo_id=repo_id,
+            repo_type="model",
+            folder_path=str(folder.path),
+            revision=revision,
+            commit_message=commit_message(source),
+            commit_description=f"Files: {', '.join(folder.files)}",
+        )
+    except _network_errors() as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"uploading to {repo_id} failed at {step}: {reason}") from None
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/{repo_id}")

@@ -260,13 +260,11 @@ def _trie_regex(words: Iterable[str], mark: str) -> str:
 
 
 def _proclitic_regex(known: KnownWords, normalization: Normalization, marks: str) -> str:
-    """One cut of the proclitic rule: a word's first proclitic letter, to be isolated.
+    """The proclitic rule as one regex: a word's proclitic letters, each to be isolated.
 
     Rule 2 (before the article), «لل» + stem, and rule 3 (a bare proclitic before a
-    known stem, never when the whole word is known), on normalised text. Applied
-    three times in a row it cuts «وللجنة» to و | ل | ل | جنة when جنة is known: the
-    araevent unit «لجنة» meets the same regex when units are tokenised, so raw text
-    and units give the model the same subwords.
+    known stem, never when the whole word is known), decided on the whole word of
+    normalised text, as ``araevent.text.proclitic_lengths`` decides on raw text.
     """
     from araevent.text import lookup_key
 
@@ -279,35 +277,63 @@ def _proclitic_regex(known: KnownWords, normalization: Normalization, marks: str
     any_ = rf"[^\s]{m}"
     article = rf"[اٱ]{m}ل{m}{any_}{any_}"
     stem = rf"(?={any_}{any_})\g<K>\z"  # a known stem of two letters or more
-    return (
-        f"{_MARK}proclitics)(?<M>{marks}){{0}}(?<K>{trie}){{0}}"
+    first = (  # the first cut, from the whole word
         rf"\A(?!{m}\g<K>\z){m}(?:"
         rf"[وف]{m}(?=(?:[بكل]{m})?{article}|ل{m}ل{m}{any_}|(?:[بكل]{m})?{stem})"
         rf"|[بكل]{m}(?={article}|{stem})"
         rf"|ل{m}(?=ل{m}{any_})"
         ")"
     )
+    second = (  # right after a cut conjunction (\G: where the last match ended)
+        r"\G(?<=[وف]|[وف][\p{Mn}\p{Cf}])(?:"
+        rf"[بكل]{m}(?={article})|ل{m}(?=ل{m}{any_})|(?!{m}\g<K>\z)[بكل]{m}(?={stem})"
+        ")"
+    )
+    return f"{_MARK}proclitics)(?<M>{marks}){{0}}(?<K>{trie}){{0}}(?:{first}|{second})"
 
 
-def _without_araevent(component: dict | None, key: str) -> list[dict]:
-    """The parts of a normalizer or pre-tokenizer that araevent did not add."""
+def _parts(component: dict | None, key: str) -> list[dict]:
+    """The parts of a normalizer or pre-tokenizer in tokenizers' JSON."""
     if component is None:
         return []
-    parts = component[key] if component.get("type") == "Sequence" else [component]
-    return [p for p in parts if not p.get("pattern", {}).get("Regex", "").startswith(_MARK)]
+    return component[key] if component.get("type") == "Sequence" else [component]
+
+
+def _not_marked(parts: list[dict], mark: str) -> list[dict]:
+    """``parts`` without those whose regex starts with ``mark``."""
+    return [p for p in parts if not p.get("pattern", {}).get("Regex", "").startswith(mark)]
+
+
+def _rebuilt(tokenizer, data: dict):
+    """A ``PreTrainedTokenizerFast`` over tokenizers JSON, with ``tokenizer``'s specials."""
+    import json
+
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
+    names = ("unk", "pad", "cls", "sep", "mask", "bos", "eos")
+    specials = {f"{n}_token": getattr(tokenizer, f"{n}_token", None) for n in names}
+    specials = {k: v for k, v in specials.items() if v}
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, model_max_length=tokenizer.model_max_length, **specials
+    )
 
 
 def araevent_tokenizer_pipeline(tokenizer, known: KnownWords, normalization: Normalization):
     """The tokenizer with araevent's normalisation and units in its ``tokenizer.json``.
 
-    Apply it to the tokenizer training uses, before any feature is built, so that
-    ``transformers.pipeline("token-classification")`` and the Hub widget split raw
-    text as araevent does: the normalisation as ``Replace`` normalizers (tokenizers
-    keeps alignments, so offsets stay on the raw text), then ``Split``
-    pre-tokenizers for whitespace, punctuation and the proclitic rule with
-    ``known`` as a trie. The tokenizer's own normalizer and pre-tokenizer run after
-    these. The vocabulary does not change, and applying it again replaces the
-    earlier araevent parts.
+    ``transformers.pipeline("token-classification")`` and the Hub widget then split
+    raw text into araevent's units: the normalisation as ``Replace`` normalizers
+    (tokenizers keeps alignments, so offsets stay on the raw text), then ``Split``
+    pre-tokenizers for whitespace, punctuation and one cut of the proclitic rule
+    (rules 2 and 3, ``known`` as a trie in a lookahead). The tokenizer's own
+    normalizer and pre-tokenizer run after these; the vocabulary does not change;
+    applying it again replaces the earlier araevent parts.
+
+    Units must be tokenised without the proclitic cut (see :func:`unit_tokenizer`):
+    a unit «لجنة» cut from «للجنة» stays whole, although the word «لجنة» alone
+    splits when جنة is known.
 
     Args:
         tokenizer: a fast tokenizer (the tiny WordPiece or a pretrained one).
@@ -318,9 +344,6 @@ def araevent_tokenizer_pipeline(tokenizer, known: KnownWords, normalization: Nor
         A ``PreTrainedTokenizerFast`` with the same vocabulary and special tokens.
     """
     import json
-
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
 
     space, punct, marks = _unit_classes()
     by_output: dict[str, list[str]] = {}
@@ -336,42 +359,38 @@ def araevent_tokenizer_pipeline(tokenizer, known: KnownWords, normalization: Nor
         }
         for out, chars in sorted(by_output.items())
     ]
-
-    def split(pattern: str, behavior: str) -> dict:
-        return {
-            "type": "Split",
-            "pattern": {"Regex": pattern},
-            "behavior": behavior,
-            "invert": False,
-        }
-
-    proclitic = split(_proclitic_regex(known, normalization, marks), "Isolated")
     splits = [
-        split(f"{_MARK}whitespace){space}+", "Removed"),
-        split(f"{_MARK}punctuation){punct}", "Isolated"),
-        proclitic,
-        proclitic,
-        proclitic,
+        (f"{_MARK}whitespace){space}+", "Removed"),
+        (f"{_MARK}punctuation){punct}", "Isolated"),
+        (_proclitic_regex(known, normalization, marks), "Isolated"),
     ]
     data = json.loads(tokenizer.backend_tokenizer.to_str())
-    normalizers = replaces + _without_araevent(data.get("normalizer"), "normalizers")
+    normalizers = replaces + _not_marked(_parts(data.get("normalizer"), "normalizers"), _MARK)
     data["normalizer"] = {"type": "Sequence", "normalizers": normalizers} if normalizers else None
-    pre = splits + _without_araevent(data.get("pre_tokenizer"), "pretokenizers")
+    pre = [
+        {"type": "Split", "pattern": {"Regex": p}, "behavior": b, "invert": False}
+        for p, b in splits
+    ] + _not_marked(_parts(data.get("pre_tokenizer"), "pretokenizers"), _MARK)
     data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": pre}
-    backend = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
-    names = (
-        "unk_token",
-        "pad_token",
-        "cls_token",
-        "sep_token",
-        "mask_token",
-        "bos_token",
-        "eos_token",
-    )
-    specials = {n: getattr(tokenizer, n) for n in names if getattr(tokenizer, n, None)}
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend, model_max_length=tokenizer.model_max_length, **specials
-    )
+    return _rebuilt(tokenizer, data)
+
+
+def unit_tokenizer(tokenizer):
+    """The tokenizer to call on araevent units: the same without the proclitic cut.
+
+    Units are split already, and the rule is not idempotent («للجنة» → ل | لجنة,
+    while «لجنة» alone → ل | جنة when جنة is known), so the ``Preprocessor`` must
+    not cut a unit again. A tokenizer without the araevent pipeline comes back as it is.
+    """
+    import json
+
+    data = json.loads(tokenizer.backend_tokenizer.to_str())
+    parts = _parts(data.get("pre_tokenizer"), "pretokenizers")
+    kept = _not_marked(parts, f"{_MARK}proclitics)")
+    if len(kept) == len(parts):
+        return tokenizer
+    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": kept}
+    return _rebuilt(tokenizer, data)
 
 
 def tiny_model(

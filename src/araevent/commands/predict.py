@@ -26,7 +26,7 @@ from pathlib import Path
 
 from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS
-from araevent.schema import Document, parse_document
+from araevent.schema import NESTED_POLICIES, Document, parse_document
 
 OUTPUT_FORMATS = ("jsonl", "conll", "brat", "labelstudio")
 CHUNK = 512  # documents per progress-bar step
@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         choices=("auto", "text", "jsonl"),
         help="auto: JSONL when every non-blank line is a JSON object",
+    )
+    parser.add_argument(
+        "--nested",
+        default="error",
+        choices=NESTED_POLICIES,
+        help="JSONL input with overlapping spans in one layer: error (default), or keep the "
+        "outer/inner one (dropped spans are counted)",
     )
     parser.add_argument(
         "--replace",
@@ -138,17 +145,19 @@ def looks_like_jsonl(lines: list[str]) -> bool:
     return seen
 
 
-def parse_inputs(name: str, lines: list[str], fmt: str) -> tuple[list[Document], int, list]:
-    """Documents from the lines, how many blank text lines were skipped, and every error."""
+def parse_inputs(
+    name: str, lines: list[str], fmt: str, nested: str = "error"
+) -> tuple[list[Document], dict[str, int], list]:
+    """Documents from the lines, counts (``blank`` lines, ``dropped_nested`` spans), errors."""
     if fmt == "auto":
         fmt = "jsonl" if looks_like_jsonl(lines) else "text"
     docs: list[Document] = []
     errors: list[DataError] = []
-    blank = 0
+    counts = {"blank": 0, "dropped_nested": 0}
     seen: dict[str, int] = {}
     for n, line in enumerate(lines, start=1):
         if not line.strip():
-            blank += fmt == "text"
+            counts["blank"] += fmt == "text"
             continue
         if fmt == "text":
             docs.append(Document(str(n), line))
@@ -165,7 +174,8 @@ def parse_inputs(name: str, lines: list[str], fmt: str) -> tuple[list[Document],
                 )
             )
             continue
-        result = parse_document(obj, path=name, line=n)
+        result = parse_document(obj, path=name, line=n, nested=nested)
+        counts["dropped_nested"] += result.dropped_nested
         errors.extend(result.errors)
         doc = result.document
         if doc is None:
@@ -183,7 +193,7 @@ def parse_inputs(name: str, lines: list[str], fmt: str) -> tuple[list[Document],
             continue
         seen[doc.id] = n
         docs.append(doc)
-    return docs, blank, errors
+    return docs, counts, errors
 
 
 def check_output(fmt: str, output: str) -> None:
@@ -205,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
     check_output(args.format, args.output)
     name, data = read_input(args.input)
-    docs, blank, errors = parse_inputs(name, decode_lines(name, data), args.input_format)
+    lines = decode_lines(name, data)
+    docs, counts, errors = parse_inputs(name, lines, args.input_format, args.nested)
     if errors:
         for err in errors:
             print(err, file=sys.stderr)
@@ -242,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     write_output(out, args, extractor)
     if not args.quiet:
         seconds = time.perf_counter() - started
-        print(summary(stats, blank, seconds, args), file=sys.stderr)
+        print(summary({**stats, **counts}, seconds, args), file=sys.stderr)
     return 0
 
 
@@ -296,12 +307,14 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
         write_documents(docs, args.output, "jsonl")
 
 
-def summary(stats: dict[str, int], blank: int, seconds: float, args: argparse.Namespace) -> str:
+def summary(stats: dict[str, int], seconds: float, args: argparse.Namespace) -> str:
     """One line for stderr: documents, spans, unusual units, speed and destination."""
     n = stats.get("documents", 0)
     parts = [f"{n} document(s)"]
-    if blank:
-        parts.append(f"{blank} blank line(s) skipped")
+    if stats.get("blank"):
+        parts.append(f"{stats['blank']} blank line(s) skipped")
+    if stats.get("dropped_nested"):
+        parts.append(f"{stats['dropped_nested']} nested input span(s) dropped ({args.nested})")
     parts.append(
         f"{stats.get('entities_predicted', 0)} entities and "
         f"{stats.get('triggers_predicted', 0)} triggers predicted"

@@ -13,7 +13,8 @@ is checked for absolute local paths and tokens, and the card is parsed back loca
 from HF_TOKEN or the `hf auth login` cache, and the upload needs HF_HUB_OFFLINE=0
 (the Makefile sets it to 1 by default).
 
-Exit status: 0 done, 2 usage errors (no token, bad folder, a leak in --include files).
+Exit status: 0 done, 2 usage errors (no token, offline mode, bad folder, a local path in
+an --include file, the Hub refusing a step).
 """
 
 from __future__ import annotations
@@ -95,11 +96,18 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     token = hub.require_token()  # before any network call
+    api = hub.connect(token)  # refuses offline mode; makes no call yet
     with tempfile.TemporaryDirectory(prefix="araevent-publish-") as tmp:
         folder = hub.build_folder(source, Path(tmp) / "upload", token=token, **options)
         _describe(folder)
         url = hub.upload(
-            folder, source, repo_id, token=token, private=args.private, revision=args.revision
+            folder,
+            source,
+            repo_id,
+            token=token,
+            private=args.private,
+            revision=args.revision,
+            api=api,
         )
     print(
         f"uploaded run {source.name} to https://huggingface.co/{repo_id}"
