@@ -102,8 +102,20 @@ def file_hashes(paths: Sequence[str | Path | None]) -> dict[str, str]:
         files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
         for f in files:
             if f.is_file():
-                out[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
+                out[display_path(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
     return out
+
+
+def display_path(path: str | Path, base: str | Path | None = None) -> str:
+    """``path`` relative to ``base`` (default: the working directory) when it lies under it.
+
+    Run files keep no absolute local path that does not need to be there.
+    """
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path(base or Path.cwd()).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def peak_memory_mb() -> float:

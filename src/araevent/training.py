@@ -320,7 +320,7 @@ def train(job: TrainJob) -> dict[str, Any]:
     import torch
     from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, set_seed
 
-    from araevent.reporting import finish_run
+    from araevent.reporting import display_path, finish_run
 
     started = time.time()
     set_seed(job.seed)
@@ -392,7 +392,11 @@ def train(job: TrainJob) -> dict[str, Any]:
         "world_size": world_size,
         "global_steps": trainer.state.global_step,
         "steps_per_epoch": steps_per_epoch,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_checkpoint": (
+            display_path(trainer.state.best_model_checkpoint, job.run_dir)
+            if trainer.state.best_model_checkpoint
+            else None
+        ),
         "best_dev_strict_f1": trainer.state.best_metric,
         "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
         "train_features": train_stats,

@@ -5,8 +5,9 @@ Input (--input FILE, or - for stdin) is plain text with one document per line
 told apart by trying JSON on every line (or say so with --input-format).
 Documents keep their own spans and get the predictions in predicted_entities /
 predicted_triggers, unless --replace. Every offset indexes the input text
-exactly as given: diacritics, tatweel, a carriage return before the line end, leading
-spaces all stay in the text (only a UTF-8 byte-order mark at the start is dropped).
+exactly as given: diacritics, tatweel, a carriage return before the line end
+and leading spaces all stay in the text (a UTF-8 byte-order mark is dropped).
+The summary and a progress bar (for long inputs, on a terminal) go to stderr.
 
 Output (--output FILE, or - for stdout) formats:
   jsonl        documents in the araevent schema (the default)
@@ -147,8 +148,13 @@ def looks_like_jsonl(lines: list[str]) -> bool:
 
 def parse_inputs(
     name: str, lines: list[str], fmt: str, nested: str = "error"
-) -> tuple[list[Document], dict[str, int], list]:
-    """Documents from the lines, counts (``blank`` lines, ``dropped_nested`` spans), errors."""
+) -> tuple[str, list[Document], dict[str, int], list]:
+    """Read the lines as plain text or JSONL documents.
+
+    Returns:
+        The format read (``text`` or ``jsonl``), the documents, counts (``blank``
+        lines skipped, ``dropped_nested`` spans) and every error.
+    """
     if fmt == "auto":
         fmt = "jsonl" if looks_like_jsonl(lines) else "text"
     docs: list[Document] = []
@@ -193,7 +199,7 @@ def parse_inputs(
             continue
         seen[doc.id] = n
         docs.append(doc)
-    return docs, counts, errors
+    return fmt, docs, counts, errors
 
 
 def check_output(fmt: str, output: str) -> None:
@@ -216,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.format, args.output)
     name, data = read_input(args.input)
     lines = decode_lines(name, data)
-    docs, counts, errors = parse_inputs(name, lines, args.input_format, args.nested)
+    fmt, docs, counts, errors = parse_inputs(name, lines, args.input_format, args.nested)
     if errors:
         for err in errors:
             print(err, file=sys.stderr)
@@ -246,10 +252,12 @@ def run(args: argparse.Namespace) -> int:
     )
     with bar:
         for i in range(0, len(docs), CHUNK):
-            out += extractor.predict(docs[i : i + CHUNK], replace=args.replace)
+            # plain text has no spans of its own: the predictions are its spans
+            chunk = docs[i : i + CHUNK]
+            out += extractor.predict(chunk, replace=args.replace or fmt == "text")
             for key, value in extractor.stats.items():
                 stats[key] = stats.get(key, 0) + value
-            bar.update(len(docs[i : i + CHUNK]))
+            bar.update(len(chunk))
     write_output(out, args, extractor)
     if not args.quiet:
         seconds = time.perf_counter() - started
@@ -266,7 +274,8 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
     if args.format == "labelstudio":
         from araevent.labelstudio import to_task, write_tasks
 
-        version = str(extractor.loaded.path)
+        path = extractor.loaded.path.resolve()  # name the run, not the whole local path
+        version = f"araevent:{path.parent.name if path.name == 'model' else path.name}"
         tasks = []
         for d in docs:
             extra = {k: v for k, v in d.extra.items() if k not in PREDICTED.values()}
@@ -291,20 +300,14 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
     if args.format == "brat":
         write_documents(docs, args.output, "brat")
         return
-    layers = tuple(layer for layer in LAYERS if schema.layer_labels(layer))
-    if args.format == "conll":
-        text = conll_text(docs, conll_layers=layers or ("entities",), known=extractor.known)
-    else:
-        text = "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
-    if args.output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    layers = tuple(layer for layer in LAYERS if schema.layer_labels(layer)) or ("entities",)
+    if args.output != "-":
+        write_documents(docs, args.output, args.format, conll_layers=layers, known=extractor.known)
     elif args.format == "conll":
-        write_documents(
-            docs, args.output, "conll", conll_layers=layers or ("entities",), known=extractor.known
-        )
+        sys.stdout.write(conll_text(docs, conll_layers=layers, known=extractor.known))
     else:
-        write_documents(docs, args.output, "jsonl")
+        sys.stdout.writelines(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
+    sys.stdout.flush()
 
 
 def summary(stats: dict[str, int], seconds: float, args: argparse.Namespace) -> str:
