@@ -123,7 +123,9 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def measure_process(cmd: Sequence[str], log_path: Path, timeout_s: float = 1800) -> dict:
+def measure_process(
+    cmd: Sequence[str], log_path: Path, timeout_s: float = 1800, env: dict | None = None
+) -> dict:
     """Run ``cmd`` from the repository root; wall time and peak memory.
 
     ``peak_rss_mb``: the largest sum of RSS over the process and its children,
@@ -135,7 +137,9 @@ def measure_process(cmd: Sequence[str], log_path: Path, timeout_s: float = 1800)
 
     start = time.perf_counter()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(list(cmd), cwd=ROOT, env=child_env(), stdout=log, stderr=log)
+        proc = subprocess.Popen(
+            list(cmd), cwd=ROOT, env={**child_env(), **(env or {})}, stdout=log, stderr=log
+        )
         ps = psutil.Process(proc.pid)
         peak = 0
         status, usage = 0, None
@@ -178,19 +182,30 @@ def _summary(runs: list[dict]) -> dict[str, Any]:
     }
 
 
-def train_runs(work: Path, reps: int, quick: bool) -> dict[str, Any]:
-    """``python train.py`` (tiny, defaults) in subprocesses; the first run's model is kept."""
+def train_runs(work: Path, reps: int, quick: bool, threads: int | None = None) -> dict[str, Any]:
+    """``python train.py`` (tiny, defaults) in subprocesses; the first run's model is kept.
+
+    ``threads`` sets ``OMP_NUM_THREADS`` (torch's intra-op threads) for the runs.
+    """
     extra = ["debug=tiny", "trainer.max_steps=3"] if quick else []
+    env = {"OMP_NUM_THREADS": str(threads)} if threads else None
+    name = f"train-{threads}t" if threads else "train"
     runs = []
     for k in range(reps):
-        run_dir = work / f"train-{k}"
+        run_dir = work / f"{name}-{k}"
         cmd = [sys.executable, "train.py", f"hydra.run.dir={run_dir}", *extra]
-        runs.append({**measure_process(cmd, work / f"train-{k}.out"), "run_dir": str(run_dir)})
+        proc = measure_process(cmd, work / f"{name}-{k}.out", env=env)
+        runs.append({**proc, "run_dir": str(run_dir)})
         if runs[-1]["returncode"] != 0:
             tail = Path(runs[-1]["log"]).read_text("utf-8", "replace")[-2000:]
             raise RuntimeError(f"train.py failed (exit {runs[-1]['returncode']}):\n{tail}")
     return {
-        "command": ["python", "train.py", *extra],
+        "command": [
+            *([f"OMP_NUM_THREADS={threads}"] if threads else []),
+            "python",
+            "train.py",
+            *extra,
+        ],
         "overrides": extra,
         "runs": runs,
         **_summary(runs),
@@ -502,6 +517,41 @@ def inference_comparison(loaded, texts: Sequence[str], reps: int, label: str) ->
         ),
     }
     return out
+
+
+def thread_sensitivity(loaded, texts: Sequence[str], reps: int) -> dict[str, Any]:
+    """Extractor and the bare loop with 1 and with the default number of torch threads."""
+    import torch
+
+    from araevent.predict import Extractor
+
+    default = torch.get_num_threads()
+    texts = list(texts)
+    extractor = Extractor(loaded)
+    p_stride = pipeline_stride(loaded.tokenizer, texts, loaded.preprocessor.settings.stride)
+    rows = []
+    try:
+        for n in sorted({1, default}):
+            torch.set_num_threads(n)
+            times = time_alternating(
+                {
+                    "extractor": lambda: extractor.predict(texts),
+                    "bare_loop": lambda: bare_loop(loaded.model, loaded.tokenizer, texts, p_stride),
+                },
+                reps,
+            )
+            row: dict[str, Any] = {"torch_threads": n}
+            for name, ts in times.items():
+                med = statistics.median(ts)
+                row[name] = {
+                    "times_s": [round(t, 4) for t in ts],
+                    "median_s": round(med, 4),
+                    "docs_per_s": round(len(texts) / med, 2),
+                }
+            rows.append(row)
+    finally:
+        torch.set_num_threads(default)
+    return {"documents": len(texts), "reps": reps, "rows": rows}
 
 
 def base_shaped_model(tiny, train_texts: Sequence[str], quick: bool):
@@ -833,7 +883,7 @@ def render_markdown(res: dict[str, Any]) -> str:
     ]
     if res.get("notes"):
         lines += ["", *[f"- {n}" for n in res["notes"]]]
-    tr, ev = res["train_run"], res["evaluate_run"]
+    tr, ev, tr1 = res["train_run"], res["evaluate_run"], res["train_run_one_thread"]
     lines += [
         "",
         "## Wall time and peak memory (subprocesses)",
@@ -857,6 +907,14 @@ def render_markdown(res: dict[str, Any]) -> str:
                     tr["max_peak_rss_mb"],
                 ],
                 [
+                    "`" + " ".join(tr1["command"]) + "`",
+                    len(tr1["runs"]),
+                    tr1["median_wall_s"],
+                    tr1["median_cpu_s"],
+                    tr1["median_peak_rss_mb"],
+                    tr1["max_peak_rss_mb"],
+                ],
+                [
                     "`" + " ".join(ev["command"]) + "`" + (" (stand-in)" if ev["stand_in"] else ""),
                     len(ev["runs"]),
                     ev["median_wall_s"],
@@ -872,7 +930,8 @@ def render_markdown(res: dict[str, Any]) -> str:
         "less sensitive to other people's jobs than wall time (on an idle machine the wall "
         "time lies between CPU s / torch threads and CPU s). `train.py` wall time includes "
         "Python start-up, "
-        "imports, the tokenizer build, 40 epochs with early stopping (patience 6), dev scoring "
+        "imports, the tokenizer build, training with configs/trainer/cpu.yaml's epochs and "
+        "early stopping, dev scoring "
         "every epoch and the test report — everything after `make setup`.",
     ]
     tt = res["training_throughput"]
@@ -924,6 +983,29 @@ def render_markdown(res: dict[str, Any]) -> str:
         f"configs/model/arabert-base.yaml). Tokenizer: {base_info['tokenizer']}.",
         "",
         _inference_md(res["inference"]["base"]),
+    ]
+    th = res["threads"]
+    lines += [
+        "",
+        f"## Torch threads: tiny model, {th['documents']} test documents",
+        "",
+        "The same model and texts with 1 and with the default number of intra-op threads "
+        f"({th['reps']} repetitions each, alternated). On a shared machine a second OpenMP "
+        "thread waits for a core that someone else holds, at every parallel region.",
+        "",
+        _table(
+            ["torch threads", "Extractor s", "Extractor docs/s", "bare loop s", "bare loop docs/s"],
+            [
+                [
+                    r["torch_threads"],
+                    r["extractor"]["median_s"],
+                    r["extractor"]["docs_per_s"],
+                    r["bare_loop"]["median_s"],
+                    r["bare_loop"]["docs_per_s"],
+                ]
+                for r in th["rows"]
+            ],
+        ),
     ]
     sc = res["scaling"]
     for key, title in (
@@ -1047,6 +1129,9 @@ def run_benchmarks(
 
     try:
         res["train_run"] = section("train.py", lambda: train_runs(work, sub_reps, quick))
+        res["train_run_one_thread"] = section(
+            "train.py, 1 thread", lambda: train_runs(work, 1, quick, threads=1)
+        )
         model_dir = res["train_run"]["model_dir"]
         res["evaluate_run"] = section("evaluate", lambda: evaluate_runs(work, model_dir, sub_reps))
         res["training_throughput"] = section(
@@ -1062,6 +1147,9 @@ def run_benchmarks(
         res["inference"] = {}
         res["inference"]["tiny"] = section(
             "inference tiny", lambda: inference_comparison(tiny, test, n_reps, "tiny")
+        )
+        res["threads"] = section(
+            "threads", lambda: thread_sensitivity(tiny, test, 1 if quick else 3)
         )
         base, base_info = base_shaped_model(tiny, train, quick)
         base_texts = test if quick else test[:32]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -32,86 +31,10 @@ def has_marks(text: str) -> bool:
     return any(is_diacritic(c) or c == TATWEEL for c in text)
 
 
-def pipeline_spans(outputs: list[dict], schema) -> set[tuple[int, int, str, str]]:
-    """``(start, end, layer, label)`` from a pipeline's grouped output (B-/I- already merged)."""
-    return {
-        (int(o["start"]), int(o["end"]), schema.layer_of(o["entity_group"]), o["entity_group"])
-        for o in outputs
-    }
+def measure_parity(model_dir: str | Path, docs, **kw) -> dict:
+    from araevent.predict import pipeline_parity
 
-
-def extractor_spans(doc) -> set[tuple[int, int, str, str]]:
-    return {
-        (s.start, s.end, layer, s.label)
-        for layer in ("entities", "triggers")
-        for s in doc.layer(layer)
-    }
-
-
-def _why(span, units, long_doc: bool) -> str:
-    """The likely reason one span differs between the two paths."""
-    start, end = span[0], span[1]
-    near = [u for u in units if u.start <= end and u.end >= start]
-    if any(has_marks(u.text) for u in near):
-        return "diacritics or tatweel in a unit at or inside the span"
-    if long_doc:
-        return "document longer than one window"
-    return "other"
-
-
-def measure_parity(model_dir: str | Path, docs, *, stride: int | None = None) -> dict:
-    """Span agreement between ``pipeline(...)`` and ``Extractor`` (argmax decoding) on ``docs``.
-
-    ``agreement`` is the F1 of the pipeline's spans against the Extractor's (both
-    exact ``(start, end, label)``); ``documents_identical`` the share of documents
-    whose span sets are equal; ``reasons`` counts the differing spans by cause.
-    The pipeline gets the model's window stride, so that it reads long documents whole.
-    """
-    from transformers import pipeline
-
-    from araevent.predict import Extractor
-
-    extractor = Extractor.from_pretrained(model_dir, decoding="argmax")
-    meta = extractor.loaded.meta["preprocessing"]
-    stride = meta["stride"] if stride is None else stride
-    pipe = pipeline(
-        "token-classification",
-        model=str(extractor.loaded.path),
-        aggregation_strategy="first",
-        device="cpu",
-        stride=stride,
-    )
-    texts = [d.text for d in docs]
-    predicted = extractor.predict(texts)
-    outputs = pipe(texts) if texts else []
-    encoded = extractor.loaded.preprocessor.encode(texts)
-    agree = n_ext = n_pipe = same_docs = 0
-    reasons: Counter[str] = Counter()
-    examples = []
-    for doc, out, ed in zip(predicted, outputs, encoded, strict=True):
-        e, p = extractor_spans(doc), pipeline_spans(out, extractor.schema)
-        agree += len(e & p)
-        n_ext += len(e)
-        n_pipe += len(p)
-        same_docs += e == p
-        for span in sorted(e ^ p):
-            reason = _why(span, ed.units, len(ed.encoding.windows) > 1)
-            reasons[reason] += 1
-            if len(examples) < 12:
-                side = "extractor only" if span in e else "pipeline only"
-                examples.append(
-                    f"{doc.id} {side}: {span} «{doc.text[span[0] : span[1]]}» ({reason})"
-                )
-    return {
-        "documents": len(docs),
-        "extractor_spans": n_ext,
-        "pipeline_spans": n_pipe,
-        "identical_spans": agree,
-        "agreement": round(2 * agree / max(n_ext + n_pipe, 1), 4),
-        "documents_identical": round(same_docs / max(len(docs), 1), 4),
-        "reasons": dict(reasons),
-        "examples": examples,
-    }
+    return pipeline_parity(model_dir, docs, **kw)
 
 
 def parity_report(model_dir: str | Path, docs) -> dict:
@@ -134,47 +57,10 @@ def parity_report(model_dir: str | Path, docs) -> dict:
 # --- tests ----------------------------------------------------------------------
 
 
-def is_wired(run_dir: Path) -> bool:
-    """Whether training saves the tokenizer pipeline and the Preprocessor leaves units whole."""
-    from araevent.modeling import load_model_dir, unit_tokenizer
-
-    pre = json.dumps(json.loads((run_dir / "model/tokenizer.json").read_text("utf-8")))
-    if "(?#araevent:proclitics)" not in pre:
-        return False
-    tok = load_model_dir(run_dir).preprocessor.tokenizer
-    return unit_tokenizer(tok) is tok
-
-
 @pytest.fixture(scope="module")
-def model_dir(tiny_run: Path, fixture_corpus: Path, tmp_path_factory):
-    """The shared debug run once training is wired; until then a debug run of train.py's code
-    with the two calls the lead adds (see araevent.modeling.araevent_tokenizer_pipeline)."""
-    if is_wired(tiny_run):
-        yield tiny_run / "model"
-        return
-    from araevent import modeling, training
-    from araevent.config import train_job
-    from araevent.text import Normalization
-    from conftest import compose, debug_overrides
-
-    init, save = modeling.Preprocessor.__init__, training.save_model_dir
-
-    def preprocessor_init(self, tokenizer, known, preprocessing):
-        init(self, modeling.unit_tokenizer(tokenizer), known, preprocessing)
-
-    def save_model_dir(path, model, tokenizer, known):
-        norm = Normalization(**model.config.araevent["preprocessing"]["normalization"])
-        return save(
-            path, model, modeling.araevent_tokenizer_pipeline(tokenizer, known, norm), known
-        )
-
-    run_dir = tmp_path_factory.mktemp("pipeline-run")
-    cfg = compose("train", debug_overrides(fixture_corpus, run_dir))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(modeling.Preprocessor, "__init__", preprocessor_init)
-        mp.setattr(training, "save_model_dir", save_model_dir)
-        training.train(train_job(cfg, run_dir))
-        yield run_dir / "model"
+def model_dir(tiny_run: Path) -> Path:
+    """The shared debug run's model: training saves the tokenizer with araevent's pipeline."""
+    return tiny_run / "model"
 
 
 @pytest.fixture(scope="module")

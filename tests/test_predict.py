@@ -191,8 +191,13 @@ def test_cli_nested_input_spans(tiny_run, tmp_path, capsys):
     nested = [d for d in sample_docs("dev") if d not in flat_docs(100)][:2]
     src = tmp_path / "nested.jsonl"
     src.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in nested), "utf-8")
-    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
-    assert code == 1 and out == "" and "overlap" in err and "--nested" in err
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src), "--quiet"], capsys)
+    kept = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and [len(d["entities"]) for d in kept] == [len(d["entities"]) for d in nested]
+    code, out, err = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--nested", "error"], capsys
+    )
+    assert code == 1 and out == "" and "overlap" in err and "nothing written" in err
     code, out, err = run_cli(
         ["--model", str(tiny_run), "--input", str(src), "--nested", "outer"], capsys
     )

@@ -127,7 +127,7 @@ def test_code_point_offsets_with_diacritics_and_hamza():
                 ]
             },
             "entities overlap: [6, 19) PER and [11, 19) ORG",
-            "nested=outer",
+            "--nested outer",
         ),
     ],
 )

@@ -119,7 +119,7 @@ BAD = {
         2,
         "d2",
         "entities overlap: [14, 24) LOC and [17, 24) GPE",
-        "nested=outer",
+        "--nested outer",
     ),
     "label_outside_ace2005": (
         "bad.jsonl",

@@ -68,7 +68,8 @@ def label_config(labels: Mapping[str, Sequence[str]]) -> str:
             continue
         lines.append(f'  <Labels name="{layer}" toName="{TEXT_NAME}" showInline="true">')
         for name in names:
-            attrs = f"value={quoteattr(name)} background={quoteattr(_PALETTE[colour % 19])}"
+            background = _PALETTE[colour % len(_PALETTE)]
+            attrs = f"value={quoteattr(name)} background={quoteattr(background)}"
             if name in hints:
                 attrs += f" hint={quoteattr(hints[name])}"
             lines.append(f"    <Label {attrs}/>")

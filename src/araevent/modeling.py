@@ -65,7 +65,8 @@ class Preprocessor:
     """Raw text → units → normalised units → subword windows, in training and inference."""
 
     def __init__(self, tokenizer, known: KnownWords, preprocessing: Preprocessing) -> None:
-        self.tokenizer = tokenizer
+        # units are cut already: never let a saved proclitic pre-tokenizer cut them again
+        self.tokenizer = unit_tokenizer(tokenizer)
         self.known = known
         self.settings = preprocessing
         specials = tokenizer.num_special_tokens_to_add(pair=False)
@@ -326,8 +327,8 @@ def araevent_tokenizer_pipeline(tokenizer, known: KnownWords, normalization: Nor
     ``transformers.pipeline("token-classification")`` and the Hub widget then split
     raw text into araevent's units: the normalisation as ``Replace`` normalizers
     (tokenizers keeps alignments, so offsets stay on the raw text), then ``Split``
-    pre-tokenizers for whitespace, punctuation and one cut of the proclitic rule
-    (rules 2 and 3, ``known`` as a trie in a lookahead). The tokenizer's own
+    pre-tokenizers for whitespace, punctuation and the proclitic rule (one regex
+    for rules 2 and 3, ``known`` as a trie in a lookahead). The tokenizer's own
     normalizer and pre-tokenizer run after these; the vocabulary does not change;
     applying it again replaces the earlier araevent parts.
 
@@ -489,10 +490,17 @@ def attach_metadata(
 
 
 def save_model_dir(path: str | Path, model, tokenizer, known: KnownWords) -> Path:
-    """``model/``: safetensors weights, config with labels, tokenizer, known words."""
+    """``model/``: safetensors weights, config with labels, tokenizer, known words.
+
+    The saved tokenizer carries araevent's normalisation and proclitic split as
+    ``tokenizers`` components, so ``transformers.pipeline`` sees the same units.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path, safe_serialization=True)
+    meta = getattr(model.config, CONFIG_KEY, None) or {}
+    norm = Normalization(**meta.get("preprocessing", {}).get("normalization", {}))
+    tokenizer = araevent_tokenizer_pipeline(tokenizer, known, norm)
     tokenizer.save_pretrained(path)
     known.save(path / KNOWN_WORDS_FILE)
     return path

@@ -27,7 +27,7 @@ from araevent.tagging import (
     viterbi,
     window_features,
 )
-from araevent.text import KnownWords, Unit
+from araevent.text import TATWEEL, KnownWords, Unit, is_diacritic
 
 PREDICTED = {layer: f"predicted_{layer}" for layer in LAYERS}
 
@@ -302,3 +302,87 @@ class Extractor:
             out.append(Document(doc.id, doc.text, list(doc.entities), list(doc.triggers), extra))
         self.stats = stats
         return out
+
+
+# --- parity with transformers.pipeline ----------------------------------------
+
+
+def _has_marks(text: str) -> bool:
+    return any(is_diacritic(c) or c == TATWEEL for c in text)
+
+
+def _parity_reason(span: tuple, units: Sequence[Unit], long_doc: bool) -> str:
+    """The likely reason one span differs between ``Extractor`` and the pipeline."""
+    inside = [i for i, u in enumerate(units) if u.start < span[1] and u.end > span[0]]
+    near = units[max(inside[0] - 1, 0) : inside[-1] + 2] if inside else []
+    if any(_has_marks(u.text) for u in near):
+        return "diacritics or tatweel in a unit of the span or next to it"
+    if long_doc:
+        return "document longer than one window"
+    return "other"
+
+
+def pipeline_parity(
+    model_dir: str | Path, items: Sequence[str | Document], *, stride: int | None = None
+) -> dict[str, Any]:
+    """Exact span agreement between ``transformers.pipeline`` and :class:`Extractor`.
+
+    The pipeline is ``pipeline("token-classification", aggregation_strategy="first")``
+    over the model folder (B-/I- groups mapped back to labels, ``entity_group``,
+    ``start``, ``end``); the Extractor decodes by argmax as the pipeline does.
+
+    Args:
+        model_dir: a model folder (or run folder) whose ``tokenizer.json`` carries the
+            araevent pipeline (``modeling.araevent_tokenizer_pipeline``).
+        items: raw texts or documents (only their text and id are used).
+        stride: the pipeline's chunk overlap for long texts; the model's window stride
+            by default.
+
+    Returns:
+        ``documents``, ``extractor_spans``, ``pipeline_spans``, ``identical_spans``,
+        ``agreement`` (F1 of one span set against the other), ``documents_identical``
+        (share of texts with equal span sets), ``reasons`` (differing spans by likely
+        cause) and up to 12 ``examples``.
+    """
+    from transformers import pipeline
+
+    extractor = Extractor.from_pretrained(model_dir, decoding="argmax")
+    stride = extractor.loaded.meta["preprocessing"]["stride"] if stride is None else stride
+    pipe = pipeline(
+        "token-classification",
+        model=str(extractor.loaded.path),
+        aggregation_strategy="first",
+        device="cpu",
+        stride=stride,
+    )
+    texts = [x if isinstance(x, str) else x.text for x in items]
+    predicted = extractor.predict(items, replace=True)
+    outputs = pipe(texts) if texts else []
+    encoded = extractor.loaded.preprocessor.encode(texts)
+    agree = n_ext = n_pipe = same = 0
+    reasons: Counter[str] = Counter()
+    examples: list[str] = []
+    for doc, out, ed in zip(predicted, outputs, encoded, strict=True):
+        mine = {(s.start, s.end, s.label) for s in (*doc.entities, *doc.triggers)}
+        theirs = {(int(o["start"]), int(o["end"]), o["entity_group"]) for o in out}
+        agree += len(mine & theirs)
+        n_ext += len(mine)
+        n_pipe += len(theirs)
+        same += mine == theirs
+        for span in sorted(mine ^ theirs):
+            reason = _parity_reason(span, ed.units, len(ed.encoding.windows) > 1)
+            reasons[reason] += 1
+            if len(examples) < 12:
+                side = "extractor only" if span in mine else "pipeline only"
+                text = doc.text[span[0] : span[1]]
+                examples.append(f"{doc.id} {side}: {span} «{text}» ({reason})")
+    return {
+        "documents": len(texts),
+        "extractor_spans": n_ext,
+        "pipeline_spans": n_pipe,
+        "identical_spans": agree,
+        "agreement": round(2 * agree / max(n_ext + n_pipe, 1), 4),
+        "documents_identical": round(same / max(len(texts), 1), 4),
+        "reasons": dict(reasons),
+        "examples": examples,
+    }

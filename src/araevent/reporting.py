@@ -516,6 +516,23 @@ def evaluate_model(job) -> dict[str, Any]:
     return doc
 
 
+def measure_parity(model_dir: Path, docs: Sequence[Document], split: str) -> dict[str, Any]:
+    """Span agreement of ``transformers.pipeline`` with araevent on one split, for the card."""
+    from araevent.predict import pipeline_parity
+
+    result = pipeline_parity(model_dir, docs)
+    keep = (
+        "documents",
+        "extractor_spans",
+        "pipeline_spans",
+        "identical_spans",
+        "agreement",
+        "documents_identical",
+        "reasons",
+    )
+    return {"split": split, **{k: result[k] for k in keep if k in result}}
+
+
 def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float) -> dict:
     """Score dev (and test), write metrics.json, report.md, predictions.jsonl."""
     from araevent.training import DevScorer
@@ -550,6 +567,8 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
         "data_hashes": file_hashes([d.train, d.dev, d.test] if d.format != "hub" else []),
         "config": job.config,
     }
+    parity_split = "test" if "test" in sections else "dev"
+    metrics_doc["parity"] = measure_parity(run_dir / "model", data[parity_split], parity_split)
     write_json(run_dir / "metrics.json", metrics_doc)
     notes = [
         f"model: {job.model.name}; data: {d.name}; seed {job.seed}; "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS
-from araevent.schema import NESTED_POLICIES, Document, parse_document
+from araevent.schema import NESTED_POLICIES, Document, parse_document, parse_span
 
 OUTPUT_FORMATS = ("jsonl", "conll", "brat", "labelstudio")
 CHUNK = 512  # documents per progress-bar step
@@ -62,10 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--nested",
-        default="error",
-        choices=NESTED_POLICIES,
-        help="JSONL input with overlapping spans in one layer: error (default), or keep the "
-        "outer/inner one (dropped spans are counted)",
+        default="keep",
+        choices=("keep", *NESTED_POLICIES),
+        help="JSONL input with overlapping spans in one layer: keep them all (default), "
+        "report them (error), or keep the outer/inner one (dropped spans are counted)",
     )
     parser.add_argument(
         "--replace",
@@ -147,7 +147,7 @@ def looks_like_jsonl(lines: list[str]) -> bool:
 
 
 def parse_inputs(
-    name: str, lines: list[str], fmt: str, nested: str = "error"
+    name: str, lines: list[str], fmt: str, nested: str = "keep"
 ) -> tuple[str, list[Document], dict[str, int], list]:
     """Read the lines as plain text or JSONL documents.
 
@@ -180,12 +180,25 @@ def parse_inputs(
                 )
             )
             continue
-        result = parse_document(obj, path=name, line=n, nested=nested)
-        counts["dropped_nested"] += result.dropped_nested
+        result = parse_document(
+            obj, path=name, line=n, nested="outer" if nested == "keep" else nested
+        )
         errors.extend(result.errors)
         doc = result.document
         if doc is None:
             continue
+        if nested == "keep" and result.dropped_nested:  # the input's spans, all of them
+            where = {"path": name, "line": n, "doc_id": doc.id}
+            spans = {
+                layer: [
+                    parse_span(x, doc.text, where=where, layer=layer, index=i)[0]
+                    for i, x in enumerate(obj.get(layer, []))
+                ]
+                for layer in LAYERS
+            }
+            doc = Document(doc.id, doc.text, spans["entities"], spans["triggers"], doc.extra)
+        else:
+            counts["dropped_nested"] += result.dropped_nested
         if doc.id in seen:
             errors.append(
                 DataError(
@@ -237,10 +250,15 @@ def run(args: argparse.Namespace) -> int:
 
     from araevent.predict import Extractor
 
+    if args.quiet or not sys.stderr.isatty():
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # transformers' "Loading weights" bar
     started = time.perf_counter()
     extractor = Extractor.from_pretrained(
         args.model, device=args.device, batch_size=args.batch_size, decoding=args.decoding
     )
+    loaded = time.perf_counter()
     out: list[Document] = []
     stats: dict[str, int] = {}
     bar = tqdm(
@@ -258,10 +276,11 @@ def run(args: argparse.Namespace) -> int:
             for key, value in extractor.stats.items():
                 stats[key] = stats.get(key, 0) + value
             bar.update(len(chunk))
+    predicted = time.perf_counter()
     write_output(out, args, extractor)
     if not args.quiet:
-        seconds = time.perf_counter() - started
-        print(summary({**stats, **counts}, seconds, args), file=sys.stderr)
+        timing = {"load_s": loaded - started, "predict_s": predicted - loaded}
+        print(summary({**stats, **counts}, timing, args), file=sys.stderr)
     return 0
 
 
@@ -310,7 +329,7 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
     sys.stdout.flush()
 
 
-def summary(stats: dict[str, int], seconds: float, args: argparse.Namespace) -> str:
+def summary(stats: dict[str, int], timing: dict[str, float], args: argparse.Namespace) -> str:
     """One line for stderr: documents, spans, unusual units, speed and destination."""
     n = stats.get("documents", 0)
     parts = [f"{n} document(s)"]
@@ -327,8 +346,8 @@ def summary(stats: dict[str, int], seconds: float, args: argparse.Namespace) -> 
     if stats.get("truncated_units"):
         parts.append(f"{stats['truncated_units']} unit(s) longer than a window truncated")
     where = "stdout" if args.output == "-" else args.output
+    seconds = timing["predict_s"]
     return (
-        f"araevent predict: {', '.join(parts)} in {seconds:.1f} s "
-        f"({n / max(seconds, 1e-9):.0f} docs/s, model load included) -> {where} "
-        f"({args.format})"
+        f"araevent predict: {', '.join(parts)} in {seconds:.1f} s ({n / max(seconds, 1e-9):.0f} "
+        f"docs/s; model loaded in {timing['load_s']:.1f} s) -> {where} ({args.format})"
     )
