@@ -283,3 +283,21 @@ def test_window_features_label_only_first_subwords():
     assert f["input_ids"] == [101, 7, 8, 1, 20, 102]
     assert f["first_positions"] == [1, 3, 4]
     assert f["labels"] == [-100, 1, -100, 0, 2, -100]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12))
+def test_viterbi_shortcut_is_exact(seed, n):
+    """Decoding takes the argmax path when it is valid IOB2: that is Viterbi's optimum too."""
+    from araevent.evaluation import ill_formed
+    from araevent.tagging import is_valid_path
+
+    schema = LabelSchema.build(["PER", "ORG"], ["Conflict:Attack"])
+    start_ok, trans_ok = allowed_transitions(schema.tags)
+    rng = np.random.default_rng(seed)
+    log_probs = np.log(rng.dirichlet(np.ones(len(schema.tags)), size=n))
+    argmax = log_probs.argmax(axis=-1).tolist()
+    valid = is_valid_path(argmax, start_ok, trans_ok)
+    assert valid == (ill_formed([schema.tags[i] for i in argmax]) == 0)
+    if valid:
+        assert viterbi(log_probs, start_ok, trans_ok) == argmax

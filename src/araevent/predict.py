@@ -23,6 +23,7 @@ from araevent.tagging import (
     LabelSchema,
     allowed_transitions,
     decode_spans,
+    is_valid_path,
     spans_by_layer,
     viterbi,
     window_features,
@@ -120,11 +121,12 @@ class Predictor:
 
     def decode(self, units: list[Unit], probs: np.ndarray) -> tuple[list[str], list[Span]]:
         """Tags (argmax or IOB2-constrained Viterbi) and the decoded spans."""
-        if self.decoding == "viterbi":
+        ids = probs.argmax(axis=-1).tolist() if len(units) else []
+        # the constrained optimum is the argmax path whenever that path is already valid
+        if self.decoding == "viterbi" and not is_valid_path(ids, *self._constraints):
             ids = viterbi(np.log(probs + 1e-12), *self._constraints)
-        else:
-            ids = probs.argmax(axis=-1).tolist() if len(units) else []
-        tags = [self.schema.tags[i] for i in ids]
+        names = self.schema.tags
+        tags = [names[i] for i in ids]
         scores = [float(probs[i, t]) for i, t in enumerate(ids)]
         return tags, decode_spans(units, tags, scores)
 

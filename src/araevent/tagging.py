@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class LabelSchema:
             raise ValueError(f"labels in both layers: {sorted(both)}; rename one of them")
         return cls(tuple(sorted(set(entities))), tuple(sorted(set(triggers))))
 
-    @property
+    @cached_property
     def tags(self) -> list[str]:
         """``O`` then ``B-``/``I-`` for every type, entities first."""
         out = [OUTSIDE]
@@ -43,12 +44,12 @@ class LabelSchema:
             out += [f"B-{label}", f"I-{label}"]
         return out
 
-    @property
+    @cached_property
     def label2id(self) -> dict[str, int]:
         """Tag → id, for ``config.json``."""
         return {t: i for i, t in enumerate(self.tags)}
 
-    @property
+    @cached_property
     def id2label(self) -> dict[int, str]:
         """Id → tag, for ``config.json``."""
         return dict(enumerate(self.tags))
@@ -233,6 +234,16 @@ def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
             for i, (pi, li) in enumerate(parsed):
                 trans_ok[i, j] = pi in ("B", "I") and li == lj
     return start_ok, trans_ok
+
+
+def is_valid_path(ids: Sequence[int], start_ok: np.ndarray, trans_ok: np.ndarray) -> bool:
+    """Whether a tag path obeys the IOB2 constraints (no ``I-X`` that continues nothing)."""
+    if not len(ids):
+        return True
+    if not start_ok[ids[0]]:
+        return False
+    a = np.asarray(ids)
+    return bool(trans_ok[a[:-1], a[1:]].all())
 
 
 def viterbi(log_probs: np.ndarray, start_ok: np.ndarray, trans_ok: np.ndarray) -> list[int]:
