@@ -46,6 +46,10 @@ C1_GRID = (0.0, 0.05, 0.2)
 C2_GRID = (0.01, 0.1)
 CRF_ITERATIONS = 150
 DEFAULT_EPOCHS = 30
+# torch threads for the tiny model's training: one, like crfsuite (single-threaded), so
+# both systems get one core; on a shared 2-core machine a second OpenMP thread mostly
+# waits for a core someone else holds (benchmarks/results.md, "Torch threads")
+DEFAULT_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -307,8 +311,11 @@ def token_f1(gold_sents: list[list[Token]], pred_tags: list[list[str]]) -> float
 # --- the tiny model --------------------------------------------------------------------
 
 
-def train_tiny(work: Path, epochs: int, extra: list[str]) -> dict[str, Any]:
-    """``python train.py data=conll`` on the written splits, in a subprocess."""
+def train_tiny(work: Path, epochs: int, extra: list[str], threads: int | None) -> dict[str, Any]:
+    """``python train.py data=conll`` on the written splits, in a subprocess.
+
+    ``threads`` sets ``OMP_NUM_THREADS``: one thread, like the CRF, by default.
+    """
     run_dir = work / "tiny-run"
     overrides = [
         "data=conll",
@@ -318,14 +325,18 @@ def train_tiny(work: Path, epochs: int, extra: list[str]) -> dict[str, Any]:
         *extra,
     ]
     cmd = [sys.executable, "train.py", f"hydra.run.dir={run_dir}", *overrides]
-    proc = measure_process(cmd, work / "tiny-train.out", timeout_s=3600)
+    env = {"OMP_NUM_THREADS": str(threads)} if threads else None
+    proc = measure_process(cmd, work / "tiny-train.out", timeout_s=3 * 3600, env=env)
     if proc["returncode"] != 0:
         tail = Path(proc["log"]).read_text("utf-8", "replace")[-3000:]
         raise SystemExit(f"train.py failed (exit {proc['returncode']}):\n{tail}")
     metrics = json.loads((run_dir / "metrics.json").read_text("utf-8"))
     run = metrics.get("run", {})
     return {
-        "command": "python train.py " + " ".join(o.replace(str(work), "$WORK") for o in overrides),
+        "command": (f"OMP_NUM_THREADS={threads} " if threads else "")
+        + "python train.py "
+        + " ".join(o.replace(str(work), "$WORK") for o in overrides),
+        "threads": threads,
         "run_dir": str(run_dir),
         "wall_s": proc["wall_s"],
         "peak_rss_mb": proc["peak_rss_mb"],
@@ -659,6 +670,7 @@ def run_aqmar(
     quick: bool = False,
     train_overrides: list[str] | None = None,
     analysis: str | None = None,
+    threads: int | None = DEFAULT_THREADS,
 ) -> dict[str, Any] | None:
     """Everything above; returns the results (``None`` when the corpus is absent)."""
     if not CORPUS.is_file():
@@ -710,7 +722,7 @@ def run_aqmar(
     if quick:
         overrides += ["debug=tiny", "trainer.max_steps=3"]
     print(f"training the tiny model ({epochs} epochs) ...", flush=True)
-    res["tiny"] = train_tiny(work, epochs, overrides)
+    res["tiny"] = train_tiny(work, epochs, overrides, threads)
     gold, units = documents(parts["test"], "test")
     dev_gold, dev_units = documents(parts["dev"], "dev")
     tiny_pred = predict_tiny(res["tiny"]["run_dir"], gold)
@@ -767,6 +779,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="output folder")
     ap.add_argument("--work-dir", default=None, help="keep the splits and the run folder here")
     ap.add_argument("--quick", action="store_true", help="40 sentences per split, 3 steps")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help="OMP_NUM_THREADS for train.py (0: unset)",
+    )
     ap.add_argument("--analysis", default=None, help="a markdown file appended as the verdict")
     ap.add_argument("overrides", nargs="*", help="extra train.py overrides (key=value)")
     a = ap.parse_args(argv)
@@ -778,6 +796,7 @@ def main(argv: list[str] | None = None) -> None:
         quick=a.quick,
         train_overrides=a.overrides,
         analysis=analysis,
+        threads=a.threads or None,
     )
     if res:
         for s in res["systems"]:

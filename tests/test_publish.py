@@ -154,7 +154,8 @@ def test_card_body_has_usage_labels_training_evaluation_limitations(published, t
         assert f"\n{heading}\n" in text, heading
     assert f'Extractor.from_pretrained(snapshot_download("{REPO}"))' in text
     assert 'pipeline("token-classification"' in text and 'aggregation_strategy="first"' in text
-    assert "parity with araevent was not measured" in text
+    parity = metrics_of(tiny_run)["parity"]
+    assert f"agree on {100 * parity['agreement']:.1f}% of exact character spans" in text
     assert "tiny test model" in text and "bundled sample corpus" in text
     config = json.loads((tiny_run / "model/config.json").read_text("utf-8"))["araevent"]
     for label in config["layers"]["entities"] + config["layers"]["triggers"]:

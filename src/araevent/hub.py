@@ -314,6 +314,22 @@ def _parity_text(source: Source) -> str:
     parity = source.metrics.get("parity", source.meta.get("parity"))
     if parity is None:
         text = "Pipeline parity with araevent was not measured for this model."
+    elif isinstance(parity, dict) and "agreement" in parity:
+        text = (
+            f"Measured on the {parity.get('split', 'evaluation')} split "
+            f"({parity.get('documents')} documents): the pipeline and araevent agree on "
+            f"{100 * parity['agreement']:.1f}% of exact character spans "
+            f"({parity.get('identical_spans')} identical; araevent "
+            f"{parity.get('extractor_spans')}, pipeline {parity.get('pipeline_spans')}; "
+            "both decoding by argmax)."
+        )
+        reasons = parity.get("reasons") or {}
+        if reasons:
+            text += (
+                " Differing spans by cause: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+                + "."
+            )
     elif isinstance(parity, dict):
         rows = "\n".join(f"- {k}: {v}" for k, v in parity.items())
         text = f"Measured agreement between the pipeline and araevent:\n\n{rows}"
