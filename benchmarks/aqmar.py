@@ -787,8 +787,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--analysis", default=None, help="a markdown file appended as the verdict")
     ap.add_argument("overrides", nargs="*", help="extra train.py overrides (key=value)")
+    ap.add_argument(
+        "--render", action="store_true", help="rewrite aqmar.md from --out's aqmar.json only"
+    )
     a = ap.parse_args(argv)
     analysis = Path(a.analysis).read_text("utf-8") if a.analysis else None
+    if a.render:
+        res = json.loads((Path(a.out) / "aqmar.json").read_text("utf-8"))
+        if analysis:
+            res["analysis"] = analysis
+            (Path(a.out) / "aqmar.json").write_text(
+                json.dumps(res, indent=2, ensure_ascii=False) + "\n", "utf-8"
+            )
+        (Path(a.out) / "aqmar.md").write_text(render(res), "utf-8")
+        print(f"rewrote {Path(a.out) / 'aqmar.md'}")
+        return
     res = run_aqmar(
         Path(a.out),
         epochs=a.epochs,

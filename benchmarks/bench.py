@@ -1152,7 +1152,7 @@ def run_benchmarks(
             "threads", lambda: thread_sensitivity(tiny, test, 1 if quick else 3)
         )
         base, base_info = base_shaped_model(tiny, train, quick)
-        base_texts = test if quick else test[:32]
+        base_texts = test
         base_reps = 1 if quick else 3
         res["inference"]["base"] = section(
             "inference base",

@@ -301,3 +301,17 @@ def test_viterbi_shortcut_is_exact(seed, n):
     assert valid == (ill_formed([schema.tags[i] for i in argmax]) == 0)
     if valid:
         assert viterbi(log_probs, start_ok, trans_ok) == argmax
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 15), st.booleans())
+def test_linear_iob2_viterbi_equals_the_generic_one(seed, n, peaked):
+    from araevent.tagging import iob2_partners, viterbi_iob2
+
+    schema = LabelSchema.build(["GPE", "ORG", "PER"], ["Conflict:Attack", "Life:Die"])
+    constraints = allowed_transitions(schema.tags)
+    rng = np.random.default_rng(seed)
+    alpha = 0.05 if peaked else 1.0  # peaked rows make ties and orphan I- argmaxes likely
+    log_probs = np.log(rng.dirichlet(np.full(len(schema.tags), alpha), size=n) + 1e-12)
+    fast = viterbi_iob2(log_probs, iob2_partners(schema.tags))
+    assert fast == viterbi(log_probs, *constraints)

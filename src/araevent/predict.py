@@ -23,9 +23,10 @@ from araevent.tagging import (
     LabelSchema,
     allowed_transitions,
     decode_spans,
+    iob2_partners,
     is_valid_path,
     spans_by_layer,
-    viterbi,
+    viterbi_iob2,
     window_features,
 )
 from araevent.text import TATWEEL, KnownWords, Unit, is_diacritic
@@ -62,6 +63,7 @@ class Predictor:
     batch_size: int = 32
     decoding: str = "argmax"
     _constraints: tuple = field(default=(), init=False, repr=False)
+    _partners: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.decoding not in ("argmax", "viterbi"):
@@ -69,6 +71,7 @@ class Predictor:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
         self._constraints = allowed_transitions(self.schema.tags)
+        self._partners = iob2_partners(self.schema.tags)
 
     @classmethod
     def from_loaded(
@@ -124,7 +127,7 @@ class Predictor:
         ids = probs.argmax(axis=-1).tolist() if len(units) else []
         # the constrained optimum is the argmax path whenever that path is already valid
         if self.decoding == "viterbi" and not is_valid_path(ids, *self._constraints):
-            ids = viterbi(np.log(probs + 1e-12), *self._constraints)
+            ids = viterbi_iob2(np.log(probs + 1e-12), self._partners)
         names = self.schema.tags
         tags = [names[i] for i in ids]
         scores = [float(probs[i, t]) for i, t in enumerate(ids)]

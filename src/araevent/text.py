@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -212,26 +212,35 @@ class Normalization:
         """Plain dict for ``config.json``."""
         return asdict(self)
 
+    @cached_property
+    def _table(self) -> dict[int, str | None]:
+        """One ``str.translate`` table for every enabled step."""
+        table: dict[int, str | None] = {}
+        if self.strip_format:
+            table.update((cp, None) for cp in _format_code_points())
+        if self.digits:
+            table.update((ord(k), v) for k, v in _DIGITS.items())
+        if self.fold_alef:
+            table.update((ord(k), v) for k, v in _ALEF.items())
+        if self.fold_ya:
+            table[ord("ى")] = "ي"
+        if self.fold_ta_marbuta:
+            table[ord("ة")] = "ه"
+        if self.strip_diacritics:
+            table.update((ord(c), None) for c in DIACRITICS)
+        if self.strip_tatweel:
+            table[ord(TATWEEL)] = None
+        return table
+
     def __call__(self, unit: str) -> str:
         """Normalise one unit's text; the result may be empty (a lone tatweel)."""
-        out = []
-        for ch in unit:
-            if self.strip_diacritics and is_diacritic(ch):
-                continue
-            if self.strip_tatweel and ch == TATWEEL:
-                continue
-            if self.strip_format and unicodedata.category(ch) == "Cf":
-                continue  # RLM, ZWNJ, ...: invisible, and tokenizers drop them anyway
-            if self.digits:
-                ch = _DIGITS.get(ch, ch)
-            if self.fold_alef:
-                ch = _ALEF.get(ch, ch)
-            if self.fold_ya and ch == "ى":
-                ch = "ي"
-            if self.fold_ta_marbuta and ch == "ة":
-                ch = "ه"
-            out.append(ch)
-        return "".join(out)
+        return unit.translate(self._table)
+
+
+@lru_cache(maxsize=1)
+def _format_code_points() -> tuple[int, ...]:
+    """Every format (Cf) character: RLM, ZWNJ, ... (invisible; tokenizers drop them)."""
+    return tuple(cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Cf")
 
 
 def span_vocabulary(documents: Iterable, known: KnownWords | None = None) -> set[str]:
