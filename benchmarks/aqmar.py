@@ -504,6 +504,15 @@ def _f(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+def _r(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _code(s: str) -> str:
+    """A markdown code span that survives a backquote inside ``s``."""
+    return f"`` {s} ``" if "`" in s else f"`{s}`"
+
+
 def _prf(x: dict[str, float]) -> str:
     ci = f"({_f(x['f1_ci_low'])}–{_f(x['f1_ci_high'])})"
     return f"{_f(x['precision'])} / {_f(x['recall'])} / **{_f(x['f1'])}** {ci}"
@@ -527,7 +536,8 @@ def render(res: dict[str, Any]) -> str:
         "# AQMAR: tiny model against a CRF",
         "",
         f"Written by `benchmarks/aqmar.py` on {res['created']}; measured on a shared 2-core "
-        f"machine ({m['cpu']}, torch threads {m['torch_threads']}, torch "
+        f"machine ({m['cpu']}, the tiny model trained with "
+        f"{res['tiny'].get('threads') or 'the default number of'} torch thread(s), torch "
         f"{m['versions']['torch']}, transformers {m['versions']['transformers']}, "
         f"sklearn-crfsuite {m['versions']['sklearn-crfsuite']}) while other people's jobs ran "
         f"(load average {res['load_average']}), so times are indicative.",
@@ -563,14 +573,14 @@ def render(res: dict[str, Any]) -> str:
         _table(
             ["line", "token", "tag", "becomes", "why"],
             [
-                [r["line"], r["token"], f"`{r['tag']}`", f"`{r['new']}`", r["reason"]]
+                [r["line"], r["token"], _code(r["tag"]), _code(r["new"]), r["reason"]]
                 for r in res["repairs"]
             ],
         ),
         "",
         "By original tag: "
         + ", ".join(
-            f"`{k}` ×{v['count']} → " + " or ".join(f"`{x}`" for x in v["new"])
+            f"{_code(k)} ×{v['count']} → " + " or ".join(_code(x) for x in v["new"])
             for k, v in res["repair_counts"].items()
         )
         + ".",
@@ -645,9 +655,9 @@ def render(res: dict[str, Any]) -> str:
         "",
         f"- tiny: `{res['tiny']['command']}` — {res['tiny']['global_steps']} steps "
         f"({res['tiny']['steps_per_epoch']} per epoch), best dev strict F1 over araevent units "
-        f"{res['tiny']['best_dev_strict_f1_units']}, wall {res['tiny']['wall_s']} s, peak RSS "
+        f"{_r(res['tiny']['best_dev_strict_f1_units'])}, wall {res['tiny']['wall_s']} s, peak RSS "
         f"{res['tiny']['peak_rss_mb']} MB. The run's own test report (over araevent units) "
-        f"gives strict F1 {res['tiny']['test_units_strict_f1']}.",
+        f"gives strict F1 {_r(res['tiny']['test_units_strict_f1'])}.",
         f"- CRF: sklearn-crfsuite L-BFGS, {res['crf']['max_iterations']} iterations, "
         f"{res['crf']['features']} state features; grid c1 ∈ {list(C1_GRID)}, c2 ∈ "
         f"{list(C2_GRID)} on dev: "
