@@ -283,9 +283,15 @@ def training_throughput(work: Path, reps: int, quick: bool) -> dict[str, Any]:
     from transformers.utils import logging as hf_logging
 
     from araevent.config import train_job
-    from araevent.modeling import Preprocessor, tiny_model, train_tiny_tokenizer
+    from araevent.modeling import Preprocessor, train_tiny_tokenizer
     from araevent.text import KnownWords, span_vocabulary, split_units
-    from araevent.training import build_features, label_schema, load_split, training_arguments
+    from araevent.training import (
+        build_features,
+        build_tiny_model,
+        label_schema,
+        load_split,
+        training_arguments,
+    )
 
     hf_logging.disable_progress_bar()
     overrides = ["debug=tiny"] if quick else []
@@ -309,17 +315,7 @@ def training_throughput(work: Path, reps: int, quick: bool) -> dict[str, Any]:
 
     def make_trainer(strategy: str, steps: int) -> Trainer:
         set_seed(job.seed)
-        t = m.tiny
-        model = tiny_model(
-            tokenizer,
-            schema,
-            hidden_size=t.hidden_size,
-            num_layers=t.num_layers,
-            num_heads=t.num_heads,
-            intermediate_size=t.intermediate_size,
-            dropout=t.dropout,
-            max_length=m.preprocessing.max_length,
-        )
+        model = build_tiny_model(tokenizer, schema, m)
         args = dataclasses.replace(
             base_args,
             output_dir=str(work / "throughput" / strategy),

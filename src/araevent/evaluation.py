@@ -162,14 +162,6 @@ def project_tags(tags: Sequence[str], keep: Callable[[str], str | None]) -> list
     return out
 
 
-@dataclass
-class DocSpans:
-    """Gold and predicted spans of one document in one view, as comparable keys."""
-
-    gold: set[tuple]
-    pred: set[tuple]
-
-
 def view_keys(doc_spans: dict[str, list[Span]], view: str) -> set[tuple]:
     """The keys a view compares.
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from araevent.errors import UsageError
-from araevent.schema import Document
 from araevent.tagging import Encoding, LabelSchema, encode_units
 from araevent.text import KNOWN_WORDS_FILE, KnownWords, Normalization, Unit, split_units
 
@@ -550,8 +549,3 @@ def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedMode
     if device:
         model.to(device)
     return LoadedModel(model, tokenizer, schema, pre, meta, path)
-
-
-def documents_units(docs: Sequence[Document], pre: Preprocessor) -> list[list[Unit]]:
-    """Units of each document under a preprocessor."""
-    return [pre.units(d.text) for d in docs]

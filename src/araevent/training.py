@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from araevent.config import DataSettings, TrainJob
+from araevent.config import DataSettings, ModelSettings, TrainJob
 from araevent.labels import get_label_set
 from araevent.modeling import (
     Preprocessor,
@@ -174,8 +174,13 @@ def _tokenizer_and_model(
             )
             if args.process_index == 0:
                 tokenizer.save_pretrained(tok_dir)
+    return tokenizer, build_tiny_model(tokenizer, schema, m)
+
+
+def build_tiny_model(tokenizer, schema: LabelSchema, m: ModelSettings):
+    """The random-init tiny BERT sized by ``m.tiny`` (``configs/model/tiny.yaml``)."""
     t = m.tiny
-    model = tiny_model(
+    return tiny_model(
         tokenizer,
         schema,
         hidden_size=t.hidden_size,
@@ -185,7 +190,6 @@ def _tokenizer_and_model(
         dropout=t.dropout,
         max_length=m.preprocessing.max_length,
     )
-    return tokenizer, model
 
 
 def training_arguments(job: TrainJob):
