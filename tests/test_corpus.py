@@ -272,3 +272,25 @@ def test_test_entity_names_are_partly_unseen_in_train():
     assert 0.2 <= share <= 1.0, share
     mention_share = unseen_entity_mention_share(load_split("train"), load_split("test"))
     assert 0.1 <= mention_share <= share, mention_share
+
+
+def _annotated_triggers(split: str):
+    """(doc, trigger) pairs of ``split`` whose trigger was annotated for arguments."""
+    return [(d, t) for d in load_split(split) for t in d["triggers"] if "arguments" in t]
+
+
+def test_arguments_follow_the_ace2005_role_table_and_the_extent_rules():
+    from araevent.labels import ACE2005_EVENT_ROLES
+
+    for split in SPLITS:
+        for doc, trig in _annotated_triggers(split):
+            seen = set()
+            for arg in trig["arguments"]:
+                where = (doc["id"], trig["text"], arg)
+                assert arg["role"] in ACE2005_EVENT_ROLES[trig["label"]], where
+                assert doc["text"][arg["start"] : arg["end"]] == arg["text"], where
+                assert arg["end"] <= trig["start"] or arg["start"] >= trig["end"], where
+                assert arg["text"] == arg["text"].strip(), where
+                key = (arg["start"], arg["end"], arg["role"])
+                assert key not in seen, where
+                seen.add(key)

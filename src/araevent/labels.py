@@ -59,6 +59,89 @@ ACE2005_EVENTS: dict[str, str] = {
     "Justice:Pardon": "Someone is pardoned.",
 }
 
+TIME_ROLES = (
+    "Time-Within",
+    "Time-Holds",
+    "Time-Starting",
+    "Time-Ending",
+    "Time-Before",
+    "Time-After",
+    "Time-At-Beginning",
+    "Time-At-End",
+)
+
+ACE2005_ROLES: dict[str, str] = {
+    "Agent": "Who caused the event or carried it out (a killer, an arresting authority).",
+    "Victim": "Who was harmed or died.",
+    "Instrument": "The weapon or device used.",
+    "Place": "Where the event happened.",
+    "Person": "The person the event is about (born, married, hired, arrested, executed).",
+    "Artifact": "What or who was moved or changed owner.",
+    "Vehicle": "The vehicle of a transport.",
+    "Price": "What was paid for a transport or a transfer of ownership.",
+    "Origin": "Where the movement started.",
+    "Destination": "Where the movement ended.",
+    "Buyer": "Who acquired the goods.",
+    "Seller": "Who gave the goods up.",
+    "Beneficiary": "Who benefits from a transaction, if not the buyer or recipient.",
+    "Giver": "Who gave the money.",
+    "Recipient": "Who received the money.",
+    "Money": "The amount of money given, paid or fined.",
+    "Org": "The organisation founded, merged, bankrupt or ended.",
+    "Attacker": "Who attacked.",
+    "Target": "What or who was attacked.",
+    "Entity": "The party that meets, demonstrates, communicates, hires, elects or is fined.",
+    "Position": "The job or post.",
+    "Crime": "The crime the justice event is about.",
+    "Defendant": "Who is tried, charged, sued, convicted, sentenced, acquitted or pardoned.",
+    "Prosecutor": "Who brings the charge or appeal.",
+    "Adjudicator": "The judge or court.",
+    "Plaintiff": "Who sues.",
+    "Sentence": "The punishment imposed.",
+    **{role: "When the event happened (ACE time role)." for role in TIME_ROLES},
+}
+
+_P, _T = ("Place",), TIME_ROLES
+ACE2005_EVENT_ROLES: dict[str, tuple[str, ...]] = {
+    "Life:Be-Born": ("Person", *_P, *_T),
+    "Life:Marry": ("Person", *_P, *_T),
+    "Life:Divorce": ("Person", *_P, *_T),
+    "Life:Injure": ("Agent", "Victim", "Instrument", *_P, *_T),
+    "Life:Die": ("Agent", "Victim", "Instrument", *_P, *_T),
+    "Movement:Transport": (
+        "Agent", "Artifact", "Vehicle", "Price", "Origin", "Destination", *_T
+    ),
+    "Transaction:Transfer-Ownership": (
+        "Buyer", "Seller", "Beneficiary", "Artifact", "Price", *_P, *_T
+    ),
+    "Transaction:Transfer-Money": ("Giver", "Recipient", "Beneficiary", "Money", *_P, *_T),
+    "Business:Start-Org": ("Agent", "Org", *_P, *_T),
+    "Business:Merge-Org": ("Org", *_P, *_T),
+    "Business:Declare-Bankruptcy": ("Org", *_P, *_T),
+    "Business:End-Org": ("Org", *_P, *_T),
+    "Conflict:Attack": ("Attacker", "Target", "Instrument", *_P, *_T),
+    "Conflict:Demonstrate": ("Entity", *_P, *_T),
+    "Contact:Meet": ("Entity", *_P, *_T),
+    "Contact:Phone-Write": ("Entity", *_T),
+    "Personnel:Start-Position": ("Person", "Entity", "Position", *_P, *_T),
+    "Personnel:End-Position": ("Person", "Entity", "Position", *_P, *_T),
+    "Personnel:Nominate": ("Person", "Agent", "Position", *_P, *_T),
+    "Personnel:Elect": ("Person", "Entity", "Position", *_P, *_T),
+    "Justice:Arrest-Jail": ("Person", "Agent", "Crime", *_P, *_T),
+    "Justice:Release-Parole": ("Person", "Entity", "Crime", *_P, *_T),
+    "Justice:Trial-Hearing": ("Defendant", "Prosecutor", "Adjudicator", "Crime", *_P, *_T),
+    "Justice:Charge-Indict": ("Defendant", "Prosecutor", "Adjudicator", "Crime", *_P, *_T),
+    "Justice:Sue": ("Plaintiff", "Defendant", "Adjudicator", "Crime", *_P, *_T),
+    "Justice:Convict": ("Defendant", "Adjudicator", "Crime", *_P, *_T),
+    "Justice:Sentence": ("Defendant", "Adjudicator", "Crime", "Sentence", *_P, *_T),
+    "Justice:Fine": ("Entity", "Adjudicator", "Money", "Crime", *_P, *_T),
+    "Justice:Execute": ("Person", "Agent", "Crime", *_P, *_T),
+    "Justice:Extradite": ("Agent", "Person", "Destination", "Origin", "Crime", *_T),
+    "Justice:Acquit": ("Defendant", "Adjudicator", "Crime", *_P, *_T),
+    "Justice:Appeal": ("Defendant", "Prosecutor", "Adjudicator", "Crime", *_P, *_T),
+    "Justice:Pardon": ("Defendant", "Adjudicator", "Crime", *_P, *_T),
+}
+
 
 @dataclass(frozen=True)
 class LabelSet:

@@ -5,6 +5,14 @@ A label with a colon is an event trigger, any other label an entity. Brackets
 nest: ``[جامعة [القاهرة]{GPE}]{ORG}``. A proclitic stays outside the brackets:
 ``و[روسيا]{GPE}``. Lines starting with ``#`` and blank lines are skipped.
 Literal ``[``, ``]``, ``{``, ``}`` are written with a backslash.
+
+Event arguments: a trigger gets a number local to its line, ``{Life:Die#1}``,
+and an argument span names the trigger and its role, ``{@1:Victim}``. One
+bracket may carry several labels separated by ``|``: an entity that is also an
+argument (``[حلب]{GPE|@1:Place}``) or an argument of two events
+(``{@1:Place|@2:Place}``). A numbered trigger carries ``arguments`` (possibly
+empty: annotated, none found); a trigger without a number has no ``arguments``
+key (not annotated for arguments).
 """
 
 from __future__ import annotations
@@ -14,9 +22,12 @@ import re
 from pathlib import Path
 
 from araevent.errors import DataError
+from araevent.labels import is_valid_label
 from araevent.schema import Document, Span
 
 _CLOSE = re.compile(r"\]\{([^{}\s]+)\}")
+_TRIGGER_ID = re.compile(r"(?P<label>[^#@|]+)#(?P<id>[A-Za-z0-9]+)\Z")
+_ARGUMENT = re.compile(r"@(?P<id>[A-Za-z0-9]+):(?P<role>[^|]+)\Z")
 
 
 def parse_markup(
@@ -26,7 +37,8 @@ def parse_markup(
     out: list[str] = []
     stack: list[int] = []
     entities: list[Span] = []
-    triggers: list[Span] = []
+    events: dict[str, Span] = {}  # trigger number (or _k when unnumbered) -> trigger span
+    arguments: list[tuple[str, int, int, str, int]] = []  # (number, start, end, role, column)
     pos = 0
     i = 0
     where = {"path": path, "line": lineno, "doc_id": doc_id}
@@ -50,11 +62,10 @@ def parse_markup(
             if not stack:
                 raise DataError(f"']' at column {i + 1} closes nothing", **where)
             start = stack.pop()
-            label = m.group(1)
+            labels = m.group(1)
             if start == pos:
-                raise DataError(f"empty span {label} at column {i + 1}", **where)
-            span = Span(start, pos, label)
-            (triggers if ":" in label else entities).append(span)
+                raise DataError(f"empty span {labels} at column {i + 1}", **where)
+            _add_labels(labels, start, pos, i + 1, entities, events, arguments, where)
             i = m.end()
         elif ch in "{}":
             raise DataError(f"stray {ch!r} at column {i + 1}", fix="escape it as \\" + ch, **where)
@@ -64,7 +75,68 @@ def parse_markup(
             i += 1
     if stack:
         raise DataError(f"{len(stack)} '[' never closed", **where)
-    return "".join(out), entities, triggers
+    text = "".join(out)
+    return text, entities, _attach_arguments(text, events, arguments, where)
+
+
+def _add_labels(
+    labels: str,
+    start: int,
+    end: int,
+    column: int,
+    entities: list[Span],
+    events: dict[str, Span],
+    arguments: list[tuple[str, int, int, str, int]],
+    where: dict,
+) -> None:
+    """Record what one ``{...}`` says about the span ``[start, end)``."""
+    for item in labels.split("|"):
+        arg = _ARGUMENT.match(item)
+        trig = _TRIGGER_ID.match(item)
+        if arg:
+            role = arg.group("role")
+            if not is_valid_label(role):
+                raise DataError(f"role {role!r} at column {column} is not a label", **where)
+            arguments.append((arg.group("id"), start, end, role, column))
+        elif trig or ":" in item:
+            label = trig.group("label") if trig else item
+            number = trig.group("id") if trig else f"_{len(events)}"
+            if number in events:
+                raise DataError(
+                    f"trigger #{number} at column {column} is numbered twice",
+                    fix="give each trigger of a line its own number",
+                    **where,
+                )
+            events[number] = Span(start, end, label)
+        elif is_valid_label(item):
+            entities.append(Span(start, end, item))
+        else:
+            raise DataError(f"label {item!r} at column {column} is not valid", **where)
+
+
+def _attach_arguments(
+    text: str,
+    events: dict[str, Span],
+    arguments: list[tuple[str, int, int, str, int]],
+    where: dict,
+) -> list[Span]:
+    """The trigger spans, numbered ones carrying their ``arguments`` in text order."""
+    found: dict[str, list[dict]] = {n: [] for n in events if not n.startswith("_")}
+    for number, start, end, role, column in arguments:
+        if number not in found:
+            raise DataError(
+                f"argument @{number}:{role} at column {column} names no trigger #{number}",
+                fix=f"number the trigger as {{Type:Subtype#{number}}}",
+                **where,
+            )
+        found[number].append({"start": start, "end": end, "role": role, "text": text[start:end]})
+    triggers = []
+    for number, span in events.items():
+        if number in found:
+            args = sorted(found[number], key=lambda a: (a["start"], a["end"], a["role"]))
+            span = Span(span.start, span.end, span.label, extra={"arguments": args})
+        triggers.append(span)
+    return triggers
 
 
 def read_markup_file(path: Path, split: str) -> list[Document]:
