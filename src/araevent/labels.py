@@ -108,11 +108,15 @@ ACE2005_EVENT_ROLES: dict[str, tuple[str, ...]] = {
     "Life:Divorce": ("Person", *_P, *_T),
     "Life:Injure": ("Agent", "Victim", "Instrument", *_P, *_T),
     "Life:Die": ("Agent", "Victim", "Instrument", *_P, *_T),
-    "Movement:Transport": (
-        "Agent", "Artifact", "Vehicle", "Price", "Origin", "Destination", *_T
-    ),
+    "Movement:Transport": ("Agent", "Artifact", "Vehicle", "Price", "Origin", "Destination", *_T),
     "Transaction:Transfer-Ownership": (
-        "Buyer", "Seller", "Beneficiary", "Artifact", "Price", *_P, *_T
+        "Buyer",
+        "Seller",
+        "Beneficiary",
+        "Artifact",
+        "Price",
+        *_P,
+        *_T,
     ),
     "Transaction:Transfer-Money": ("Giver", "Recipient", "Beneficiary", "Money", *_P, *_T),
     "Business:Start-Org": ("Agent", "Org", *_P, *_T),
