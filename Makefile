@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup train test test-all lint format bench bench-aqmar publish clean
+.PHONY: setup train test lint format bench bench-aqmar publish clean
 
 setup: $(STAMP)
 
@@ -25,12 +25,12 @@ test: setup
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests train.py evaluate.py benchmarks
-	$(VENV)/bin/ruff format --check src tests train.py evaluate.py benchmarks
+	$(VENV)/bin/ruff check src tests train.py evaluate.py benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests train.py evaluate.py benchmarks scripts
 
 format: setup
-	$(VENV)/bin/ruff check --fix src tests train.py evaluate.py benchmarks
-	$(VENV)/bin/ruff format src tests train.py evaluate.py benchmarks
+	$(VENV)/bin/ruff check --fix src tests train.py evaluate.py benchmarks scripts
+	$(VENV)/bin/ruff format src tests train.py evaluate.py benchmarks scripts
 
 clean:
 	rm -rf outputs multirun .pytest_cache .ruff_cache

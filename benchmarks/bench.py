@@ -213,45 +213,21 @@ def train_runs(work: Path, reps: int, quick: bool, threads: int | None = None) -
     }
 
 
-_EVAL_STAND_IN = """
-import sys
-from araevent.evaluation import score
-from araevent.io import load_documents
-from araevent.predict import Extractor
-ex = Extractor.from_pretrained(sys.argv[1])
-docs = load_documents([sys.argv[2]], "jsonl", nested="outer")
-preds = ex.predictor.predict_texts([d.text for d in docs])
-score(docs, [p.spans for p in preds], [p.units for p in preds],
-      pred_tags=[p.tags for p in preds], trigger_labels=set(ex.schema.triggers))
-"""
-
-
 def evaluate_runs(work: Path, model_dir: str, reps: int) -> dict[str, Any]:
-    """``python evaluate.py model_path=DIR split=test``, or a stand-in while it is missing."""
-    script = ROOT / "evaluate.py"
-    stand_in = not script.is_file()
+    """``python evaluate.py model_path=DIR split=test``, ``reps`` times."""
     runs = []
     for k in range(reps):
-        if stand_in:
-            test = ROOT / "data/sample/test.jsonl"
-            cmd = [sys.executable, "-c", _EVAL_STAND_IN, model_dir, str(test)]
-        else:
-            out = work / f"evaluate-{k}"
-            cmd = [
-                sys.executable,
-                "evaluate.py",
-                f"model_path={model_dir}",
-                "split=test",
-                f"hydra.run.dir={out}",
-            ]
+        out = work / f"evaluate-{k}"
+        cmd = [
+            sys.executable,
+            "evaluate.py",
+            f"model_path={model_dir}",
+            "split=test",
+            f"hydra.run.dir={out}",
+        ]
         runs.append(measure_process(cmd, work / f"evaluate-{k}.out"))
     return {
-        "command": (
-            ["python", "-c", "<load, predict test, score>"]
-            if stand_in
-            else ["python", "evaluate.py", "model_path=DIR", "split=test"]
-        ),
-        "stand_in": stand_in,
+        "command": ["python", "evaluate.py", "model_path=DIR", "split=test"],
         "runs": runs,
         **_summary(runs),
     }
@@ -911,7 +887,7 @@ def render_markdown(res: dict[str, Any]) -> str:
                     tr1["max_peak_rss_mb"],
                 ],
                 [
-                    "`" + " ".join(ev["command"]) + "`" + (" (stand-in)" if ev["stand_in"] else ""),
+                    "`" + " ".join(ev["command"]) + "`",
                     len(ev["runs"]),
                     ev["median_wall_s"],
                     ev["median_cpu_s"],
@@ -1176,12 +1152,6 @@ def run_benchmarks(
         "tokenizer on the raw text. Units/s counts araevent units of the same texts for "
         "every method.",
     ]
-    if res["evaluate_run"]["stand_in"]:
-        res["notes"].append(
-            "evaluate.py was not in the tree when this ran: the evaluation row is a stand-in "
-            "subprocess that does evaluate.py's work (load the model folder, predict the test "
-            "split with Predictor, score with evaluation.score), without writing the report."
-        )
     if analysis:
         res["analysis"] = analysis
     write_results(res, out_dir)

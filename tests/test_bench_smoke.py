@@ -39,7 +39,6 @@ REQUIRED = [
     "threads.rows",
     "evaluate_run.median_wall_s",
     "evaluate_run.max_peak_rss_mb",
-    "evaluate_run.stand_in",
     "training_throughput.samples_per_epoch",
     "training_throughput.non_padding_tokens_per_epoch",
     "training_throughput.speedup_group_by_length",

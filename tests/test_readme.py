@@ -1,7 +1,8 @@
-"""The README's examples are real: its JSON document parses and its commands exist."""
+"""The README is a landing page whose examples are real, and every page's figures have a source."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 
@@ -9,6 +10,14 @@ from araevent.schema import parse_document
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text("utf-8")
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _refresh_module():
+    spec = importlib.util.spec_from_file_location("refresh_docs", ROOT / "scripts/refresh_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_readme_json_example_is_a_valid_document():
@@ -25,3 +34,35 @@ def test_readme_names_the_two_commands_and_every_cli_command():
     assert "make train" in README and "make test" in README
     for name in COMMANDS:
         assert f"araevent {name}" in README, name
+
+
+def test_readme_is_a_landing_page_and_its_links_resolve():
+    assert len(README.splitlines()) <= 200
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text("utf-8")):
+            assert (page.parent / target).exists(), (page.name, target)
+
+
+def test_every_marked_figure_is_regenerated_from_the_named_run(tmp_path):
+    refresh = _refresh_module()
+    metrics = {
+        "test/entities/span/f1": 0.5,
+        "test/entities/span/precision": 0.25,
+        "test/entities/span/recall": 1.0,
+        "test/entities/span/support": 4,
+    }
+    text = (
+        "a\n<!-- table: test -->\nSTALE\n<!-- /table -->\n"
+        "<!-- output: echo hi -->\n```\nSTALE\n```\n"
+    )
+    new = refresh.refresh(text, metrics, tmp_path, "python")
+    assert "| entities | 25.0 | 100.0 | 50.0 |" in new and "STALE" not in new
+    assert new.endswith("<!-- output: echo hi -->\n```\nhi\n```\n")
+    # every marker on the real pages is well formed (refresh exits on a marker without a block)
+    for page in PAGES:
+        text = page.read_text("utf-8")
+        for m in refresh.MARKER.finditer(text):
+            if m.group(1) == "table":
+                assert refresh.TABLE_END in text[m.end() :], page.name
+            else:
+                assert refresh.FENCE.match(text, m.end()), (page.name, m.group(0))
