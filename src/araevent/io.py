@@ -453,12 +453,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def decode_json_line(line: str) -> tuple[Any, tuple[str, str] | None]:
-    """Decode one JSONL line strictly: ``(object, None)`` or ``(None, (what, fix))``.
+    r"""Decode one JSONL line strictly: ``(object, None)`` or ``(None, (what, fix))``.
 
     Besides invalid JSON this rejects a key given twice in one object (JSON
     readers disagree on which one wins), nesting deeper than
     :data:`MAX_JSON_DEPTH` levels, and strings holding a lone UTF-16 surrogate
-    (``"\\ud800"``: not a character, it cannot be written as UTF-8).
+    (``"\ud800"``: not a character, it cannot be written as UTF-8).
     """
     fix = "each line must be one complete JSON object"
     try:
@@ -814,8 +814,10 @@ def _column_spans(
 
 
 def document_units(doc: Document, known: KnownWords | None = None) -> list[Unit]:
-    """A document's units: its corpus tokens (``doc.extra["tokens"]``, as a CoNLL file
-    gave them) when it has them, else the units of the proclitic rule."""
+    """A document's units: its corpus tokens, else the units of the proclitic rule.
+
+    The corpus tokens are ``doc.extra["tokens"]``, as a CoNLL file gave them.
+    """
     tokens = doc.extra.get("tokens")
     if tokens is not None:
         return [Unit(a, b, doc.text[a:b]) for a, b in tokens]

@@ -264,7 +264,7 @@ def overlap_errors(
 
 
 def parse_tokens(value: Any, text: str) -> str | None:
-    """What is wrong with a ``tokens`` value (``[[start, end], ...]`` over ``text``), or ``None``."""
+    """What is wrong with a ``tokens`` value (``[[start, end], ...]``), or ``None``."""
     if not isinstance(value, list):
         return f"tokens is {type(value).__name__}, not a list"
     prev = 0
