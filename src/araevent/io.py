@@ -93,8 +93,9 @@ _SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
 MAX_JSON_DEPTH = 100  # nesting levels of one JSON line (a document is 1, a span 3)
 NO_DOCUMENTS_FIX = "the file is empty or holds only blank lines or -DOCSTART- lines"
 DROP_REASONS = {
-    "dropped_nested": "nested/overlapping spans dropped by --nested {nested}",
-    "dropped_layer": "spans of a layer not selected with --layers",
+    "dropped_nested": "nested spans dropped (--nested {nested} keeps one span of each "
+    "overlapping pair)",
+    "dropped_layer": "spans dropped (their layer is not selected by --layers)",
 }
 
 
