@@ -239,3 +239,12 @@ def test_bad_tokens_key_is_an_error(tmp_path):
     f = tmp_path / "tok.jsonl"
     f.write_text(line(tokens=[[0, 3], [2, 10]]) + "\n", encoding="utf-8")
     assert one_error(f).startswith(f"{f}:1: a: tokens[1] [2, 10) is out of order")
+
+
+def test_score_reports_the_spans_its_nested_policy_drops(tmp_path, capsys):
+    src = ROOT / "data/sample/test.jsonl"
+    dropped = read_documents(src, nested="outer").stats["dropped_nested"]
+    code, _, err = cli(["score", str(src), str(src), "--nested", "outer"], capsys)
+    assert code == 0
+    for name in ("gold", "predictions"):
+        assert f"araevent score: {name}: {dropped} nested spans dropped (--nested outer" in err
