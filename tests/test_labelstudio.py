@@ -271,3 +271,16 @@ def test_malformed_results_are_reported_not_crashes(tmp_path):
     assert [(d.id, [(s.key, s.score) for s in d.entities]) for d in r.documents] == [
         ("0", [((11, 18, "GPE"), 0.5)])
     ]
+
+
+def test_lone_surrogate_in_a_task_is_reported(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(
+        '[{"id": 1, "data": {"text": "زار \\ud800 القاهرة"}, "annotations": [{"result": []}]}]',
+        "utf-8",
+    )
+    r = read_labelstudio(path)
+    assert r.documents == [] and [str(e) for e in r.errors] == [
+        f"{path}: task-1: task 1: data.text holds a lone surrogate (U+D800) at character 4 "
+        "(remove it or write the whole character)"
+    ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ TEXT_NAME = "text"
 ID_KEY = "doc_id"
 DEFAULT_FROM_NAMES = {"entities": "entities", "triggers": "triggers", "label": "entities"}
 OFFSET_UNITS = ("auto", "code_points", "utf16")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PALETTE = (
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
     "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
@@ -426,6 +428,19 @@ def _read_task(
             )
         )
         return None
+    for key, value in ((ID_KEY, doc_id), (text_key, text)):
+        at = _SURROGATE.search(value)
+        if at is not None:
+            result.errors.append(
+                DataError(
+                    f"task {task_id}: data.{key} holds a lone surrogate "
+                    f"(U+{ord(at.group()):04X}) at character {at.start()}",
+                    fix="remove it or write the whole character",
+                    path=path,
+                    doc_id=doc_id.encode("utf-8", "backslashreplace").decode("utf-8"),
+                )
+            )
+            return None
     chosen, count = _pick_annotation(task, source)
     if chosen is None:
         result.stats["unannotated"] += 1
