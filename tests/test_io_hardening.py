@@ -248,3 +248,13 @@ def test_score_reports_the_spans_its_nested_policy_drops(tmp_path, capsys):
     assert code == 0
     for name in ("gold", "predictions"):
         assert f"araevent score: {name}: {dropped} nested spans dropped (--nested outer" in err
+
+
+def test_the_same_span_twice_is_an_error(tmp_path):
+    f = tmp_path / "twice.jsonl"
+    span = {"start": 11, "end": 18, "label": "GPE"}
+    f.write_text(line(entities=[span, span]) + "\n", encoding="utf-8")
+    assert one_error(f) == (
+        f"{f}:1: a: entities span [11, 18) GPE is given twice (remove one of them)"
+    )
+    assert [s.key for s in load_documents(f, nested="outer")[0].entities] == [(11, 18, "GPE")]

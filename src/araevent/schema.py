@@ -245,10 +245,13 @@ def overlap_errors(
         per pair, under ``keep`` one per crossing pair (none under ``outer``/``inner``).
     """
     pairs = overlapping_pairs(spans)
+    lines = line_of or {}
+    twice: list[Span] = []
     if nested == "error":
         bad, what, fix = pairs, "overlap", NESTED_FIX
     elif nested == "keep":
         bad, what, fix = [p for p in pairs if not is_nested_pair(*p)], "spans cross", CROSSING_FIX
+        twice = [b for a, b in pairs if a.key == b.key]
     else:
         bad, what, fix = [], "", ""
     errors = [
@@ -256,9 +259,17 @@ def overlap_errors(
             f"{prefix}{layer} {what}: [{a.start}, {a.end}) {a.label} and "
             f"[{b.start}, {b.end}) {b.label}",
             fix=fix,
-            **{**where, "line": (line_of or {}).get(b, where.get("line"))},
+            **{**where, "line": lines.get(b, where.get("line"))},
         )
         for a, b in bad
+    ]
+    errors += [
+        DataError(
+            f"{prefix}{layer} span [{b.start}, {b.end}) {b.label} is given twice",
+            fix="remove one of them",
+            **{**where, "line": lines.get(b, where.get("line"))},
+        )
+        for b in twice
     ]
     return len(pairs), errors
 
