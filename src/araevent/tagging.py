@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from araevent.labels import LAYERS
-from araevent.schema import Document, Span, resolve_overlaps
+from araevent.schema import Document, Span, overlapping_pairs, resolve_overlaps
 from araevent.text import Unit
 
 OUTSIDE = "O"
@@ -160,7 +160,9 @@ def tag_document(
     flat: dict[str, list[Span]] = {}
     nested_untagged: list[Span] = []
     for layer in layers:
-        flat[layer], untagged = resolve_overlaps(doc.layer(layer), "outer")
+        flat[layer], untagged = doc.layer(layer), []
+        if overlapping_pairs(flat[layer]):  # quick when nothing overlaps, the common case
+            flat[layer], untagged = resolve_overlaps(flat[layer], "outer")
         nested_untagged += untagged
         per_layer[layer], problems = spans_to_tags(units, flat[layer], doc_id=doc.id, layer=layer)
         off += problems
