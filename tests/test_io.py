@@ -124,14 +124,32 @@ def test_nested_policies_keep_and_drop_counts(tmp_path):
     text = "جامعة القاهرة"
     ents = [{"start": 0, "end": 13, "label": "ORG"}, {"start": 6, "end": 13, "label": "GPE"}]
     f.write_text(json.dumps({"id": "n", "text": text, "entities": ents}) + "\n")
-    err = read_documents(f)
-    assert err.documents == [] and "overlap" in str(err.errors[0])
+    kept = read_documents(f)  # properly nested spans are valid data by default
+    assert kept.errors == [] and kept.dropped == {}
+    assert keys(kept.documents[0].entities) == [(0, 13, "ORG"), (6, 13, "GPE")]
+    assert kept.stats["nested"] == 1
+    err = read_documents(f, nested="error")
+    assert err.documents == [] and "entities overlap" in str(err.errors[0])
     outer = read_documents(f, nested="outer")
     assert keys(outer.documents[0].entities) == [(0, 13, "ORG")]
     assert (outer.stats["nested"], outer.stats["dropped_nested"]) == (1, 1)
+    assert outer.dropped == {"nested": 1}
     inner = read_documents(f, nested="inner")
     assert keys(inner.documents[0].entities) == [(6, 13, "GPE")]
     assert inner.stats["dropped_nested"] == 1
+    assert load_documents(f, nested="inner").dropped == {"nested": 1}
+
+
+def test_crossing_spans_are_an_error_naming_both(tmp_path):
+    f = tmp_path / "crossing.jsonl"
+    ents = [{"start": 0, "end": 9, "label": "ORG"}, {"start": 6, "end": 13, "label": "GPE"}]
+    f.write_text(json.dumps({"id": "c", "text": "جامعة القاهرة", "entities": ents}) + "\n")
+    r = read_documents(f)
+    assert r.documents == [] and len(r.errors) == 1
+    msg = str(r.errors[0])
+    assert msg.startswith(f"{f}:1: c: entities spans cross: [0, 9) ORG and [6, 13) GPE (")
+    assert "--nested outer|inner" in msg
+    assert keys(read_documents(f, nested="outer").documents[0].entities) == [(0, 9, "ORG")]
 
 
 def test_layers_and_label_set_options():
@@ -360,21 +378,39 @@ def test_round_trip_jsonl_brat_jsonl_with_crlf(tmp_path):
     write_documents(back.documents, tmp_path / "back.jsonl", "jsonl")
     again = {d.id: d for d in load_documents(tmp_path / "back.jsonl")}
     assert keys(again["crlf"].entities) == keys(docs[-1].entities)
-    # writing again replaces the folder whole, atomically
-    write_documents(docs[:1], out, "brat")
-    assert sorted(p.name for p in out.iterdir()) == [
-        "annotation.conf",
-        "fmt-001.ann",
-        "fmt-001.txt",
-    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["back.jsonl", "brat"]
 
 
-def test_brat_writer_will_not_clobber_a_foreign_folder(tmp_path):
-    (tmp_path / "keep.py").write_text("x")
-    with pytest.raises(UsageError, match="more than brat files"):
-        write_documents(load_documents(DOCS), tmp_path, "brat")
-    assert [p.name for p in tmp_path.iterdir()] == ["keep.py"]
+def test_brat_writer_refuses_a_folder_that_is_not_empty(tmp_path):
+    docs = load_documents(DOCS)
+    out = tmp_path / "brat"
+    out.mkdir()
+    (out / "mine.txt").write_text("نص", encoding="utf-8")
+    (out / "mine.ann").write_text("T1\tX 0 2\tنص\n", encoding="utf-8")
+    (out / "keep.py").write_text("x")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(UsageError, match=r"is not empty \(3 entries.*--overwrite"):
+        write_documents(docs, out, "brat")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["brat"]  # no temporary left
+    # --overwrite writes into it: the files it writes are replaced, nothing else goes
+    (out / f"{docs[0].id}.ann").write_text("stale", encoding="utf-8")
+    write_documents(docs[:1], out, "brat", overwrite=True)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([*before, "annotation.conf", f"{docs[0].id}.ann", f"{docs[0].id}.txt"])
+    assert all((out / n).read_bytes() == b for n, b in before.items())
+    assert (out / f"{docs[0].id}.ann").read_text(encoding="utf-8") != "stale"
+    back = read_documents(out / f"{docs[0].id}.ann")
+    assert keys(back.documents[0].entities) == keys(docs[0].entities)
+    # an empty folder is used as it is
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_documents(docs[:1], empty, "brat")
+    assert sorted(p.name for p in empty.iterdir()) == [
+        "annotation.conf",
+        f"{docs[0].id}.ann",
+        f"{docs[0].id}.txt",
+    ]
 
 
 def test_jsonl_writer_is_atomic(tmp_path, monkeypatch):

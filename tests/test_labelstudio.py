@@ -157,7 +157,7 @@ def test_reader_reports_every_problem(tmp_path):
     assert "from_name 'ner'" in messages[0] and "from_names" in messages[0]
     assert "does not match" in messages[1]
     assert "not one label" in messages[2]
-    assert "overlap" in messages[3]
+    assert "entities spans cross" in messages[3]
     assert "malformed" in messages[4]
     assert "data.text" in messages[5]
     assert all(str(path) in m for m in messages)
@@ -169,3 +169,118 @@ def test_reader_reports_every_problem(tmp_path):
     (tmp_path / "not.json").write_text("{", "utf-8")
     with pytest.raises(UsageError, match="JSON export"):
         read_labelstudio(tmp_path / "not.json")
+
+
+def _labels(start, end, span_text, label="GPE", **extra):
+    value = {"start": start, "end": end, "text": span_text, "labels": [label]}
+    return {"from_name": "entities", "to_name": "text", "type": "labels", "value": value, **extra}
+
+
+def _export(tmp_path, tasks, name="export.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(tasks, ensure_ascii=False), "utf-8")
+    return path
+
+
+FIRE = "🔥🔥🔥🔥 غزة غزة"  # the first «غزة» is [5, 8) in code points, [9, 12) in UTF-16 units
+
+
+def test_utf16_offsets_are_decided_per_task_not_per_span(tmp_path):
+    # [9, 12) reads «غزة» both ways; as UTF-16 units it is the first one, [5, 8)
+    one = {"id": 1, "data": {"text": FIRE}, "annotations": [{"result": [_labels(9, 12, "غزة")]}]}
+    alone = read_labelstudio(_export(tmp_path, [one]))
+    assert alone.errors == []
+    assert [s.key for s in alone.documents[0].entities] == [(5, 8, "GPE")]
+    assert alone.stats["utf16_offsets"] == 1
+    assert any("1 task(s) whose offsets read the same" in n and "(1)" in n for n in alone.notes)
+    as_code_points = read_labelstudio(_export(tmp_path, [one]), offsets="code_points")
+    assert [s.key for s in as_code_points.documents[0].entities] == [(9, 12, "GPE")]
+    # a second span that only UTF-16 units explain decides the whole task, no note
+    both = [_labels(9, 12, "غزة"), _labels(0, 4, "🔥🔥", label="X")]
+    task = {"id": 2, "data": {"text": FIRE}, "annotations": [{"result": both}]}
+    r = read_labelstudio(_export(tmp_path, [task]))
+    assert sorted(s.key for s in r.documents[0].entities) == [(0, 2, "X"), (5, 8, "GPE")]
+    assert not any("read the same" in n for n in r.notes)
+    # another task of the export that needs code points decides an ambiguous task
+    cp_task = {
+        "id": 3,
+        "data": {"text": "🔥 غزة", "doc_id": "cp"},
+        "annotations": [{"result": [_labels(2, 5, "غزة")]}],  # UTF-16 would be [3, 6)
+    }
+    r = read_labelstudio(_export(tmp_path, [one, cp_task]))
+    assert r.errors == [] and not any("read the same" in n for n in r.notes)
+    assert {d.id: [s.key for s in d.entities] for d in r.documents} == {
+        "task-1": [(9, 12, "GPE")],
+        "cp": [(2, 5, "GPE")],
+    }
+
+
+def test_a_task_needing_both_offset_units_is_an_error(tmp_path):
+    text = "🔥 غزة 🔥 بيروت"  # «غزة» [2, 5) cp, [3, 6) UTF-16; «بيروت» [8, 13) cp, [10, 15) UTF-16
+    mixed = [_labels(2, 5, "غزة"), _labels(10, 15, "بيروت")]
+    path = _export(
+        tmp_path, [{"id": 7, "data": {"text": text}, "annotations": [{"result": mixed}]}]
+    )
+    r = read_labelstudio(path)
+    assert r.documents == [] and len(r.errors) == 1
+    assert str(r.errors[0]).startswith(
+        f"{path}: task-7: task 7: some spans read right only as code points and others only "
+        "as UTF-16 units ("
+    )
+    assert "offsets='code_points'" in str(r.errors[0])
+
+
+def test_malformed_results_are_reported_not_crashes(tmp_path):
+    text = "زار الرئيس القاهرة"
+    tasks = [
+        {
+            "id": 1,
+            "data": {"text": text},
+            "annotations": [
+                {"result": [{"type": "labels", "from_name": "entities", "value": ["start", 11]}]}
+            ],
+        },  # fmt: skip
+        {"id": 2, "data": {"text": text}, "annotations": [{"result": {"value": 1}}]},
+        {
+            "id": 3,
+            "data": {"text": text},
+            "annotations": [{"result": [_labels(11, 18, "القاهرة", score="high")]}],
+        },  # fmt: skip
+        {"id": 4, "data": {"text": text}, "annotations": [{"result": ["labels"]}]},
+        {"id": 5, "data": {"text": text, "doc_id": ["a"]}, "annotations": [{"result": []}]},
+        {
+            "id": 6,
+            "data": {"text": text, "doc_id": 0},
+            "annotations": [{"result": [_labels(11, 18, "القاهرة", score=0.5)]}],
+        },  # fmt: skip
+    ]
+    path = _export(tmp_path, tasks)
+    r = read_labelstudio(path)
+    messages = [str(e) for e in r.errors]
+    assert len(messages) == 5, messages
+    assert messages[0].startswith(
+        f"{path}: task-1: task 1 result 0: value is list, not an object ("
+    )
+    assert messages[1].startswith(f"{path}: task-2: task 2: result is dict, not a list (")
+    assert messages[2].startswith(
+        f"{path}: task-3: task 3 result 0: score 'high' is not a number ("
+    )
+    assert messages[3].startswith(f"{path}: task-4: task 4 result 0: is str, not an object (")
+    assert messages[4].startswith(f"{path}: task 5: data.doc_id is ['a']: not a non-empty string")
+    # doc_id 0 is the id "0", not task-6
+    assert [(d.id, [(s.key, s.score) for s in d.entities]) for d in r.documents] == [
+        ("0", [((11, 18, "GPE"), 0.5)])
+    ]
+
+
+def test_lone_surrogate_in_a_task_is_reported(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(
+        '[{"id": 1, "data": {"text": "زار \\ud800 القاهرة"}, "annotations": [{"result": []}]}]',
+        "utf-8",
+    )
+    r = read_labelstudio(path)
+    assert r.documents == [] and [str(e) for e in r.errors] == [
+        f"{path}: task-1: task 1: data.text holds a lone surrogate (U+D800) at character 4 "
+        "(remove it or write the whole character)"
+    ]

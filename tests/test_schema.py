@@ -123,10 +123,10 @@ def test_code_point_offsets_with_diacritics_and_hamza():
             {
                 "entities": [
                     {"start": 11, "end": 19, "label": "ORG"},
-                    {"start": 6, "end": 19, "label": "PER"},
+                    {"start": 6, "end": 15, "label": "PER"},
                 ]
             },
-            "entities overlap: [6, 19) PER and [11, 19) ORG",
+            "entities spans cross: [6, 15) PER and [11, 19) ORG",
             "--nested outer",
         ),
     ],
@@ -194,8 +194,12 @@ def test_nested_policies():
         {"start": 0, "end": 18, "label": "PER"},
     ]
     d = {"id": "n", "text": text, "entities": spans}
-    err = parse_document(d)
+    kept = parse_document(d)  # properly nested spans are valid by default (keep)
+    assert kept.errors == [] and kept.nested == 3 and kept.dropped_nested == 0
+    assert sorted(s.label for s in kept.document.entities) == ["GPE", "ORG", "PER"]
+    err = parse_document(d, nested="error")
     assert err.document is None and err.nested == 3 and len(err.errors) == 3
+    assert all("entities overlap" in str(e) for e in err.errors)
     outer = parse_document(d, nested="outer")
     assert [s.label for s in outer.document.entities] == ["PER"]
     assert (outer.nested, outer.dropped_nested) == (3, 2)

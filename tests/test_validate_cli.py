@@ -112,10 +112,19 @@ BAD = {
         "text 'بيروت' != text[17:24] 'القاهرة'",
         "fix the offsets or the span text",
     ),
-    "overlap_in_one_layer": (
+    "crossing_in_one_layer": (
+        "bad.jsonl",
+        jl(OK, doc(entities=[ent(6, 16, "LOC"), ent(14, 24)])),
+        [],
+        2,
+        "d2",
+        "entities spans cross: [6, 16) LOC and [14, 24) GPE",
+        "--nested outer|inner",
+    ),
+    "overlap_in_one_layer_with_nested_error": (
         "bad.jsonl",
         jl(OK, doc(entities=[ent(14, 24, "LOC"), ent(17, 24)])),
-        [],
+        ["--nested", "error"],
         2,
         "d2",
         "entities overlap: [14, 24) LOC and [17, 24) GPE",
@@ -336,7 +345,13 @@ def test_known_words_file_moves_a_split(tmp_path, capsys):
 def test_nested_outer_and_inner_counts(tmp_path, capsys):
     f = tmp_path / "n.jsonl"
     f.write_bytes(jl(doc(text="جامعة القاهرة", entities=[ent(0, 13, "ORG"), ent(6, 13)])))
-    assert main(["validate", str(f)]) == 1
+    assert main(["validate", str(f)]) == 0  # properly nested: valid by default
+    out = capsys.readouterr().out
+    assert re.search(r"nested span pairs\s+1", out)
+    assert re.search(r"nested spans dropped \(keep\)\s+0", out)
+    assert re.search(r"nested spans not in the tags\s+1  \(IOB2 holds the outer", out)
+    assert re.search(r"  ORG\s+1", out) and re.search(r"  GPE\s+1", out)
+    assert main(["validate", str(f), "--nested", "error"]) == 1
     assert "entities overlap" in capsys.readouterr().err
     assert main(["validate", str(f), "--nested", "outer"]) == 0
     out = capsys.readouterr().out

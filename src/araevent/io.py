@@ -3,15 +3,21 @@
 Readers never stop at the first problem: :func:`read_documents` returns every
 document that is clean together with every error (each naming the file, line,
 document id and the fix), counters and notices. :func:`load_documents` is the
-strict form training uses: it raises the first error. Writers are atomic: a
-temporary file (or folder) in the target's directory is moved into place only
-when everything has been written, so a failed conversion leaves nothing behind.
+strict form training uses: it raises the first error and says (``.dropped``)
+how many spans the nested policy and the layer selection dropped. Writers are
+atomic: a temporary file (or folder) in the target's directory is moved into
+place only when everything has been written, so a failed conversion leaves
+nothing behind. A brat folder that is not empty is refused unless
+``overwrite``; then only the files written are replaced, nothing is deleted.
 
 CoNLL: a token, then one IOB2 tag column per layer, whitespace-separated; a
 blank line ends a sentence. Without ``-DOCSTART-`` lines each sentence is a
 document; with them each ``-DOCSTART-`` starts a document whose sentences are
 joined with one space. Ids are ``<file stem>-<n>``; the text is the tokens
-joined by one space.
+joined by one space, and the tokens are kept as units, as given, in
+``doc.extra["tokens"]`` (``[[start, end], ...]``; the JSONL key ``tokens``):
+the CoNLL writer writes those tokens back, so JSONL → CoNLL → JSONL → CoNLL
+is stable.
 
 brat standoff: ``X.txt`` + ``X.ann``. ``T`` lines are spans; an ``E`` line
 makes its trigger ``T`` an event trigger labelled with the event type; every
@@ -37,15 +43,17 @@ from typing import Any
 from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS, LabelSet, get_label_set, is_valid_label
 from araevent.schema import (
+    DEFAULT_NESTED,
     NESTED_POLICIES,
     Document,
     Span,
+    overlap_errors,
     overlapping_pairs,
     parse_document,
     resolve_overlaps,
 )
 from araevent.tagging import OUTSIDE, spans_to_tags
-from araevent.text import KnownWords, split_units
+from araevent.text import KnownWords, Unit, split_units
 
 FORMATS = ("jsonl", "conll", "brat")
 SUFFIXES = {
@@ -80,6 +88,15 @@ BRAT_NAMES = {
 }
 _TAG = re.compile(r"([BI])-(.+)\Z")
 _ID_IN_LINE = re.compile(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+MAX_JSON_DEPTH = 100  # nesting levels of one JSON line (a document is 1, a span 3)
+NO_DOCUMENTS_FIX = "the file is empty or holds only blank lines or -DOCSTART- lines"
+DROP_REASONS = {
+    "dropped_nested": "nested spans dropped (--nested {nested} keeps one span of each "
+    "overlapping pair)",
+    "dropped_layer": "spans dropped (their layer is not selected by --layers)",
+}
 
 
 @dataclass
@@ -94,6 +111,13 @@ class ReadResult:
     stats: collections.Counter = field(default_factory=collections.Counter)
     notes: list[str] = field(default_factory=list)
     locations: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        """Spans the reading dropped, per reason (``nested``, ``layer``); empty when none."""
+        return {
+            key.removeprefix("dropped_"): self.stats[key] for key in DROP_REASONS if self.stats[key]
+        }
 
     def add(self, doc: Document, path: str, line: int | None) -> None:
         """Append ``doc``, or record an error naming both places if its id is taken."""
@@ -138,7 +162,7 @@ def read_documents(
     fmt: str | None = None,
     *,
     label_set: LabelSet | str | None = None,
-    nested: str = "error",
+    nested: str = DEFAULT_NESTED,
     layers: Sequence[str] = LAYERS,
     conll_layers: Sequence[str] | None = None,
     repair: bool = False,
@@ -149,7 +173,9 @@ def read_documents(
         path: a ``.jsonl``/CoNLL file, a ``.ann``/``.txt`` brat file or a folder of pairs.
         fmt: ``jsonl``, ``conll`` or ``brat``; detected from the name when ``None``.
         label_set: a preset (or its name) whose labels are allowed; ``None`` allows any.
-        nested: what to do with overlapping spans of one layer: ``error``, ``outer``, ``inner``.
+        nested: overlapping spans of one layer: ``keep`` (nested ones; crossing ones
+            are errors), ``error`` (any overlap), ``outer``, ``inner`` (keep one, count
+            the other in ``stats["dropped_nested"]``).
         layers: the layers to keep; the others are read, checked and emptied.
         conll_layers: the layer of each CoNLL tag column, in order; by default one
             column is ``entities`` and two are ``entities, triggers``.
@@ -157,7 +183,8 @@ def read_documents(
             ``stats["repaired_i"]``) instead of reporting them.
 
     Returns:
-        The documents without errors, every error, counters and notices.
+        The documents without errors, every error, counters and notices. A file
+        that holds no document at all is an error ("no documents").
 
     Raises:
         UsageError: the path does not exist, or an option is invalid.
@@ -196,6 +223,8 @@ def read_documents(
             _read_brat(p, result, label_set=label_set, nested=nested, layers=layers)
     except OSError as exc:  # unreadable file: permissions, a folder where a file should be
         raise UsageError(f"cannot read {exc.filename or p}: {exc.strerror or exc}") from None
+    if not result.documents and not result.errors:
+        result.errors.append(DataError("no documents", path=str(p), fix=NO_DOCUMENTS_FIX))
     result.stats["documents"] = len(result.documents)
     result.errors.sort(key=lambda e: (e.path or "", e.line or 0))  # stable: file order
     return result
@@ -224,9 +253,27 @@ def read_many(paths: Iterable[str | os.PathLike], fmt: str | None = None, **kw: 
     return out
 
 
+class Documents(list):
+    """A list of documents that also says what reading dropped (``dropped``: reason → count)."""
+
+    dropped: dict[str, int]
+
+    def __init__(self, docs: Iterable[Document] = (), dropped: dict[str, int] | None = None):
+        super().__init__(docs)
+        self.dropped = dict(dropped or {})
+
+
+def describe_dropped(dropped: dict[str, int], nested: str = "") -> list[str]:
+    """One phrase per reason: ``3 nested/overlapping spans dropped by --nested outer``."""
+    return [
+        f"{n} {DROP_REASONS['dropped_' + reason].format(nested=nested)}"
+        for reason, n in dropped.items()
+    ]
+
+
 def load_documents(
     paths: str | os.PathLike | Iterable[str | os.PathLike], fmt: str | None = None, **kw: Any
-) -> list[Document]:
+) -> Documents:
     """Read documents strictly: the first problem is raised.
 
     Args:
@@ -235,7 +282,8 @@ def load_documents(
         **kw: options of :func:`read_documents`.
 
     Returns:
-        Every document, in file order.
+        Every document, in file order; ``.dropped`` counts the spans the nested
+        policy and the layer selection dropped, per reason (``nested``, ``layer``).
 
     Raises:
         DataError: the first problem, saying how many more there are.
@@ -253,7 +301,7 @@ def load_documents(
         err = DataError(reason, path=first.path, line=first.line, doc_id=first.doc_id)
         err.fix = first.fix
         raise err
-    return result.documents
+    return Documents(result.documents, result.dropped)
 
 
 def write_documents(
@@ -263,6 +311,7 @@ def write_documents(
     *,
     conll_layers: Sequence[str] | None = None,
     known: KnownWords | None = None,
+    overwrite: bool = False,
 ) -> None:
     """Write documents atomically in ``fmt``; nothing is written if anything fails.
 
@@ -273,15 +322,17 @@ def write_documents(
         conll_layers: the layers written as CoNLL tag columns, in order; by default
             ``entities`` plus ``triggers`` when any document has a trigger.
         known: known words for the CoNLL units (default: the shipped list).
+        overwrite: brat: write into a folder that is not empty, replacing the files of
+            the same names and keeping every other file (without it such a folder is refused).
 
     Raises:
         DataError: a span cannot be written (CoNLL: not on unit boundaries, or overlapping).
-        UsageError: unknown format, a brat target that is not a folder of pairs, or the
-            target cannot be written.
+        UsageError: unknown format, a brat target that is a file or a folder that is not
+            empty (without ``overwrite``), or the target cannot be written.
     """
     p = Path(path)
     try:
-        _write(docs, p, fmt, conll_layers=conll_layers, known=known)
+        _write(docs, p, fmt, conll_layers=conll_layers, known=known, overwrite=overwrite)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or p}: {exc.strerror or exc}") from None
 
@@ -293,6 +344,7 @@ def _write(
     *,
     conll_layers: Sequence[str] | None,
     known: KnownWords | None,
+    overwrite: bool,
 ) -> None:
     if fmt == "jsonl":
         lines = [json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs]
@@ -300,7 +352,7 @@ def _write(
     elif fmt == "conll":
         atomic_write_bytes(p, conll_text(docs, conll_layers=conll_layers, known=known).encode())
     elif fmt == "brat":
-        _write_brat(docs, p)
+        _write_brat(docs, p, overwrite)
     else:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
@@ -373,18 +425,10 @@ def _resolve_nested(
     line_of: dict[Span, int | None],
 ) -> tuple[list[Span], bool]:
     """Apply the nested policy to one layer; return ``(kept, ok)``."""
-    pairs = overlapping_pairs(spans)
-    result.stats["nested"] += len(pairs)
-    if pairs and nested == "error":
-        for a, b in pairs:
-            result.errors.append(
-                DataError(
-                    f"{layer} overlap: [{a.start}, {a.end}) {a.label} and "
-                    f"[{b.start}, {b.end}) {b.label}",
-                    fix="remove one, or keep one: --nested outer|inner (data.nested to train)",
-                    **{**where, "line": line_of.get(b, where.get("line"))},
-                )
-            )
+    n_pairs, errors = overlap_errors(spans, layer, nested, where, line_of=line_of)
+    result.stats["nested"] += n_pairs
+    if errors:
+        result.errors.extend(errors)
         return spans, False
     kept, dropped = resolve_overlaps(spans, nested)
     result.stats["dropped_nested"] += len(dropped)
@@ -392,6 +436,97 @@ def _resolve_nested(
 
 
 # --- JSONL --------------------------------------------------------------------
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def decode_json_line(line: str) -> tuple[Any, tuple[str, str] | None]:
+    r"""Decode one JSONL line strictly: ``(object, None)`` or ``(None, (what, fix))``.
+
+    Besides invalid JSON this rejects a key given twice in one object (JSON
+    readers disagree on which one wins), nesting deeper than
+    :data:`MAX_JSON_DEPTH` levels, and strings holding a lone UTF-16 surrogate
+    (``"\ud800"``: not a character, it cannot be written as UTF-8).
+    """
+    fix = "each line must be one complete JSON object"
+    try:
+        obj = json.loads(line, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        return None, (f"invalid JSON: {exc.msg} at column {exc.colno}", fix)
+    except _DuplicateKey as exc:
+        return None, (f"key {exc.key!r} appears twice in one object", "give each key once")
+    except RecursionError:  # deeper than the interpreter's limit
+        return None, (
+            f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
+            "flatten the extra keys",
+        )
+    depth, bad_string = _depth_and_surrogates(obj)
+    if depth > MAX_JSON_DEPTH:
+        return None, (
+            f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
+            "flatten the extra keys",
+        )
+    if bad_string:
+        col = _surrogate_column(line)
+        at = f" at column {col}" if col is not None else ""
+        return None, (
+            f"a string holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape){at}",
+            "remove it or write the whole character (a surrogate pair or the character itself)",
+        )
+    return obj, None
+
+
+def _depth_and_surrogates(obj: Any) -> tuple[int, bool]:
+    """The nesting depth of a decoded JSON value, and whether a string in it has a surrogate."""
+    deepest, bad = 0, False
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            deepest = max(deepest, depth)
+            stack += [(k, depth) for k in value]
+            stack += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            deepest = max(deepest, depth)
+            stack += [(v, depth + 1) for v in value]
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            bad = True
+        if deepest > MAX_JSON_DEPTH:
+            break
+    return deepest, bad
+
+
+def _surrogate_column(line: str) -> int | None:
+    """The 1-based column of the first lone surrogate escape in a JSON line, if any."""
+    pending: int | None = None  # column of a high surrogate waiting for its low half
+    pending_end = -1
+    for m in _SURROGATE_ESCAPE.finditer(line):
+        if len(m.group(1)) % 2 == 0:  # an escaped backslash, not an escape
+            continue
+        code = int(m.group(2), 16)
+        col = m.start() + len(m.group(1))  # the 1-based column of the backslash
+        if pending is not None:
+            if code >= 0xDC00 and m.start() == pending_end:
+                pending = None
+                continue
+            return pending
+        if code >= 0xDC00:
+            return col
+        pending, pending_end = col, m.end()
+    return pending
 
 
 def _read_jsonl(
@@ -411,22 +546,15 @@ def _read_jsonl(
             continue
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            result.errors.append(
-                DataError(
-                    f"invalid JSON: {exc.msg} at column {exc.colno}",
-                    path=p,
-                    line=n,
-                    doc_id=_guess_id(line),
-                    fix="each line must be one complete JSON object",
-                )
-            )
+        obj, problem = decode_json_line(line)
+        if problem is not None:
+            what, fix = problem
+            result.errors.append(DataError(what, path=p, line=n, doc_id=_guess_id(line), fix=fix))
             continue
         r = parse_document(obj, path=p, line=n, label_set=label_set, nested=nested, layers=layers)
         result.stats["nested"] += r.nested
         result.stats["dropped_nested"] += r.dropped_nested
+        result.stats["dropped_layer"] += r.dropped_layer
         result.errors.extend(_with_fix(e) for e in r.errors)
         if r.document is not None:
             result.add(r.document, p, n)
@@ -596,11 +724,13 @@ def _conll_document(
         )
     if block.bad or len(result.errors) > n_errors or not rows:
         return None
+    result.stats["dropped_layer"] += sum(len(v) for k, v in spans.items() if k not in layers)
     return Document(
         block.doc_id,
         text,
         spans.get("entities", []) if "entities" in layers else [],
         spans.get("triggers", []) if "triggers" in layers else [],
+        {"tokens": [[a, a + len(tok)] for a, tok in zip(starts, tokens, strict=True)]},
     )
 
 
@@ -684,13 +814,51 @@ def _column_spans(
     return spans
 
 
+def document_units(doc: Document, known: KnownWords | None = None) -> list[Unit]:
+    """A document's units: its corpus tokens, else the units of the proclitic rule.
+
+    The corpus tokens are ``doc.extra["tokens"]``, as a CoNLL file gave them.
+    """
+    tokens = doc.extra.get("tokens")
+    if tokens is not None:
+        return [Unit(a, b, doc.text[a:b]) for a, b in tokens]
+    return split_units(doc.text, known)
+
+
+def _unit_problems(doc: Document, units: Sequence[Unit]) -> list[str]:
+    """Why ``units`` cannot be CoNLL lines of ``doc``: a unit with a space, text left out."""
+    problems = [
+        f"{doc.id}: unit [{u.start}, {u.end}) {u.text!r} contains whitespace"
+        for u in units
+        if not u.text or any(c.isspace() for c in u.text)
+    ]
+    pos = 0
+    for u in [*units, Unit(len(doc.text), len(doc.text), "")]:
+        gap = doc.text[pos : u.start]
+        if gap.strip():
+            problems.append(f"{doc.id}: text [{pos}, {u.start}) {gap.strip()!r} is in no unit")
+            break
+        pos = max(pos, u.end)
+    return problems
+
+
 def conll_text(
     docs: Sequence[Document],
     *,
     conll_layers: Sequence[str] | None = None,
     known: KnownWords | None = None,
+    units: Sequence[Sequence[Unit]] | None = None,
 ) -> str:
     """Documents as CoNLL: one unit and its tags per line, a blank line after each document.
+
+    Args:
+        docs: the documents.
+        conll_layers: the layers written as tag columns (default: entities, plus
+            triggers when any document has one).
+        known: known words for the proclitic rule, when ``units`` is not given.
+        units: the units of each document, in order (one line each); by default
+            :func:`document_units` (the corpus tokens a CoNLL file gave, else the
+            proclitic rule), so CoNLL → JSONL → CoNLL gives the same lines.
 
     Raises:
         DataError: listing every span that is not on unit boundaries or that overlaps
@@ -700,10 +868,16 @@ def conll_text(
         conll_layers = LAYERS if any(d.triggers for d in docs) else ("entities",)
     conll_layers = _check_layers(conll_layers, "conll_layers")
     known = KnownWords.shipped() if known is None else known
+    if units is not None and len(units) != len(docs):
+        raise ValueError(f"{len(units)} unit lists for {len(docs)} documents")
     problems: list[str] = []
     blocks: list[str] = []
-    for doc in docs:
-        units = split_units(doc.text, known)
+    for i, doc in enumerate(docs):
+        doc_units = list(units[i]) if units is not None else document_units(doc, known)
+        unit_problems = _unit_problems(doc, doc_units)
+        if unit_problems:
+            problems += unit_problems
+            continue
         columns = []
         for layer in conll_layers:
             spans = doc.layer(layer)
@@ -715,16 +889,17 @@ def conll_text(
                     for a, b in pairs
                 ]
                 continue
-            tags, off = spans_to_tags(units, spans, doc_id=doc.id, layer=layer)
+            tags, off = spans_to_tags(doc_units, spans, doc_id=doc.id, layer=layer)
             problems += [o.describe(doc.text) for o in off]
             columns.append(tags)
-        rows = [" ".join((u.text, *col)) for u, *col in zip(units, *columns, strict=True)]
+        rows = [" ".join((u.text, *col)) for u, *col in zip(doc_units, *columns, strict=True)]
         blocks.append("".join(r + "\n" for r in rows) + "\n")
     if problems:
         raise DataError(
             f"{len(problems)} span(s) cannot be written as CoNLL tags: " + "; ".join(problems),
-            fix="spans must start and end at unit edges and not overlap in a layer; "
-            "fix them, or convert to jsonl or brat, which keep any character span",
+            fix="spans must start and end at unit edges and not overlap in a layer "
+            "(keep one of each nested pair: --nested outer|inner); or convert to jsonl "
+            "or brat, which keep any character span",
         )
     return "".join(blocks)
 
@@ -839,6 +1014,7 @@ def _brat_document(
     a = str(ann)
     t_lines: dict[str, tuple[int, str, str, str | None]] = {}  # id -> (line, label, offs, text)
     events: list[tuple[int, str, str]] = []  # (line, type, trigger id)
+    id_lines: dict[str, int] = {}  # annotation id -> the line that first gave it
     lines, bad = _read_lines(ann)
     for n, line in lines:
         if line is None:
@@ -850,6 +1026,17 @@ def _brat_document(
         where = {"path": a, "line": n, "doc_id": doc_id}
         parts = line.split("\t")
         kind = line[0]
+        if kind in "TE" and parts[0] in id_lines:
+            result.errors.append(
+                DataError(
+                    f"annotation id {parts[0]} is given twice: lines {id_lines[parts[0]]} and {n}",
+                    fix="give every T and E line its own id",
+                    **where,
+                )
+            )
+            continue
+        if kind in "TE":
+            id_lines[parts[0]] = n
         if kind == "T" and len(parts) >= 2:
             label, _, offs = parts[1].partition(" ")
             t_lines[parts[0]] = (n, label, offs, parts[2] if len(parts) > 2 else None)
@@ -916,6 +1103,7 @@ def _brat_document(
         spans[layer], _ = _resolve_nested(spans[layer], layer, nested, result, where, line_of)
     if len(result.errors) > n_errors:
         return None
+    result.stats["dropped_layer"] += sum(len(spans[x]) for x in LAYERS if x not in layers)
     return Document(
         doc_id,
         text,
@@ -985,7 +1173,7 @@ def _safe_name(doc_id: str) -> bool:
     return doc_id not in (".", "..") and not re.search(r"[/\\\x00]", doc_id)
 
 
-def _write_brat(docs: Sequence[Document], target: Path) -> None:
+def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False) -> None:
     bad = [d.id for d in docs if not _safe_name(d.id)]
     if bad:
         raise DataError(
@@ -1022,40 +1210,47 @@ def _write_brat(docs: Sequence[Document], target: Path) -> None:
         "",
     ]
     files["annotation.conf"] = "\n".join(conf).encode("utf-8")
-    if target.exists() or target.is_symlink():
-        if not target.is_dir():
-            raise UsageError(f"{target} exists and is not a folder; brat output is a folder")
-        strangers = [
-            p.name
-            for p in target.iterdir()
-            if not (p.is_file() and p.suffix in (".txt", ".ann", ".conf"))
-        ]
-        if strangers:
-            raise UsageError(
-                f"{target} holds more than brat files ({strangers[0]}); "
-                "choose a new folder or empty it first"
-            )
+    check_brat_target(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-        os.chmod(tmp, 0o777 & ~_umask())
-        if target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
-            os.rmdir(old)
-            os.replace(target, old)
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                os.replace(old, target)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
+            os.chmod(tmp / name, 0o666 & ~_umask())
+        if not target.exists():
+            os.chmod(tmp, 0o777 & ~_umask())
             os.replace(tmp, target)
+            return
+        taken = [n for n in files if (target / n).exists() and not (target / n).is_file()]
+        if taken:
+            raise UsageError(f"{target / taken[0]} exists and is not a file; nothing written")
+        for name in files:  # only the files this command writes; every other file stays
+            os.replace(tmp / name, target / name)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_brat_target(target: str | os.PathLike, overwrite: bool = False) -> None:
+    """Refuse a brat output folder that cannot be used, before any work is done.
+
+    Raises:
+        UsageError: the target is a file, or a folder that is not empty and
+            ``overwrite`` is false.
+    """
+    target = Path(target)
+    if not (target.exists() or target.is_symlink()):
+        return
+    if not target.is_dir():
+        raise UsageError(f"{target} exists and is not a folder; brat output is a folder")
+    if not overwrite:
+        held = sorted(p.name for p in target.iterdir())
+        if held:
+            raise UsageError(
+                f"{target} is not empty ({len(held)} entries, e.g. {held[0]}); choose a new "
+                "folder, or pass --overwrite to write into it (files of the same name are "
+                "replaced, all others are kept)"
+            )
 
 
 # --- atomic files -------------------------------------------------------------
@@ -1144,7 +1339,7 @@ def hub_documents(
     tokens_column: str = "tokens",
     tags_column: str = "ner_tags",
     label_set: LabelSet | None = None,
-    nested: str = "error",
+    nested: str = DEFAULT_NESTED,
     layers: Sequence[str] = LAYERS,
     conll_layers: Sequence[str] | None = None,
 ) -> list[Document]:

@@ -6,9 +6,14 @@ other document keys ride along in ``data``. Spans are ``labels`` results on one
 triggers from ``<Labels name="triggers">``. The model's spans go to
 ``predictions`` (each result with its score); spans the documents already hold
 go to ``annotations``. Offsets are code points, as Label Studio stores them
-since its frontend fixed astral characters; an export whose offsets count
-UTF-16 units (older versions, or text with emoji) is recognised by the span
-text and converted (counted in ``stats["utf16_offsets"]``).
+since its frontend fixed astral characters; older versions count UTF-16 units,
+which differ only after a character beyond U+FFFF (an emoji). The reader
+decides per task, never per span: a task where some span reads right only as
+UTF-16 units is converted whole (counted in ``stats["utf16_offsets"]``); a
+task whose spans read right both ways follows the rest of the export, and
+where the export says nothing either way it is read as UTF-16 units (what the
+browser measures) and reported as ambiguous (``offsets="code_points"`` or
+``"utf16"`` decides instead). A task whose spans need both is an error.
 
 The reader takes Label Studio's JSON export (a list of tasks) and builds one
 document per task from its annotation (the one marked ground truth, else the
@@ -20,7 +25,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -28,11 +35,21 @@ from xml.sax.saxutils import quoteattr
 from araevent.errors import DataError, UsageError
 from araevent.io import ReadResult, atomic_write_bytes
 from araevent.labels import LAYERS, PRESETS, LabelSet, is_valid_label
-from araevent.schema import NESTED_POLICIES, Document, Span, overlapping_pairs, resolve_overlaps
+from araevent.schema import (
+    DEFAULT_NESTED,
+    NESTED_POLICIES,
+    Document,
+    Span,
+    is_score,
+    overlap_errors,
+    resolve_overlaps,
+)
 
 TEXT_NAME = "text"
 ID_KEY = "doc_id"
 DEFAULT_FROM_NAMES = {"entities": "entities", "triggers": "triggers", "label": "entities"}
+OFFSET_UNITS = ("auto", "code_points", "utf16")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PALETTE = (
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
     "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
@@ -197,8 +214,9 @@ def read_labelstudio(
     source: str = "annotations",
     from_names: Mapping[str, str] | None = None,
     label_set: LabelSet | None = None,
-    nested: str = "error",
+    nested: str = DEFAULT_NESTED,
     text_key: str = TEXT_NAME,
+    offsets: str = "auto",
 ) -> ReadResult:
     """Read a Label Studio JSON export into documents, collecting every problem.
 
@@ -208,13 +226,16 @@ def read_labelstudio(
         from_names: control name → layer, added to the defaults ``entities``,
             ``triggers`` and Label Studio's NER template name ``label`` (entities).
         label_set: allowed labels per layer; ``None`` allows any well-formed label.
-        nested: overlapping spans in one layer: ``error``, ``outer`` or ``inner``.
+        nested: overlapping spans in one layer: ``keep`` (nested ones; crossing ones
+            are errors), ``error``, ``outer`` or ``inner``.
         text_key: the ``data`` key that holds the text.
+        offsets: what the offsets count: ``auto`` (decided per task, see the module
+            notes), ``code_points`` or ``utf16``.
 
     Returns:
         The documents, every error (naming the file, task and result), counters
         (``tasks``, ``unannotated``, ``several_annotations``, ``utf16_offsets``,
-        ``unimported_<type>``) and notes.
+        ``ambiguous_offsets``, ``dropped_nested``, ``unimported_<type>``) and notes.
 
     Raises:
         UsageError: the file is missing, is not JSON, or an option is invalid.
@@ -226,36 +247,46 @@ def read_labelstudio(
         raise UsageError(f"source is 'annotations' or 'predictions', not {source!r}")
     if nested not in NESTED_POLICIES:
         raise UsageError(f"unknown nested policy {nested!r}; choose {', '.join(NESTED_POLICIES)}")
+    if offsets not in OFFSET_UNITS:
+        raise UsageError(f"offsets is one of {', '.join(OFFSET_UNITS)}, not {offsets!r}")
     layers_of = {**DEFAULT_FROM_NAMES, **(from_names or {})}
     bad = sorted(set(layers_of.values()) - set(LAYERS))
     if bad:
         raise UsageError(f"from_names maps to {bad}; layers are {', '.join(LAYERS)}")
     try:
         tasks = json.loads(p.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise UsageError(
-            f"{p} is not a Label Studio JSON export ({exc}); export the project as JSON"
+            f"{p} is not a Label Studio JSON export ({why}); export the project as JSON"
         ) from None
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):
         raise UsageError(f"{p} holds {type(tasks).__name__}, not a list of Label Studio tasks")
     result = ReadResult()
+    read: list[tuple[int, _Task]] = []
+    task_of: dict[int, int] = {}  # id(error) -> task number: errors are listed in task order
     for n, task in enumerate(tasks, start=1):
         result.stats["tasks"] += 1
-        doc = _task_document(
-            task,
-            n,
-            str(p),
-            result,
-            source=source,
-            layers_of=layers_of,
-            label_set=label_set,
-            nested=nested,
+        before = len(result.errors)
+        got = _read_task(
+            task, n, str(p), result, source=source, layers_of=layers_of, label_set=label_set,
             text_key=text_key,
-        )
+        )  # fmt: skip
+        task_of.update((id(e), n) for e in result.errors[before:])
+        if got is not None:
+            read.append((n, got))
+    units = {t.units(offsets) for _, t in read} - {"either", "mixed"}
+    export_units = units.pop() if len(units) == 1 else None
+    ambiguous: list[str] = []
+    for n, t in read:
+        before = len(result.errors)
+        doc = _task_document(t, offsets, export_units, ambiguous, result, nested)
         if doc is not None:
             result.add(doc, str(p), None)
+        task_of.update((id(e), n) for e in result.errors[before:])
+    result.errors.sort(key=lambda e: task_of[id(e)])
     for key, what in (
         ("unannotated", f"task(s) without {source}: skipped"),
         (
@@ -266,17 +297,98 @@ def read_labelstudio(
     ):
         if result.stats[key]:
             result.notes.append(f"{p}: {result.stats[key]} {what}")
+    if ambiguous:
+        shown = ", ".join(ambiguous[:10]) + (", ..." if len(ambiguous) > 10 else "")
+        result.notes.append(
+            f"{p}: {len(ambiguous)} task(s) whose offsets read the same as code points and as "
+            f"UTF-16 units, and nothing in the export says which ({shown}): read as UTF-16 "
+            "units; pass offsets='code_points' if your Label Studio stores code points"
+        )
     unimported = {k: v for k, v in result.stats.items() if k.startswith("unimported_")}
     if unimported:
         what = ", ".join(
             f"{v} {k.removeprefix('unimported_')}" for k, v in sorted(unimported.items())
         )
         result.notes.append(f"{p}: results not imported (araevent reads span labels only): {what}")
+    if result.stats["dropped_nested"]:
+        result.notes.append(
+            f"{p}: {result.stats['dropped_nested']} nested span(s) dropped (nested={nested})"
+        )
     result.stats["documents"] = len(result.documents)
     return result
 
 
-def _task_document(
+@dataclass
+class _Raw:
+    """One span result as exported, before the offsets are decided."""
+
+    what: str  # "task 3 result 1", for messages
+    layer: str
+    label: str
+    start: int
+    end: int
+    span_text: Any
+    score: float | None
+
+    def bounds(self, text: str, units: str) -> tuple[int, int] | None:
+        """Code-point bounds if the offsets, read as ``units``, fit the text and the span text."""
+        if units == "utf16":
+            got = _utf16_to_code_points(text, self.start, self.end)
+            if got is None:
+                return None
+        else:
+            got = (self.start, self.end)
+        a, b = got
+        ok = 0 <= a < b <= len(text) and (self.span_text is None or text[a:b] == self.span_text)
+        return got if ok else None
+
+
+@dataclass
+class _Task:
+    """A task whose data and results are well formed; its offsets are not yet decided."""
+
+    task_id: Any
+    doc_id: str
+    text: str
+    extra: dict[str, Any]
+    where: dict[str, Any]
+    spans: list[_Raw] = field(default_factory=list)
+
+    def units(self, offsets: str) -> str:
+        """``code_points``, ``utf16``, ``either`` (no span tells) or ``mixed`` (spans need both)."""
+        if offsets != "auto":
+            return offsets
+        need = set()
+        for r in self.spans:
+            cp, u16 = r.bounds(self.text, "code_points"), r.bounds(self.text, "utf16")
+            if cp is not None and u16 is None:
+                need.add("code_points")
+            elif u16 is not None and cp is None:
+                need.add("utf16")
+        if len(need) == 2:
+            return "mixed"
+        return need.pop() if need else "either"
+
+    def converts(self) -> bool:
+        """Whether reading the offsets as UTF-16 units moves any span."""
+        return any(
+            _utf16_to_code_points(self.text, r.start, r.end) != (r.start, r.end) for r in self.spans
+        )
+
+
+def _doc_id(data: dict, task_id: Any) -> tuple[str | None, str | None]:
+    """``(doc_id, None)`` from ``data.doc_id`` (else ``data.id``, else the task id) or an error."""
+    for key in (ID_KEY, "id"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+            return None, f"data.{key} is {value!r}: not a non-empty string or an integer"
+        return str(value), None
+    return f"task-{task_id}", None
+
+
+def _read_task(
     task: Any,
     n: int,
     path: str,
@@ -285,10 +397,9 @@ def _task_document(
     source: str,
     layers_of: Mapping[str, str],
     label_set: LabelSet | None,
-    nested: str,
     text_key: str,
-) -> Document | None:
-    """One task's document; ``None`` (with errors recorded, or counted as unannotated)."""
+) -> _Task | None:
+    """Check one task's data and results; ``None`` (errors recorded, or counted as unannotated)."""
     data = task.get("data") if isinstance(task, dict) else None
     if not isinstance(data, dict):
         result.errors.append(
@@ -296,7 +407,16 @@ def _task_document(
         )
         return None
     task_id = task.get("id", n)
-    doc_id = str(data.get(ID_KEY) or data.get("id") or f"task-{task_id}")
+    doc_id, problem = _doc_id(data, task_id)
+    if problem is not None:
+        result.errors.append(
+            DataError(
+                f"task {task_id}: {problem}",
+                path=path,
+                fix="give every task a string (or integer) data.doc_id",
+            )
+        )
+        return None
     where = {"path": path, "doc_id": doc_id}
     text = data.get(text_key)
     if not isinstance(text, str) or not text.strip():
@@ -308,97 +428,151 @@ def _task_document(
             )
         )
         return None
+    for key, value in ((ID_KEY, doc_id), (text_key, text)):
+        at = _SURROGATE.search(value)
+        if at is not None:
+            result.errors.append(
+                DataError(
+                    f"task {task_id}: data.{key} holds a lone surrogate "
+                    f"(U+{ord(at.group()):04X}) at character {at.start()}",
+                    fix="remove it or write the whole character",
+                    path=path,
+                    doc_id=doc_id.encode("utf-8", "backslashreplace").decode("utf-8"),
+                )
+            )
+            return None
     chosen, count = _pick_annotation(task, source)
     if chosen is None:
         result.stats["unannotated"] += 1
         return None
     result.stats["several_annotations"] += count > 1
+    items = chosen.get("result")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        result.errors.append(
+            DataError(
+                f"task {task_id}: result is {type(items).__name__}, not a list",
+                fix="export the project as JSON: result is a list of regions",
+                **where,
+            )
+        )
+        return None
+    n_errors = len(result.errors)
+    extra = {k: v for k, v in data.items() if k not in (text_key, ID_KEY)}
+    out = _Task(task_id, doc_id, text, extra, where)
+    for k, item in enumerate(items):
+        raw = _read_result(item, f"task {task_id} result {k}", where, result, layers_of, label_set)
+        if raw is not None:
+            out.spans.append(raw)
+    return out if len(result.errors) == n_errors else None
+
+
+def _read_result(
+    item: Any,
+    what: str,
+    where: dict[str, Any],
+    result: ReadResult,
+    layers_of: Mapping[str, str],
+    label_set: LabelSet | None,
+) -> _Raw | None:
+    """One result as a span whose offsets are not yet decided (``None``: not a span, or bad)."""
+
+    def error(problem: str, fix: str) -> None:
+        result.errors.append(DataError(f"{what}: {problem}", fix=fix, **where))
+
+    if not isinstance(item, dict):
+        error(f"is {type(item).__name__}, not an object", "export the project as JSON")
+        return None
+    kind = item.get("type")
+    if kind != "labels":
+        result.stats[f"unimported_{kind if isinstance(kind, str) and kind else 'unknown'}"] += 1
+        return None
+    value, from_name = item.get("value"), item.get("from_name")
+    if not isinstance(value, dict):
+        error(
+            f"value is {type(value).__name__}, not an object",
+            'a labels result has "value": {"start": int, "end": int, "labels": [str]}',
+        )
+        return None
+    layer = layers_of.get(from_name) if isinstance(from_name, str) else None
+    if layer is None:
+        error(
+            f"from_name {from_name!r} is not a known control",
+            f"name the controls {' and '.join(LAYERS)}, or map yours with from_names",
+        )
+        return None
+    labels, start, end = value.get("labels"), value.get("start"), value.get("end")
+    if not (isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)):
+        error(f"labels {labels!r} is not one label", "give every span exactly one label")
+        return None
+    label = labels[0]
+    if not is_valid_label(label) or (label_set and not label_set.allows(layer, label)):
+        why = "malformed" if not is_valid_label(label) else f"not in the {label_set.name} set"
+        error(
+            f"{layer} label {label!r} is {why}",
+            "labels match [A-Za-z][A-Za-z0-9_.:-]*; fix the labelling config",
+        )
+        return None
+    score = item.get("score")
+    if score is not None and not is_score(score):
+        error(f"score {score!r} is not a number", "a score is a finite number (or leave it out)")
+        return None
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+        error(f"offsets [{start!r}, {end!r}) are not integers", "offsets are integers")
+        return None
+    return _Raw(what, layer, label, start, end, value.get("text"), score)
+
+
+def _task_document(
+    t: _Task,
+    offsets: str,
+    export_units: str | None,
+    ambiguous: list[str],
+    result: ReadResult,
+    nested: str,
+) -> Document | None:
+    """The document of a checked task, its offsets read in the units the task needs."""
+    units = t.units(offsets)
+    if units == "mixed":
+        result.errors.append(
+            DataError(
+                f"task {t.task_id}: some spans read right only as code points and others only "
+                "as UTF-16 units",
+                fix="re-export the task, or pass offsets='code_points' or offsets='utf16'",
+                **t.where,
+            )
+        )
+        return None
+    if units == "either":
+        units = export_units or "utf16"
+        if export_units is None and t.converts():  # the two readings differ: ambiguous
+            ambiguous.append(str(t.task_id))
     n_errors = len(result.errors)
     spans: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
-    utf16 = False
-    for k, item in enumerate(chosen.get("result") or []):
-        what = f"task {task_id} result {k}"
-        kind = item.get("type") if isinstance(item, dict) else None
-        if kind != "labels":
-            result.stats[f"unimported_{kind or 'unknown'}"] += 1
-            continue
-        value, from_name = item.get("value") or {}, item.get("from_name")
-        layer = layers_of.get(from_name)
-        if layer is None:
-            result.errors.append(
-                DataError(
-                    f"{what}: from_name {from_name!r} is not a known control",
-                    fix=f"name the controls {' and '.join(LAYERS)}, or map yours with from_names",
-                    **where,
-                )
-            )
-            continue
-        labels, start, end = value.get("labels"), value.get("start"), value.get("end")
-        if not (isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)):
-            result.errors.append(
-                DataError(
-                    f"{what}: labels {labels!r} is not one label",
-                    fix="give every span exactly one label",
-                    **where,
-                )
-            )
-            continue
-        label = labels[0]
-        if not is_valid_label(label) or (label_set and not label_set.allows(layer, label)):
-            why = "malformed" if not is_valid_label(label) else f"not in the {label_set.name} set"
-            result.errors.append(
-                DataError(
-                    f"{what}: {layer} label {label!r} is {why}",
-                    fix="labels match [A-Za-z][A-Za-z0-9_.:-]*; fix the labelling config",
-                    **where,
-                )
-            )
-            continue
-        bounds = _check_offsets(text, start, end, value.get("text"))
+    for r in t.spans:
+        bounds = r.bounds(t.text, units)
         if bounds is None:
+            unit_name = "UTF-16 units" if units == "utf16" else "code points"
             result.errors.append(
                 DataError(
-                    f"{what}: [{start}, {end}) does not match its text {value.get('text')!r} "
-                    f"in a text of {len(text)} characters",
+                    f"{r.what}: [{r.start}, {r.end}) does not match its text {r.span_text!r} "
+                    f"in a text of {len(t.text)} characters (offsets read as {unit_name})",
                     fix="offsets are code points (or UTF-16 units) of data.text, end exclusive",
-                    **where,
+                    **t.where,
                 )
             )
             continue
-        utf16 |= bounds != (start, end)
-        spans[layer].append(Span(*bounds, label, item.get("score")))
-    result.stats["utf16_offsets"] += utf16
+        spans[r.layer].append(Span(*bounds, r.label, r.score))
+    result.stats["utf16_offsets"] += units == "utf16" and t.converts()
     for layer in LAYERS:
-        pairs = overlapping_pairs(spans[layer])
-        result.stats["nested"] += len(pairs)
-        if nested == "error":
-            for a, b in pairs:
-                result.errors.append(
-                    DataError(
-                        f"task {task_id}: {layer} overlap: [{a.start}, {a.end}) {a.label} and "
-                        f"[{b.start}, {b.end}) {b.label}",
-                        fix="remove one, or choose nested=outer or nested=inner",
-                        **where,
-                    )
-                )
-        kept, dropped = resolve_overlaps(spans[layer], nested)
+        n_pairs, errors = overlap_errors(
+            spans[layer], layer, nested, t.where, prefix=f"task {t.task_id}: "
+        )
+        result.stats["nested"] += n_pairs
+        result.errors.extend(errors)
+        spans[layer], dropped = resolve_overlaps(spans[layer], nested)
         result.stats["dropped_nested"] += len(dropped)
-        spans[layer] = kept
     if len(result.errors) > n_errors:
         return None
-    extra = {k: v for k, v in data.items() if k not in (text_key, ID_KEY)}
-    return Document(doc_id, text, spans["entities"], spans["triggers"], extra)
-
-
-def _check_offsets(text: str, start: Any, end: Any, span_text: Any) -> tuple[int, int] | None:
-    """Code-point bounds of a result, trying code points first and then UTF-16 units."""
-    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
-        return None
-    candidates = [(start, end)]
-    converted = _utf16_to_code_points(text, start, end)
-    if converted is not None and converted != (start, end):
-        candidates.append(converted)
-    for a, b in candidates:
-        if 0 <= a < b <= len(text) and (span_text is None or text[a:b] == span_text):
-            return a, b
-    return None
+    return Document(t.doc_id, t.text, spans["entities"], spans["triggers"], t.extra)

@@ -1,18 +1,32 @@
 """The document schema: raw text plus character spans in two layers.
 
 ``start``/``end`` index Python ``str`` code points of ``text``, end exclusive.
-Unknown keys on a document or a span pass through untouched.
+Unknown keys on a document or a span pass through untouched; an optional
+top-level ``tokens`` key (``[[start, end], ...]``, in order, not overlapping)
+records the corpus tokens of a document read from CoNLL.
+
+Spans of one layer may nest (a GPE inside an ORG name, as in ACE): the default
+policy ``keep`` keeps properly nested spans and reports crossing ones
+(``[0, 5)`` and ``[3, 8)``). ``error`` reports every overlap; ``outer`` and
+``inner`` keep one span of each overlapping pair and count the others.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from araevent.errors import DataError
 from araevent.labels import LAYERS, LabelSet, is_valid_label
 
-NESTED_POLICIES = ("error", "outer", "inner")
+NESTED_POLICIES = ("keep", "error", "outer", "inner")
+DEFAULT_NESTED = "keep"
+NESTED_FIX = "remove one, or keep one: --nested outer|inner (data.nested to train)"
+CROSSING_FIX = (
+    "spans of one layer may nest but not cross; fix the offsets, or keep one: "
+    "--nested outer|inner (data.nested to train)"
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ class ParseResult:
     errors: list[DataError]
     dropped_nested: int = 0
     nested: int = 0
+    dropped_layer: int = 0  # spans of a layer that was not selected
 
 
 def parse_span(
@@ -149,18 +164,32 @@ def parse_span(
                 **where,
             )
         ]
-    extra = {k: v for k, v in obj.items() if k not in ("start", "end", "label", "text", "score")}
     score = obj.get("score")
+    if score is not None and not is_score(score):
+        return None, [
+            DataError(
+                f"{name}.score is {score!r}, not a number",
+                fix="a score is a finite number (or leave it out)",
+                **where,
+            )
+        ]
+    extra = {k: v for k, v in obj.items() if k not in ("start", "end", "label", "text", "score")}
     return Span(start, end, label, float(score) if score is not None else None, extra), []
+
+
+def is_score(value: Any) -> bool:
+    """Whether ``value`` can be a span score: a finite int or float (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def resolve_overlaps(spans: list[Span], policy: str) -> tuple[list[Span], list[Span]]:
     """Keep non-overlapping spans by ``policy``; return ``(kept, dropped)``.
 
     ``outer`` prefers longer spans, ``inner`` shorter ones; ties go to the earlier span.
-    With ``error`` nothing is dropped (the caller reports the overlaps).
+    With ``error`` and ``keep`` nothing is dropped (the caller reports the overlaps,
+    or the crossing ones).
     """
-    if policy == "error":
+    if policy in ("error", "keep"):
         return list(spans), []
     if policy not in NESTED_POLICIES:
         raise ValueError(f"unknown nested policy {policy!r}; choose {', '.join(NESTED_POLICIES)}")
@@ -188,13 +217,90 @@ def overlapping_pairs(spans: list[Span]) -> list[tuple[Span, Span]]:
     return pairs
 
 
+def is_nested_pair(a: Span, b: Span) -> bool:
+    """Whether one of two overlapping spans contains the other (else they cross)."""
+    return (a.start <= b.start and b.end <= a.end) or (b.start <= a.start and a.end <= b.end)
+
+
+def crossing_pairs(spans: list[Span]) -> list[tuple[Span, Span]]:
+    """Pairs of spans in one layer that overlap without one containing the other."""
+    return [(a, b) for a, b in overlapping_pairs(spans) if not is_nested_pair(a, b)]
+
+
+def overlap_errors(
+    spans: list[Span],
+    layer: str,
+    nested: str,
+    where: dict[str, Any],
+    *,
+    prefix: str = "",
+    line_of: dict[Span, int | None] | None = None,
+) -> tuple[int, list[DataError]]:
+    """The overlapping pairs of one layer and the errors the policy makes of them.
+
+    ``line_of`` gives the line of a span (brat): an error names the later span's line.
+
+    Returns:
+        ``(pairs, errors)``: how many pairs overlap, and under ``error`` one error
+        per pair, under ``keep`` one per crossing pair (none under ``outer``/``inner``).
+    """
+    pairs = overlapping_pairs(spans)
+    lines = line_of or {}
+    twice: list[Span] = []
+    if nested == "error":
+        bad, what, fix = pairs, "overlap", NESTED_FIX
+    elif nested == "keep":
+        bad, what, fix = [p for p in pairs if not is_nested_pair(*p)], "spans cross", CROSSING_FIX
+        twice = [b for a, b in pairs if a.key == b.key]
+    else:
+        bad, what, fix = [], "", ""
+    errors = [
+        DataError(
+            f"{prefix}{layer} {what}: [{a.start}, {a.end}) {a.label} and "
+            f"[{b.start}, {b.end}) {b.label}",
+            fix=fix,
+            **{**where, "line": lines.get(b, where.get("line"))},
+        )
+        for a, b in bad
+    ]
+    errors += [
+        DataError(
+            f"{prefix}{layer} span [{b.start}, {b.end}) {b.label} is given twice",
+            fix="remove one of them",
+            **{**where, "line": lines.get(b, where.get("line"))},
+        )
+        for b in twice
+    ]
+    return len(pairs), errors
+
+
+def parse_tokens(value: Any, text: str) -> str | None:
+    """What is wrong with a ``tokens`` value (``[[start, end], ...]``), or ``None``."""
+    if not isinstance(value, list):
+        return f"tokens is {type(value).__name__}, not a list"
+    prev = 0
+    for i, tok in enumerate(value):
+        ok = (
+            isinstance(tok, list)
+            and len(tok) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in tok)
+        )
+        if not ok:
+            return f"tokens[{i}] is {tok!r}, not [start, end]"
+        a, b = tok
+        if not prev <= a < b <= len(text):
+            return f"tokens[{i}] [{a}, {b}) is out of order, empty or out of range"
+        prev = b
+    return None
+
+
 def parse_document(
     obj: Any,
     *,
     path: str | None = None,
     line: int | None = None,
     label_set: LabelSet | None = None,
-    nested: str = "error",
+    nested: str = DEFAULT_NESTED,
     layers: tuple[str, ...] = LAYERS,
 ) -> ParseResult:
     """Check a decoded JSON object against the schema.
@@ -256,22 +362,25 @@ def parse_document(
                 )
                 continue
             got.append(span)
-        pairs = overlapping_pairs(got)
-        result.nested += len(pairs)
-        if pairs and nested == "error":
-            for a, b in pairs:
-                errors.append(
-                    DataError(
-                        f"{layer} overlap: [{a.start}, {a.end}) {a.label} and "
-                        f"[{b.start}, {b.end}) {b.label}",
-                        fix="remove one, or keep one: --nested outer|inner (data.nested to train)",
-                        **where,
-                    )
-                )
-        else:
-            got, dropped = resolve_overlaps(got, nested)
-            result.dropped_nested += len(dropped)
+        n_pairs, overlaps = overlap_errors(got, layer, nested, where)
+        result.nested += n_pairs
+        errors.extend(overlaps)
+        got, dropped = resolve_overlaps(got, nested)
+        result.dropped_nested += len(dropped)
+        if layer not in layers:
+            result.dropped_layer += len(got)
         spans[layer] = got if layer in layers else []
+    if "tokens" in obj:
+        problem = parse_tokens(obj["tokens"], text)
+        if problem is not None:
+            errors.append(
+                DataError(
+                    problem,
+                    fix="tokens is [[start, end], ...]: the corpus tokens in order "
+                    "(or leave it out)",
+                    **where,
+                )
+            )
     if errors:
         return result
     extra = {k: v for k, v in obj.items() if k not in ("id", "text", *LAYERS)}

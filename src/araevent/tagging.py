@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from araevent.labels import LAYERS
-from araevent.schema import Document, Span
+from araevent.schema import Document, Span, overlapping_pairs, resolve_overlaps
 from araevent.text import Unit
 
 OUTSIDE = "O"
@@ -98,6 +98,7 @@ class TaggedDocument:
     tags: list[str]
     off_boundary: list[OffBoundary] = field(default_factory=list)
     collisions: list[Span] = field(default_factory=list)
+    nested_untagged: list[Span] = field(default_factory=list)  # inner spans of nested pairs
 
 
 def _boundary_maps(units: Sequence[Unit]) -> tuple[dict[int, int], dict[int, int]]:
@@ -149,15 +150,21 @@ def tag_document(
     """Tags over the union of ``layers``.
 
     Where a trigger and an entity share a unit, the trigger wins and the entity
-    span is dropped whole (and counted).
+    span is dropped whole (and counted). IOB2 tags cannot hold nested spans: of
+    overlapping spans in one layer the outer one is tagged and the others are
+    listed in ``nested_untagged``.
     """
     tags = [OUTSIDE] * len(units)
     off: list[OffBoundary] = []
     per_layer: dict[str, list[str]] = {}
+    flat: dict[str, list[Span]] = {}
+    nested_untagged: list[Span] = []
     for layer in layers:
-        per_layer[layer], problems = spans_to_tags(
-            units, doc.layer(layer), doc_id=doc.id, layer=layer
-        )
+        flat[layer], untagged = doc.layer(layer), []
+        if overlapping_pairs(flat[layer]):  # quick when nothing overlaps, the common case
+            flat[layer], untagged = resolve_overlaps(flat[layer], "outer")
+        nested_untagged += untagged
+        per_layer[layer], problems = spans_to_tags(units, flat[layer], doc_id=doc.id, layer=layer)
         off += problems
     collisions: list[Span] = []
     if "triggers" in per_layer:
@@ -165,7 +172,7 @@ def tag_document(
     if "entities" in per_layer:
         ent_tags = per_layer["entities"]
         starts, ends = _boundary_maps(units)
-        for span in doc.entities:
+        for span in flat["entities"]:
             a, b = starts.get(span.start), ends.get(span.end)
             if a is None or b is None:
                 continue
@@ -173,7 +180,7 @@ def tag_document(
                 collisions.append(span)
                 continue
             tags[a : b + 1] = ent_tags[a : b + 1]
-    return TaggedDocument(doc, units, tags, off, collisions)
+    return TaggedDocument(doc, units, tags, off, collisions, nested_untagged)
 
 
 def split_tag(tag: str) -> tuple[str, str | None]:

@@ -41,10 +41,10 @@ def load_split(data: DataSettings, split: str) -> list[Document]:
         from araevent.io import load_hub_split
 
         return load_hub_split(data, location)
-    from araevent.io import load_documents
+    from araevent.io import describe_dropped, load_documents
 
     label_set = get_label_set(data.label_set)
-    return load_documents(
+    docs = load_documents(
         [location],
         data.format,
         label_set=label_set,
@@ -52,6 +52,9 @@ def load_split(data: DataSettings, split: str) -> list[Document]:
         layers=data.layers,
         conll_layers=data.conll_layers,
     )
+    if docs.dropped:
+        log.warning("%s: %s", location, "; ".join(describe_dropped(docs.dropped, data.nested)))
+    return docs
 
 
 def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
@@ -101,6 +104,7 @@ def build_features(
         stats["units"] += len(ed.units)
         stats["windows"] += len(ed.encoding.windows)
         stats["collisions_entity_dropped"] += len(tagged.collisions)
+        stats["nested_spans_not_tagged"] += len(tagged.nested_untagged)
         stats["spans_off_unit_boundaries"] += len(tagged.off_boundary)
         stats["empty_units_as_unk"] += ed.encoding.empty_units
         stats["truncated_units"] += ed.encoding.truncated_units

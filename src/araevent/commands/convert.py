@@ -4,7 +4,11 @@ Reads IN exactly as `araevent validate` does and refuses to write anything if
 there is any error. The output is written atomically (a temporary file or
 folder moved into place). CoNLL output has one unit per line, so spans that are
 not on unit boundaries cannot be written: they are listed and nothing is
-written. brat output is a folder of X.txt/X.ann pairs plus annotation.conf.
+written; documents read from CoNLL keep their tokens as the lines. brat output
+is a folder of X.txt/X.ann pairs plus annotation.conf; a folder that is not
+empty is refused unless --overwrite (which replaces the files of the same names
+and deletes nothing). Spans dropped on the way (--nested outer|inner, --layers)
+are counted per reason on stderr.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import sys
 from pathlib import Path
 
 from araevent.commands.validate import add_reading_arguments, known_words, read_inputs
-from araevent.io import FORMATS, write_documents
+from araevent.io import FORMATS, check_brat_target, describe_dropped, write_documents
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,11 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "output", type=Path, metavar="OUT", help="file to write (a folder for brat)"
     )
     parser.add_argument("--to", required=True, choices=FORMATS, help="output format")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="brat: write into a folder that is not empty (files of the same names are "
+        "replaced, no other file is deleted)",
+    )
     add_reading_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Read, refuse on any error, write atomically; 0 on success, 1 on data errors."""
+    if args.to == "brat":
+        check_brat_target(args.output, args.overwrite)
     result = read_inputs(args, [args.input])
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -48,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
         args.to,
         conll_layers=conll_layers,
         known=known_words(args, result),
+        overwrite=args.overwrite,
     )
+    for what in describe_dropped(result.dropped, args.nested):
+        print(f"araevent convert: {what}", file=sys.stderr)
     print(f"wrote {len(result.documents)} documents to {args.output} ({args.to})")
     return 0

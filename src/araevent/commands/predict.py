@@ -63,9 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nested",
         default="keep",
-        choices=("keep", *NESTED_POLICIES),
+        choices=NESTED_POLICIES,
         help="JSONL input with overlapping spans in one layer: keep them all (default), "
         "report them (error), or keep the outer/inner one (dropped spans are counted)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="brat: write into a folder that is not empty (files of the same names are "
+        "replaced, no other file is deleted)",
     )
     parser.add_argument(
         "--replace",
@@ -215,7 +221,7 @@ def parse_inputs(
     return fmt, docs, counts, errors
 
 
-def check_output(fmt: str, output: str) -> None:
+def check_output(fmt: str, output: str, overwrite: bool = False) -> None:
     """Refuse output targets the format cannot use, before any work is done.
 
     Raises:
@@ -226,13 +232,17 @@ def check_output(fmt: str, output: str) -> None:
         raise UsageError(f"--format {fmt} writes {what}; pass --output PATH")
     if fmt == "brat" and Path(output).is_file():
         raise UsageError(f"--output {output} is a file; brat output is a folder")
+    if fmt == "brat":
+        from araevent.io import check_brat_target  # io pulls in numpy; loaded when needed
+
+        check_brat_target(output, overwrite)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, predict every document, write the output; 0 on success."""
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
-    check_output(args.format, args.output)
+    check_output(args.format, args.output, args.overwrite)
     name, data = read_input(args.input)
     lines = decode_lines(name, data)
     fmt, docs, counts, errors = parse_inputs(name, lines, args.input_format, args.nested)
@@ -317,7 +327,7 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
             for p in [predicted_spans(d)]
         ]
     if args.format == "brat":
-        write_documents(docs, args.output, "brat")
+        write_documents(docs, args.output, "brat", overwrite=args.overwrite)
         return
     layers = tuple(layer for layer in LAYERS if schema.layer_labels(layer)) or ("entities",)
     if args.output != "-":

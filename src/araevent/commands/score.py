@@ -21,6 +21,7 @@ either way.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from araevent.schema import NESTED_POLICIES
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     """Read both files, score, print the table and write the report folder."""
     from araevent.errors import UsageError
     from araevent.evaluation import corpus_units, pair_documents, score
-    from araevent.io import load_documents
+    from araevent.io import describe_dropped, load_documents
     from araevent.labels import get_label_set
     from araevent.reporting import file_hashes, git_commit, library_versions, main_table
 
@@ -88,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     gold = load_documents([args.gold], args.fmt, label_set=label_set, nested=args.nested)
     pred_docs = load_documents([args.pred], args.pred_format or args.fmt, nested=args.nested)
+    for name, docs in (("gold", gold), ("predictions", pred_docs)):
+        for what in describe_dropped(docs.dropped, args.nested):
+            print(f"araevent score: {name}: {what}", file=sys.stderr)
     preds = pair_documents(
         gold, pred_docs, match=args.match, gold_path=str(args.gold), pred_path=str(args.pred)
     )
