@@ -29,7 +29,7 @@ another one and were left out of the tags::
     <prefix>/<view>/seqeval_strict_tokens/{precision,recall,f1,macro_f1,weighted_f1,
                                            support,f1_ci_low,f1_ci_high}
 
-Overlapping spans of one layer cannot all be tagged: the longest one is, and
+Overlapping spans of one layer cannot all be tagged: the earliest one is, and
 ``counts["<view>/overlapping_<gold|predicted>_not_in_tags"]`` counts the others
 (character-span scores count every span).
 
@@ -327,7 +327,7 @@ def layer_tags(
     """Per-view tag sequences built from spans (off-boundary spans cannot appear).
 
     A tag sequence holds one span per unit, so where spans of one layer overlap
-    only the longest (then the earliest) is tagged; each one left out is
+    only the earliest (then the longest) is tagged; each one left out is
     counted in ``dropped[view]``.
     """
     out = {}
@@ -419,8 +419,8 @@ def _token_spans(
         mapped = {}
         for layer in LAYERS:
             mapped[layer], c = spans_on_tokens(spans[layer], toks)
-            for k, v in c.items():
-                counts[f"tokens/{layer}/{side}_{k}"] += v
+            for k in ("widened", "inside_token", "no_token"):
+                counts[f"tokens/{layer}/{side}_{k}"] += c[k]
         out.append(mapped)
     return out
 
