@@ -9,6 +9,7 @@ import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
+from araevent.errors import DataError
 from araevent.evaluation import (
     VIEWS,
     bootstrap_f1,
@@ -21,7 +22,6 @@ from araevent.evaluation import (
     seqeval_scores,
     span_errors,
 )
-from araevent.errors import DataError
 from araevent.schema import Document, Span
 from araevent.tagging import decode_spans
 from araevent.text import Unit, split_units

@@ -214,8 +214,8 @@ def test_overlapping_predicted_spans_are_an_error_or_follow_nested(tmp_path, cap
     assert main(["score", str(GOLD), str(path), "--bootstrap", "0"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == (
-        f"araevent score: {path}:1: eval-001: predicted_entities overlap: [27, 37) GPE and [30, 37) GPE "
-        "(remove one, or keep one: --nested outer|inner)"
+        f"araevent score: {path}:1: eval-001: predicted_entities overlap: "
+        "[27, 37) GPE and [30, 37) GPE (remove one, or keep one: --nested outer|inner)"
     )
     # --nested inner keeps «القاهرة»: the same scores as without the extra span, and the
     # dropped span is counted and reported
