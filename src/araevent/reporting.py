@@ -544,8 +544,9 @@ def _check_label_overlap(
     model = {label for layer in LAYERS for label in schema.layer_labels(layer)}
     if not gold or gold & model:
         return
+    shown = ", ".join(sorted(gold)[:6]) + (f" and {len(gold) - 6} more" if len(gold) > 6 else "")
     raise UsageError(
-        f"{location}: none of the gold labels ({', '.join(sorted(gold))}) is a label of the "
+        f"{location}: none of the {len(gold)} gold labels ({shown}) is a label of the "
         f"model ({', '.join(sorted(model)) or 'none'}) (score on the data the model was "
         f"trained on: leave data= out to use the run folder's, or pass data=... "
         f"instead of data={data_name})"
@@ -738,6 +739,7 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
             "tags": job.tags,
             "model": job.model.name,
             "data": d.name,
+            "layers": [layer for layer in LAYERS if schema.layer_labels(layer)],
         },
         "versions": library_versions(),
         "git_commit": git_commit(),
@@ -753,6 +755,9 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
         f"{info.get('best_dev_strict_f1')}"
     ]
     (run_dir / "report.md").write_text(
-        report_markdown(f"araevent run {run_dir.name}", sections, notes), encoding="utf-8"
+        report_markdown(
+            f"araevent run {run_dir.name}", sections, notes, layers=metrics_doc["run"]["layers"]
+        ),
+        encoding="utf-8",
     )
     return metrics_doc
