@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,29 @@ def test_only_the_layers_with_spans_are_shown(tmp_path, capsys):
     # both layers: every view, overall included
     assert main(["score", str(GOLD), str(PRED), "--bootstrap", "0"]) == 0
     assert "| overall |" in capsys.readouterr().out
+
+
+def test_gold_with_corpus_tokens_gets_the_token_level_column(tmp_path, capsys):
+    gold = read_jsonl(GOLD)
+    for d in gold:  # whitespace tokens, as a CoNLL corpus has: «وأمريكا», «بالقاهرة.»
+        d["tokens"] = [[m.start(), m.end()] for m in re.finditer(r"\S+", d["text"])]
+    g = write_jsonl(tmp_path / "gold.jsonl", gold)
+    out = tmp_path / "report"
+    assert main(["score", str(g), str(PRED), "-o", str(out), "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "tokens strict F1" in printed.splitlines()[0]
+    assert "the number comparable with published results on this corpus" in printed
+    m = metrics_of(out)
+    c = m["counts"]["test"]
+    assert c["tokens"] == sum(len(d["tokens"]) for d in gold)
+    # gold «أمريكا» and «القاهرة» lie inside the tokens «وأمريكا» and «بالقاهرة.»
+    assert c["tokens/entities/gold_widened"] == 2
+    assert c["tokens/entities/predicted_widened"] == 0
+    # over the tokens «وأمريكا» is right: TP 3, FP 2 (PER الشرطة, المتهم), FN 2
+    assert m["test/entities/seqeval_strict_tokens/f1"] == pytest.approx(6 / 10)
+    assert m["test/entities/span/f1"] == pytest.approx(2 / 5)
+    report = (out / "report.md").read_text("utf-8")
+    assert "this is the number comparable with published results" in report
+    # the same files without tokens: no token column
+    assert main(["score", str(GOLD), str(PRED), "--bootstrap", "0"]) == 0
+    assert "tokens strict F1" not in capsys.readouterr().out

@@ -14,6 +14,10 @@ scorer); :func:`write_report` writes the report folder that ``evaluate.py`` and
   (``araevent score predictions.jsonl predictions.jsonl`` re-scores it);
 - ``errors.jsonl``: every false positive and false negative with ±40 characters of context;
 - ``confusion_<layer>.png``: gold against predicted types, with missed and spurious.
+
+Reports show the views of the layers a model has (``run.layers``; ``araevent
+score``: the layers with a gold or predicted span); ``metrics.json`` keeps
+every key. A report folder is written whole or, when a file cannot be, not at all.
 """
 
 from __future__ import annotations
@@ -504,15 +508,21 @@ def _use_training_data(job, training: dict[str, Any]) -> str | None:
     """Score on the training run's data when the command line named none.
 
     Replaces ``job.data`` (and ``job.config["data"]``) with the ``data`` config the
-    run folder recorded; returns the note saying so, or ``None``.
+    run folder recorded; returns the note saying which data is scored, or ``None``
+    when the command line chose it.
     """
     from omegaconf import OmegaConf
 
     from araevent.config import data_settings
 
     recorded = (training.get("training_config") or {}).get("data")
-    if job.data_given or not isinstance(recorded, dict):
+    if job.data_given:
         return None
+    if not isinstance(recorded, dict):
+        return (
+            f"data: {job.data.name}, the default (no training run folder with a data config "
+            f"around {job.model_path}); pass data=... to choose the data"
+        )
     try:
         job.data = data_settings(OmegaConf.create(recorded))
     except (KeyError, AttributeError, TypeError, ValueError) as exc:  # a hand-edited config

@@ -145,6 +145,11 @@ def run(args: argparse.Namespace) -> int:
     print(main_table(scores.metrics, args.split, shown_views(layers)))
     c = scores.counts
     print(f"{c['documents']} documents, {c['gold_spans']} gold spans scored")
+    if "tokens" in c:
+        print(
+            "tokens strict F1: seqeval strict over the corpus's own tokens, the number "
+            "comparable with published results on this corpus"
+        )
     n_dropped = sum(dropped.values())
     if n_dropped:
         print(
