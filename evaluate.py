@@ -1,4 +1,8 @@
-"""Evaluate a model folder: ``python evaluate.py model_path=DIR [split=test]``."""
+"""Evaluate a model folder: ``python evaluate.py model_path=DIR [split=test]``.
+
+With no ``data=``/``data.*`` override the data the model was trained on (the
+run folder's recorded data config) is scored on.
+"""
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -13,7 +17,8 @@ register_resolvers()
 def main(cfg: DictConfig) -> None:
     from araevent.entrypoints import run_evaluation
 
-    run_evaluation(cfg, HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    run_evaluation(cfg, hydra_cfg.runtime.output_dir, list(hydra_cfg.overrides.task))
 
 
 if __name__ == "__main__":

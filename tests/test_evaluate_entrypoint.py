@@ -325,3 +325,96 @@ def test_the_script_exits_non_zero_with_one_line(tmp_path):
     assert last.startswith("error: model_path=") and "no such folder" in last
     assert (run_dir / "evaluate.log").is_file()
     assert (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+@pytest.fixture(scope="module")
+def entities_only_run(tmp_path_factory) -> tuple[Path, Path]:
+    """A run folder (random tiny model, no training) whose data has PERS/MISC entities only.
+
+    Its metrics.json records the data config as train.py does; returns (run, corpus).
+    """
+    from omegaconf import OmegaConf
+
+    base = [json.loads(x) for x in GOLD.read_text("utf-8").splitlines()]
+    relabel = {"GPE": "MISC", "ORG": "PERS", "PER": "PERS"}
+    docs = [
+        {
+            "id": d["id"],
+            "text": d["text"],
+            "entities": [{**s, "label": relabel[s["label"]]} for s in d["entities"]],
+            "triggers": [],
+        }
+        for d in base
+    ]
+    tmp = tmp_path_factory.mktemp("entities-only")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for split in ("train", "dev", "test"):
+        write_jsonl(corpus / f"{split}.jsonl", docs)
+    run = tmp / "run"
+    random_tiny_model(run / "model", corpus / "train.jsonl", max_length=32)
+    data = compose("train", ["data=jsonl", f"data.dir={corpus}"]).data
+    config = {"seed": 3, "data": OmegaConf.to_container(data, resolve=True)}
+    (run / "metrics.json").write_text(json.dumps({"config": config}), "utf-8")
+    return run, corpus
+
+
+def test_without_a_data_override_the_run_folders_data_is_scored(
+    entities_only_run, tmp_path, capsys
+):
+    run, corpus = entities_only_run
+    out = tmp_path / "report"
+    overrides = [f"model_path={run}", f"paths.output_dir={out}", "bootstrap=0"]
+    m = run_evaluation(compose("evaluate", overrides), out, overrides)
+    assert m["config"]["data"]["test"] == str(corpus / "test.jsonl")
+    assert list(m["data_hashes"]) == [str(corpus / "test.jsonl")]
+    assert m["counts"]["test"]["gold_spans"] == 5
+    report = (out / "report.md").read_text("utf-8")
+    assert f"data: the training run's data config (data=jsonl, recorded in {run}/metrics.json)" in (
+        report
+    )
+    capsys.readouterr()
+
+
+def test_gold_sharing_no_label_with_the_model_is_refused_in_one_line(
+    entities_only_run, tmp_path, capsys
+):
+    run, _ = entities_only_run
+    labels = {
+        s["label"]
+        for line in (ROOT / "data" / "sample" / "test.jsonl").read_text("utf-8").splitlines()
+        for s in json.loads(line)["entities"] + json.loads(line)["triggers"]
+    }
+    # data=sample named on the command line, or no command line known: the sample is scored
+    for overrides in (["data=sample"], None):
+        cfg = compose("evaluate", [f"model_path={run}", "bootstrap=0"])
+        with pytest.raises(SystemExit) as exit_:
+            run_evaluation(cfg, tmp_path / "out", overrides)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "data/sample/test.jsonl: none of the " in err
+        assert f"none of the {len(labels)} gold labels ({', '.join(sorted(labels)[:6])} and " in err
+        assert "is a label of the model (MISC, PERS) (score on the data the model" in err
+        assert "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_an_entities_only_model_reports_only_its_layer(entities_only_run, tmp_path, capsys):
+    run, corpus = entities_only_run
+    out = tmp_path / "report"
+    m = run_evaluation(evaluate_cfg(run, corpus, out, "data=jsonl", "bootstrap=0"), out)
+    assert m["run"]["layers"] == ["entities"]
+    printed = capsys.readouterr().out
+    report = (out / "report.md").read_text("utf-8")
+    for text in (printed, report):
+        assert "| entities |" in text
+        assert "| triggers/" not in text and "| overall |" not in text
+    assert "triggers/classification per type" not in report
+    assert "test/triggers/classification/span/f1" in m  # every key is still there
+
+
+def test_data_overrides_are_recognised():
+    from araevent.config import names_data
+
+    assert names_data(["data=conll"]) and names_data(["data.dir=x"]) and names_data(["+data.a=1"])
+    assert not names_data(["model_path=data", "paths.data_dir=x", "split=dev", "database=1"])

@@ -9,6 +9,7 @@ import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
+from araevent.errors import DataError
 from araevent.evaluation import (
     VIEWS,
     bootstrap_f1,
@@ -23,7 +24,7 @@ from araevent.evaluation import (
 )
 from araevent.schema import Document, Span
 from araevent.tagging import decode_spans
-from araevent.text import split_units
+from araevent.text import Unit, split_units
 
 TRIGGERS = {"Justice:Arrest-Jail", "Conflict:Attack", "Contact:Meet"}
 
@@ -384,3 +385,91 @@ def test_paired_bootstrap():
     assert paired_bootstrap(a, b, 300, 0)["p_value"] > 0.2
     with pytest.raises(ValueError, match="shape"):
         paired_bootstrap(a, b[:5], 10, 0)
+
+
+def test_overlapping_predicted_spans_left_out_of_the_tags_are_counted_and_reported():
+    from araevent.reporting import report_markdown
+
+    text = "Ahmed met Sara in Cairo and Paris yesterday"
+    gold = [Document("o1", text, [Span(18, 23, "GPE")], [])]
+    # two overlapping predictions: «Cairo» (right) and «in Cairo»; one tag sequence holds one
+    pred = [{"entities": [Span(18, 23, "GPE"), Span(15, 23, "GPE")], "triggers": []}]
+    s = score(gold, pred, [split_units(text)], bootstrap=0)
+    assert s.metrics["test/entities/span/precision"] == 0.5
+    assert s.metrics["test/entities/span/recall"] == 1.0
+    assert s.metrics["test/entities/seqeval_strict/f1"] == 0.0  # «in Cairo» was tagged
+    assert s.counts["entities/overlapping_predicted_not_in_tags"] == 1
+    assert s.counts["entities/overlapping_gold_not_in_tags"] == 0
+    report = report_markdown("r", {"test": s})
+    assert "1 predicted spans overlap a longer one of their layer" in report
+    clean = score(gold, [{"entities": [Span(18, 23, "GPE")], "triggers": []}], [split_units(text)])
+    assert clean.counts["entities/overlapping_predicted_not_in_tags"] == 0
+    assert "overlap a longer one" not in report_markdown("r", {"test": clean})
+
+
+# «في القاهرة وبغداد»: the corpus has 3 tokens; araevent's units split the proclitic و
+TOKEN_TEXT = "في القاهرة وبغداد"
+TOKENS = [[0, 2], [3, 10], [11, 17]]
+FINE_UNITS = [Unit(a, b, TOKEN_TEXT[a:b]) for a, b in ((0, 2), (3, 10), (11, 12), (12, 17))]
+
+
+def token_doc(tokens=TOKENS) -> Document:
+    extra = {} if tokens is None else {"tokens": tokens}
+    return Document("t1", TOKEN_TEXT, [Span(3, 10, "GPE"), Span(11, 17, "GPE")], [], extra)
+
+
+def test_token_level_corpora_are_also_scored_over_their_own_tokens():
+    from araevent.reporting import main_table, report_markdown
+
+    pred = [{"entities": [Span(3, 10, "GPE"), Span(12, 17, "GPE")], "triggers": []}]
+    s = score([token_doc()], pred, [FINE_UNITS], bootstrap=0)
+    m = s.metrics
+    # over araevent's units «بغداد» is not «وبغداد»: TP 1, FP 1, FN 1
+    assert m["test/entities/seqeval_strict/f1"] == 0.5
+    assert m["test/entities/span/f1"] == 0.5
+    # over the corpus tokens the prediction covers the token «وبغداد»
+    assert m["test/entities/seqeval_strict_tokens/f1"] == 1.0
+    assert m["test/overall/seqeval_strict_tokens/f1"] == 1.0
+    assert m["test/entities/seqeval_strict_tokens/support"] == 2
+    assert s.counts["tokens"] == 3
+    assert s.counts["tokens/entities/predicted_widened"] == 1
+    assert s.counts["tokens/entities/predicted_inside_token"] == 1
+    assert s.counts["tokens/entities/gold_widened"] == 0
+    assert s.counts["tokens/entities/predicted_no_token"] == 0
+    assert s.per_type["entities"]["seqeval_strict_tokens"]["GPE"]["f1"] == 1.0
+    table = main_table(m, "test")
+    assert "tokens strict F1" in table.splitlines()[0]
+    assert "| 100.0 | 2 |" in table.splitlines()[2]
+    report = report_markdown("r", {"test": s})
+    assert "comparable with published results" in report
+    assert "1 predicted spans were not on token edges and were widened (1 of them inside" in report
+    # without corpus tokens there is no token view, and its keys are absent
+    plain = score([token_doc(None)], pred, [FINE_UNITS], bootstrap=0)
+    assert not any("seqeval_strict_tokens" in k for k in plain.metrics)
+    assert "tokens strict F1" not in main_table(plain.metrics, "test")
+    assert "comparable with published results" not in report_markdown("r", {"test": plain})
+
+
+def test_two_predictions_inside_one_token_are_counted_when_merged():
+    pred = [
+        {"entities": [Span(3, 10, "GPE"), Span(11, 12, "ORG"), Span(12, 17, "GPE")], "triggers": []}
+    ]
+    s = score([token_doc()], pred, [FINE_UNITS], bootstrap=10)
+    assert s.counts["tokens/entities/predicted_inside_token"] == 2
+    assert s.counts["tokens/entities/predicted_merged"] == 1
+    # both widen to «وبغداد»; on equal extents the label order decides: GPE is kept
+    assert s.metrics["test/entities/seqeval_strict_tokens/f1"] == 1.0
+    assert s.metrics["test/entities/seqeval_strict_tokens/precision"] == 1.0
+    assert "test/entities/seqeval_strict_tokens/f1_ci_low" in s.metrics
+
+
+@pytest.mark.parametrize(
+    ("tokens", "bad"),
+    [([[0, 2], [1, 10]], "tokens[1] is [1, 10]"), ([[0, 99]], "tokens[0]"), ("0-2", "not a list")],
+)
+def test_malformed_corpus_tokens_are_one_clear_error(tokens, bad):
+    with pytest.raises(DataError) as err:
+        score([token_doc(tokens)], [{"entities": [], "triggers": []}], [FINE_UNITS], bootstrap=0)
+    msg = str(err.value)
+    assert msg.startswith("t1: ") and bad in msg
+    assert "(tokens are [start, end] offsets into text, in order, not overlapping)" in msg

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,137 @@ def test_without_output_only_the_table_is_printed(tmp_path, capsys, monkeypatch)
     out = capsys.readouterr().out
     assert out.startswith("| dev | span P |")
     assert list(tmp_path.iterdir()) == []
+
+
+def overlapping_prediction(tmp_path: Path) -> Path:
+    """PRED with «القاهرة» predicted twice in eval-001: as GPE and inside «في القاهرة»."""
+    docs = read_jsonl(PRED)
+    docs[0]["predicted_entities"].append({"start": 27, "end": 37, "label": "GPE"})
+    return write_jsonl(tmp_path / "overlap.jsonl", docs)
+
+
+def test_overlapping_predicted_spans_are_an_error_or_follow_nested(tmp_path, capsys):
+    path = overlapping_prediction(tmp_path)
+    assert main(["score", str(GOLD), str(path), "--bootstrap", "0"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"araevent score: {path}:1: eval-001: predicted_entities overlap: "
+        "[27, 37) GPE and [30, 37) GPE (remove one, or keep one: --nested outer|inner)"
+    )
+    # --nested inner keeps «القاهرة»: the same scores as without the extra span, and the
+    # dropped span is counted and reported
+    out = tmp_path / "inner"
+    args = ["--bootstrap", "0", "--nested", "inner", "-o", str(out)]
+    assert main(["score", str(GOLD), str(path), *args]) == 0
+    printed = capsys.readouterr().out
+    assert "1 overlapping predicted spans dropped by --nested inner (not scored)" in printed
+    m = metrics_of(out)
+    assert m["counts"]["test"]["predicted_nested_dropped/entities"] == 1
+    assert m["counts"]["test"]["predicted_nested_dropped/triggers"] == 0
+    assert m["test/entities/span/precision"] == pytest.approx(2 / 5)
+    assert m["test/entities/seqeval_strict/precision"] == pytest.approx(2 / 5)
+    report = (out / "report.md").read_text("utf-8")
+    assert "overlapping predicted spans dropped (not scored): entities 1" in report
+    assert main(["score", str(GOLD), str(path), "--bootstrap", "0", "--nested", "outer"]) == 0
+    assert "1 overlapping predicted spans dropped by --nested outer" in capsys.readouterr().out
+
+
+def test_output_onto_a_file_or_under_one_fails_in_one_line_before_scoring(tmp_path, capsys):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me", "utf-8")
+    for out, why in ((taken, "a file is there"), (taken / "report", "is a file, not a folder")):
+        assert main(["score", str(GOLD), str(PRED), "-o", str(out), "--bootstrap", "0"]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert (
+            err.startswith(f"araevent score: --output {out}: ") and why in err and "\n" not in err
+        )
+        assert "Traceback" not in err and captured.out == ""  # refused before scoring
+    assert taken.read_text("utf-8") == "keep me"
+
+
+def test_an_unwritable_output_folder_fails_in_one_line(tmp_path, capsys, monkeypatch):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != locked and real(p, mode))
+    out = locked / "sub" / "report"
+    assert main(["score", str(GOLD), str(PRED), "-o", str(out), "--bootstrap", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"araevent score: --output {out}: {locked} is not writable (choose a writable folder)"
+    )
+    assert list(locked.iterdir()) == []
+
+
+def test_a_report_that_fails_half_way_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    from araevent import reporting
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(reporting, "plot_confusion", disk_full)
+    new = tmp_path / "new"
+    assert main(["score", str(GOLD), str(PRED), "-o", str(new), "--bootstrap", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"araevent score: cannot write the report folder {new}: No space left on device "
+        "(choose a writable folder)"
+    )
+    assert not new.exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "metrics.json").write_text("{}", "utf-8")
+    assert main(["score", str(GOLD), str(PRED), "-o", str(old), "--bootstrap", "0"]) == 2
+    assert [p.name for p in old.iterdir()] == ["metrics.json"]  # no staging folder either
+    assert (old / "metrics.json").read_text("utf-8") == "{}"
+
+
+def test_only_the_layers_with_spans_are_shown(tmp_path, capsys):
+    docs = [{k: v for k, v in d.items() if "triggers" not in k} for d in read_jsonl(PRED)]
+    gold = write_jsonl(tmp_path / "gold.jsonl", [{**d, "triggers": []} for d in read_jsonl(GOLD)])
+    pred = write_jsonl(tmp_path / "pred.jsonl", docs)
+    out = tmp_path / "report"
+    assert main(["score", str(gold), str(pred), "-o", str(out), "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    report = (out / "report.md").read_text("utf-8")
+    for text in (printed, report):
+        assert "| entities | 40.0 | 40.0 | 40.0" in text
+        assert "| triggers/" not in text and "| overall |" not in text
+    assert "triggers/classification per type" not in report
+    assert "| triggers | false positive" not in report
+    m = metrics_of(out)
+    assert m["run"]["layers"] == ["entities"]
+    assert "test/overall/span/f1" in m and "test/triggers/classification/span/f1" in m
+    # both layers: every view, overall included
+    assert main(["score", str(GOLD), str(PRED), "--bootstrap", "0"]) == 0
+    assert "| overall |" in capsys.readouterr().out
+
+
+def test_gold_with_corpus_tokens_gets_the_token_level_column(tmp_path, capsys):
+    gold = read_jsonl(GOLD)
+    for d in gold:  # whitespace tokens, as a CoNLL corpus has: «وأمريكا», «بالقاهرة.»
+        d["tokens"] = [[m.start(), m.end()] for m in re.finditer(r"\S+", d["text"])]
+    g = write_jsonl(tmp_path / "gold.jsonl", gold)
+    out = tmp_path / "report"
+    assert main(["score", str(g), str(PRED), "-o", str(out), "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "tokens strict F1" in printed.splitlines()[0]
+    assert "the number comparable with published results on this corpus" in printed
+    m = metrics_of(out)
+    c = m["counts"]["test"]
+    assert c["tokens"] == sum(len(d["tokens"]) for d in gold)
+    # gold «أمريكا» and «القاهرة» lie inside the tokens «وأمريكا» and «بالقاهرة.»
+    assert c["tokens/entities/gold_widened"] == 2
+    assert c["tokens/entities/predicted_widened"] == 0
+    # over the tokens «وأمريكا» is right: TP 3, FP 2 (PER الشرطة, المتهم), FN 2
+    assert m["test/entities/seqeval_strict_tokens/f1"] == pytest.approx(6 / 10)
+    assert m["test/entities/span/f1"] == pytest.approx(2 / 5)
+    report = (out / "report.md").read_text("utf-8")
+    assert "this is the number comparable with published results" in report
+    # the same files without tokens: no token column
+    assert main(["score", str(GOLD), str(PRED), "--bootstrap", "0"]) == 0
+    assert "tokens strict F1" not in capsys.readouterr().out

@@ -7,6 +7,8 @@ nothing under them sees a ``DictConfig``.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,10 +221,21 @@ class EvaluateJob:
     seed: int
     device: str | None
     config: dict[str, Any]
+    # False: the command line named no data, so the training run's data config is used
+    data_given: bool = True
 
 
-def evaluate_job(cfg, out_dir: str | Path) -> EvaluateJob:
-    """Unpack the composed ``evaluate.yaml`` once into typed settings."""
+def names_data(overrides: Sequence[str]) -> bool:
+    """Whether command-line overrides touch the ``data`` group (``data=x``, ``data.dir=y``)."""
+    return any(re.match(r"[+~]*data([.=@]|$)", o) for o in overrides)
+
+
+def evaluate_job(cfg, out_dir: str | Path, overrides: Sequence[str] | None = None) -> EvaluateJob:
+    """Unpack the composed ``evaluate.yaml`` once into typed settings.
+
+    ``overrides`` are the command line's (``None``: unknown, ``cfg.data`` is used as
+    given); when none of them names ``data``, the training run's data config is.
+    """
     from omegaconf import OmegaConf
 
     from araevent.errors import UsageError
@@ -249,4 +262,5 @@ def evaluate_job(cfg, out_dir: str | Path) -> EvaluateJob:
         seed=int(cfg.seed),
         device=str(device) if device else None,
         config=OmegaConf.to_container(cfg, resolve=True),
+        data_given=overrides is None or names_data(overrides),
     )

@@ -42,18 +42,19 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
     return float(metrics[target]) if target else None
 
 
-def run_evaluation(cfg, out_dir: str | Path) -> dict:
+def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None) -> dict:
     """Evaluate a model folder from a composed ``evaluate.yaml``; print the main table.
 
     Writes the report folder (``metrics.json``, ``report.md``, ``predictions.jsonl``,
     ``errors.jsonl``, confusion plots) into ``out_dir`` and returns ``metrics.json``'s
-    content.
+    content. ``overrides`` are the command line's: when none names ``data``, the
+    training run's recorded data config is scored on.
     """
     from araevent.config import evaluate_job
     from araevent.reporting import evaluate_model, main_table
 
     try:
-        job = evaluate_job(cfg, out_dir)
+        job = evaluate_job(cfg, out_dir, overrides)
         metrics = evaluate_model(job)
     except AraEventError as exc:
         _fail(exc)

@@ -15,6 +15,24 @@ keys exist when ``bootstrap > 0``::
                                     f1_ci_low,f1_ci_high}
     <prefix>/<view>/seqeval_default/{precision,recall,f1,macro_f1,weighted_f1,support}
 
+When every gold document carries its corpus tokens (``extra["tokens"]``, as
+CoNLL data read by araevent does), seqeval strict also runs over those tokens:
+this is the number comparable with other tools and published results on the
+corpus (araevent's own units split proclitics off words, the corpus tokens do
+not). Each span, gold or predicted, is widened to the tokens it overlaps (shares
+a character with); ``counts["tokens/<layer>/predicted_widened"]`` counts the
+predicted spans whose ends were not on token edges, ``.../predicted_inside_token``
+those lying inside one token, ``.../predicted_no_token`` those over no token (left
+out) and ``tokens/<view>/predicted_merged`` those that, once widened, overlapped
+another one and were left out of the tags::
+
+    <prefix>/<view>/seqeval_strict_tokens/{precision,recall,f1,macro_f1,weighted_f1,
+                                           support,f1_ci_low,f1_ci_high}
+
+Overlapping spans of one layer cannot all be tagged: the earliest one is, and
+``counts["<view>/overlapping_<gold|predicted>_not_in_tags"]`` counts the others
+(character-span scores count every span).
+
 Macro and weighted averages run over every type seen in the gold or the
 prediction (seqeval's and scikit-learn's convention); a type that is only ever
 predicted counts with F1 0 in the macro average and weight 0 in the weighted one.
@@ -25,6 +43,7 @@ Bootstrap intervals resample documents with replacement from per-document
 
 from __future__ import annotations
 
+import bisect
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -302,24 +321,108 @@ def paired_bootstrap(
     }
 
 
-def layer_tags(units: Sequence[Unit], spans: dict[str, list[Span]]) -> dict[str, list[str]]:
-    """Per-view tag sequences built from spans (off-boundary spans cannot appear)."""
+def layer_tags(
+    units: Sequence[Unit], spans: dict[str, list[Span]], dropped: Counter | None = None
+) -> dict[str, list[str]]:
+    """Per-view tag sequences built from spans (off-boundary spans cannot appear).
+
+    A tag sequence holds one span per unit, so where spans of one layer overlap
+    only the earliest (then the longest) is tagged; each one left out is
+    counted in ``dropped[view]``.
+    """
     out = {}
     for view in TAG_VIEWS:
         layer = "entities" if view == "entities" else "triggers"
         layer_spans = spans[layer]
         if view == "triggers/identification":
             layer_spans = [Span(s.start, s.end, IDENTIFIED) for s in layer_spans]
-        out[view] = spans_to_tags(units, _non_overlapping(layer_spans))[0]
+        kept = _non_overlapping(layer_spans)
+        if dropped is not None:
+            dropped[view] += len(set(layer_spans)) - len(kept)
+        out[view] = spans_to_tags(units, kept)[0]
     return out
 
 
 def _non_overlapping(spans: list[Span]) -> list[Span]:
     kept: list[Span] = []
-    for s in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+    for s in sorted(set(spans), key=lambda s: (s.start, -(s.end - s.start), s.label)):
         if not kept or s.start >= kept[-1].end:
             kept.append(s)
     return kept
+
+
+# --- corpus tokens: the token-level view of token-level corpora (CoNLL) ------
+
+
+def corpus_tokens(doc: Document, path: str | None = None) -> list[Unit] | None:
+    """The corpus tokens a document carries (``extra["tokens"]``), or ``None``.
+
+    ``tokens`` is a list of ``[start, end]`` code-point offsets into the text, in
+    order and not overlapping (the CoNLL reader records them).
+
+    Raises:
+        DataError: the list is malformed; the message names the token.
+    """
+    raw = doc.extra.get("tokens")
+    if raw is None:
+        return None
+    fix = "tokens are [start, end] offsets into text, in order, not overlapping"
+    where: dict[str, Any] = {"path": path, "line": None, "doc_id": doc.id, "fix": fix}
+    if not isinstance(raw, list):
+        raise DataError(f"tokens is {type(raw).__name__}, not a list", **where)
+    out: list[Unit] = []
+    prev = 0
+    for i, tok in enumerate(raw):
+        ok = (
+            isinstance(tok, list | tuple)
+            and len(tok) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in tok)
+        )
+        if not ok or not prev <= tok[0] < tok[1] <= len(doc.text):
+            raise DataError(f"tokens[{i}] is {tok!r}", **where)
+        out.append(Unit(tok[0], tok[1], doc.text[tok[0] : tok[1]]))
+        prev = tok[1]
+    return out
+
+
+def spans_on_tokens(spans: Sequence[Span], tokens: Sequence[Unit]) -> tuple[list[Span], Counter]:
+    """Each span widened to the corpus tokens it overlaps (shares a character with).
+
+    Returns the widened spans and counts: ``widened`` (spans whose ends were not
+    on token edges), ``inside_token`` (of those, spans that lie inside one token
+    without covering it, such as a proclitic split off a word) and ``no_token``
+    (spans over no token, left out).
+    """
+    starts = [t.start for t in tokens]
+    ends = [t.end for t in tokens]
+    out: list[Span] = []
+    c: Counter = Counter()
+    for s in spans:
+        i = bisect.bisect_right(ends, s.start)  # first token ending after the start
+        j = bisect.bisect_left(starts, s.end) - 1  # last token starting before the end
+        if i > j:
+            c["no_token"] += 1
+            continue
+        a, b = tokens[i].start, tokens[j].end
+        if (a, b) != (s.start, s.end):
+            c["widened"] += 1
+            c["inside_token"] += i == j
+        out.append(Span(a, b, s.label))
+    return out, c
+
+
+def _token_spans(
+    docs: Sequence[dict[str, list[Span]]], tokens: Sequence[Sequence[Unit]], side: str, counts
+) -> list[dict[str, list[Span]]]:
+    out = []
+    for spans, toks in zip(docs, tokens, strict=True):
+        mapped = {}
+        for layer in LAYERS:
+            mapped[layer], c = spans_on_tokens(spans[layer], toks)
+            for k in ("widened", "inside_token", "no_token"):
+                counts[f"tokens/{layer}/{side}_{k}"] += c[k]
+        out.append(mapped)
+    return out
 
 
 def _span_view(
@@ -417,9 +520,11 @@ def score(
             )
 
     # seqeval over unit tags
-    gold_seq = [layer_tags(u, g) for u, g in zip(units, gold_spans, strict=True)]
-    pred_seq = [layer_tags(u, p) for u, p in zip(units, pred, strict=True)]
+    dropped: dict[str, Counter] = {"gold": Counter(), "predicted": Counter()}
+    gold_seq = [layer_tags(u, g, dropped["gold"]) for u, g in zip(units, gold_spans, strict=True)]
+    pred_seq = [layer_tags(u, p, dropped["predicted"]) for u, p in zip(units, pred, strict=True)]
     if pred_tags is not None:
+        dropped["predicted"].clear()  # seqeval sees the model's own tags
         trig = trigger_labels
         if trig is None:
             trig = {s.label for spans in (*gold_spans, *pred) for s in spans["triggers"]}
@@ -432,28 +537,81 @@ def score(
             pred_seq[d]["triggers/classification"] = project_tags(
                 tags, lambda x: x if x in trig else None
             )
-    counts["gold_spans_in_tags"] = sum(
-        sum(t.startswith("B-") for t in s["entities"] + s["triggers/classification"])
-        for s in gold_seq
-    )
+    for side, c in dropped.items():
+        for view in TAG_VIEWS:
+            counts[f"{view}/overlapping_{side}_not_in_tags"] = c[view]
+    counts["gold_spans_in_tags"] = _tagged_spans(gold_seq)
     counts["gold_spans_off_units"] = counts["gold_spans"] - counts["gold_spans_in_tags"]
+    _seqeval_views(
+        metrics, per_type, counts, doc_counts, gold_seq, pred_seq, prefix, bootstrap, seed
+    )
+    for view in TAG_VIEWS:
+        counts[f"{view}/ill_formed_predicted"] = sum(ill_formed(s[view]) for s in pred_seq)
+
+    # seqeval strict over the corpus tokens, when the gold documents carry them
+    tokens = [corpus_tokens(d) for d in gold]
+    if tokens and all(t is not None for t in tokens):
+        counts["tokens"] = sum(len(t) for t in tokens)
+        tok_dropped: dict[str, Counter] = {"gold": Counter(), "predicted": Counter()}
+        tok_seq = {
+            side: [
+                layer_tags(t, s, tok_dropped[side])
+                for t, s in zip(tokens, _token_spans(spans, tokens, side, counts), strict=True)
+            ]
+            for side, spans in (("gold", gold_spans), ("predicted", pred))
+        }
+        for side, c in tok_dropped.items():
+            for view in TAG_VIEWS:
+                counts[f"tokens/{view}/{side}_merged"] = c[view]
+        counts["gold_spans_in_token_tags"] = _tagged_spans(tok_seq["gold"])
+        _seqeval_views(
+            metrics,
+            per_type,
+            counts,
+            doc_counts,
+            tok_seq["gold"],
+            tok_seq["predicted"],
+            prefix,
+            bootstrap,
+            seed,
+            families=(("seqeval_strict_tokens", True),),
+        )
+    return Scores(metrics, per_type, dict(counts), doc_counts)
+
+
+def _tagged_spans(seqs: Sequence[dict[str, list[str]]]) -> int:
+    both = ("entities", "triggers/classification")
+    return sum(sum(t.startswith("B-") for v in both for t in s[v]) for s in seqs)
+
+
+def _seqeval_views(
+    metrics: dict[str, float],
+    per_type: dict[str, dict],
+    counts: Counter,
+    doc_counts: dict[str, np.ndarray],
+    gold_seq: Sequence[dict[str, list[str]]],
+    pred_seq: Sequence[dict[str, list[str]]],
+    prefix: str,
+    bootstrap: int,
+    seed: int,
+    families: tuple[tuple[str, bool], ...] = (("seqeval_strict", True), ("seqeval_default", False)),
+) -> None:
+    """Score every view with seqeval; the first (strict) family gets per-document rows."""
+    n = len(gold_seq)
     both = ("entities", "triggers/classification")
     for view in VIEWS:
         views = both if view == "overall" else (view,)
         g = [s[v] for s in gold_seq for v in views]
         p = [s[v] for s in pred_seq for v in views]
-        if view != "overall":
-            counts[f"{view}/ill_formed_predicted"] = sum(ill_formed(x) for x in p)
-        for fam, strict in (("seqeval_strict", True), ("seqeval_default", False)):
+        for fam, strict in families:
             res = seqeval_scores(g, p, strict)
             avgs = {a: res[a] for a in ("macro", "weighted")}
             _put(metrics, f"{prefix}/{view}/{fam}", res["micro"], avgs, res["micro"]["support"])
             per_type[view][fam] = res["per_type"]
-        doc_of = [d for d in range(n) for _ in views]
-        rows = _strict_rows(g, p, doc_of, n)
-        doc_counts[f"{view}/seqeval_strict"] = rows
-        _put_ci(metrics, f"{prefix}/{view}/seqeval_strict", rows, bootstrap, seed)
-    return Scores(metrics, per_type, dict(counts), doc_counts)
+        fam = families[0][0]
+        rows = _strict_rows(g, p, [d for d in range(n) for _ in views], n)
+        doc_counts[f"{view}/{fam}"] = rows
+        _put_ci(metrics, f"{prefix}/{view}/{fam}", rows, bootstrap, seed)
 
 
 def _put(metrics: dict, key: str, micro: dict, avgs: dict, support: int) -> None:
@@ -607,18 +765,29 @@ def confusion(
 # --- model-free scoring: documents from two files -------------------------
 
 
-def predicted_spans(doc: Document, path: str | None = None) -> dict[str, list[Span]]:
+def predicted_spans(
+    doc: Document,
+    path: str | None = None,
+    line: int | None = None,
+    *,
+    nested: str = "error",
+    stats: Counter | None = None,
+) -> dict[str, list[Span]]:
     """The predictions a document carries.
 
     ``predicted_entities``/``predicted_triggers`` when the document has either key
-    (a missing one is empty), else its ``entities``/``triggers``.
+    (a missing one is empty), else its ``entities``/``triggers`` (which the reader
+    has already checked). Overlapping predicted spans of one layer are handled as
+    the reader handles gold ones: an error with ``nested="error"``, else the outer
+    or inner one is kept and each one dropped is counted in
+    ``stats["predicted_nested_dropped/<layer>"]``.
     """
-    from araevent.schema import parse_span
+    from araevent.schema import overlapping_pairs, parse_span, resolve_overlaps
 
     keys = [f"predicted_{layer}" for layer in LAYERS]
     if not any(k in doc.extra for k in keys):
         return {"entities": list(doc.entities), "triggers": list(doc.triggers)}
-    where: dict[str, Any] = {"path": path, "line": None, "doc_id": doc.id}
+    where: dict[str, Any] = {"path": path, "line": line, "doc_id": doc.id}
     out: dict[str, list[Span]] = {}
     for layer, key in zip(LAYERS, keys, strict=True):
         raw = doc.extra.get(key, [])
@@ -630,6 +799,18 @@ def predicted_spans(doc: Document, path: str | None = None) -> dict[str, list[Sp
             if errs:
                 raise errs[0]
             spans.append(span)
+        pairs = overlapping_pairs(spans)
+        if pairs and nested == "error":
+            (a, b), more = pairs[0], len(pairs) - 1
+            raise DataError(
+                f"{key} overlap: [{a.start}, {a.end}) {a.label} and [{b.start}, {b.end}) "
+                f"{b.label}" + (f" (and {more} more overlapping pairs)" if more else ""),
+                fix="remove one, or keep one: --nested outer|inner",
+                **where,
+            )
+        spans, dropped = resolve_overlaps(spans, nested)
+        if stats is not None:
+            stats[f"predicted_nested_dropped/{layer}"] += len(dropped)
         out[layer] = spans
     return out
 
@@ -641,13 +822,17 @@ def pair_documents(
     match: str = "id",
     gold_path: str | None = None,
     pred_path: str | None = None,
+    pred_lines: dict[str, int | None] | None = None,
+    nested: str = "error",
+    stats: Counter | None = None,
 ) -> list[dict[str, list[Span]]]:
     """Predicted spans for each gold document, in gold order.
 
     ``match="id"`` pairs documents by id: a gold id missing from the prediction, an
     extra predicted id or a repeated id is an error naming them. ``match="order"``
     pairs the i-th documents (for formats whose ids come from file names, such as
-    CoNLL without ``-DOCSTART-``). Paired texts must be equal.
+    CoNLL without ``-DOCSTART-``). Paired texts must be equal. ``pred_lines`` (the
+    line of each predicted id), ``nested`` and ``stats`` go to :func:`predicted_spans`.
     """
     if match not in ("id", "order"):
         raise ValueError(f"match is 'id' or 'order', not {match!r}")
@@ -696,7 +881,8 @@ def pair_documents(
                 doc_id=p.id,
                 fix="character offsets are only comparable on the same text",
             )
-        out.append(predicted_spans(p, pred_path))
+        line = (pred_lines or {}).get(p.id)
+        out.append(predicted_spans(p, pred_path, line, nested=nested, stats=stats))
     return out
 
 

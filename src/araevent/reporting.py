@@ -14,6 +14,10 @@ scorer); :func:`write_report` writes the report folder that ``evaluate.py`` and
   (``araevent score predictions.jsonl predictions.jsonl`` re-scores it);
 - ``errors.jsonl``: every false positive and false negative with ±40 characters of context;
 - ``confusion_<layer>.png``: gold against predicted types, with missed and spurious.
+
+Reports show the views of the layers a model has (``run.layers``; ``araevent
+score``: the layers with a gold or predicted span); ``metrics.json`` keeps
+every key. A report folder is written whole or, when a file cannot be, not at all.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -31,6 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from araevent.errors import UsageError
 from araevent.evaluation import (
     LAYERS,
     TAG_VIEWS,
@@ -137,29 +144,54 @@ def _with_ci(m, key: str) -> str:
     return fmt(value) + (f" ({fmt(lo)}–{fmt(hi)})" if lo is not None and hi is not None else "")
 
 
-def main_table(metrics: dict[str, float], split: str) -> str:
+def shown_views(layers: Sequence[str] | None) -> tuple[str, ...]:
+    """The views a report shows for these layers: ``overall`` only with both."""
+    if not layers or set(LAYERS) <= set(layers):
+        return VIEWS
+    return tuple(v for v in TAG_VIEWS if v.split("/")[0] in layers)
+
+
+def shown_layers(counts: dict[str, int]) -> list[str]:
+    """The layers with a gold or a predicted span (all of them when none has any)."""
+    have = [
+        layer
+        for layer in LAYERS
+        if counts.get(f"gold_spans/{layer}") or counts.get(f"predicted_spans/{layer}")
+    ]
+    return have or list(LAYERS)
+
+
+def main_table(metrics: dict[str, Any], split: str, views: Sequence[str] | None = None) -> str:
     """The markdown table a paper can paste: one row per view.
 
     Span columns are exact character spans; strict is seqeval ``mode="strict",
     scheme=IOB2`` over unit tags, default is conlleval; brackets hold bootstrap
-    95% intervals; gold is the number of gold spans of the view.
+    95% intervals; gold is the number of gold spans of the view. With corpus
+    tokens (CoNLL) a column holds strict F1 over those tokens. ``views``
+    defaults to those of the layers recorded in ``metrics["run"]["layers"]``.
     """
+    if views is None:
+        run = metrics.get("run")
+        views = shown_views(run.get("layers") if isinstance(run, dict) else None)
+    tokens = any(f"{split}/{v}/seqeval_strict_tokens/f1" in metrics for v in views)
+    head = "| tokens strict F1 (95% CI) " if tokens else ""
     rows = [
         f"| {split} | span P | span R | span F1 (95% CI) | strict P | strict R "
-        "| strict F1 (95% CI) | default F1 | gold |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| strict F1 (95% CI) | default F1 {head}| gold |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if tokens else "") + "---:|",
     ]
-    for view in VIEWS:
+    for view in views:
         m = lambda k, v=view: metrics.get(f"{split}/{v}/{k}")  # noqa: E731
         if m("span/f1") is None:
             continue
         cells = [m(f"seqeval_strict/{s}") for s in ("precision", "recall")]
         strict = [fmt(x) if x is not None else "–" for x in cells]
         default = m("seqeval_default/f1")
+        tok = f"{_with_ci(m, 'seqeval_strict_tokens')} | " if tokens else ""
         rows.append(
             f"| {view} | {fmt(m('span/precision'))} | {fmt(m('span/recall'))} | "
             f"{_with_ci(m, 'span')} | {' | '.join(strict)} | {_with_ci(m, 'seqeval_strict')} | "
-            f"{fmt(default) if default is not None else '–'} | {int(m('span/support'))} |"
+            f"{fmt(default) if default is not None else '–'} | {tok}{int(m('span/support'))} |"
         )
     return "\n".join(rows)
 
@@ -209,13 +241,15 @@ def error_counts(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]
     return {layer: dict(sorted(c.items())) for layer, c in out.items()}
 
 
-def errors_table(counts: dict[str, dict[str, int]]) -> str:
+def errors_table(counts: dict[str, dict[str, int]], layers: Sequence[str] = LAYERS) -> str:
     """False positives and negatives per layer, split into boundary, type confusion, other."""
     rows = [
         "| layer | error | total | boundary | type confusion | other |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for layer, c in counts.items():
+        if layer not in layers:
+            continue
         for error in ("false_positive", "false_negative"):
             total = c.get(error, 0)
             b, t = c.get(f"{error}/boundary", 0), c.get(f"{error}/type_confusion", 0)
@@ -225,26 +259,74 @@ def errors_table(counts: dict[str, dict[str, int]]) -> str:
     return "\n".join(rows)
 
 
-def _counts_line(c: dict[str, int]) -> str:
-    return (
+def _counts_line(c: dict[str, int], views: Sequence[str] = VIEWS) -> str:
+    tag_views = [v for v in ("entities", "triggers/classification") if v in views]
+    ill = ", ".join(f"{v.split('/')[0]} {c.get(f'{v}/ill_formed_predicted', 0)}" for v in tag_views)
+    line = (
         f"{c['documents']} documents, {c['gold_spans']} gold spans scored "
         f"({c.get('gold_spans_off_units', 0)} not on unit boundaries: character-span "
-        "scores count them, seqeval cannot see them). Ill-formed predicted tag sequences: "
-        f"entities {c.get('entities/ill_formed_predicted', 0)}, triggers "
-        f"{c.get('triggers/classification/ill_formed_predicted', 0)}."
+        f"scores count them, seqeval cannot see them). Ill-formed predicted tag sequences: "
+        f"{ill}."
     )
+    for side in ("gold", "predicted"):
+        n = sum(c.get(f"{v}/overlapping_{side}_not_in_tags", 0) for v in tag_views)
+        if n:
+            line += (
+                f" {n} {side} spans overlap a longer one of their layer and are left out "
+                "of the seqeval tags (character-span scores count them)."
+            )
+    return line
+
+
+def _tokens_lines(split: str, c: dict[str, int], layers: Sequence[str]) -> list[str]:
+    """What the token-level column means and what widening the spans to tokens did."""
+    if "tokens" not in c:
+        return []
+    out = [
+        f"**tokens strict F1** is seqeval strict (IOB2) over the corpus's own {c['tokens']} "
+        "tokens: this is the number comparable with published results and other tools on "
+        "this corpus. The other seqeval columns run over araevent's units, which split "
+        "proclitics off words. Spans are widened to the tokens they overlap."
+    ]
+    for layer in layers:
+        g = f"tokens/{layer}/predicted_"
+        view = "entities" if layer == "entities" else "triggers/classification"
+        out.append(
+            f"{split} {layer}: {c.get(g + 'widened', 0)} predicted spans were not on token "
+            f"edges and were widened ({c.get(g + 'inside_token', 0)} of them inside one "
+            f"token), {c.get(g + 'no_token', 0)} covered no token (left out), "
+            f"{c.get(f'tokens/{view}/predicted_merged', 0)} overlapped another once widened "
+            f"(left out); gold spans widened: {c.get(f'tokens/{layer}/gold_widened', 0)}."
+        )
+    return out
 
 
 def report_markdown(
-    title: str, sections: dict[str, Scores], notes: Sequence[str] = (), extra: Sequence[str] = ()
+    title: str,
+    sections: dict[str, Scores],
+    notes: Sequence[str] = (),
+    extra: Sequence[str] = (),
+    layers: Sequence[str] | None = None,
 ) -> str:
-    """``report.md``: main table per split, per-type tables, counts, then ``extra`` blocks."""
+    """``report.md``: main table per split, per-type tables, counts, then ``extra`` blocks.
+
+    Only the views of ``layers`` are shown (default: both layers).
+    """
+    views = shown_views(layers)
     out = [f"# {title}", ""]
     for split, scores in sections.items():
-        out += [f"## {split}", "", main_table(scores.metrics, split), ""]
-        out += [_counts_line(scores.counts), ""]
+        out += [f"## {split}", "", main_table(scores.metrics, split, views), ""]
+        out += [_counts_line(scores.counts, views), ""]
+        for line in _tokens_lines(split, scores.counts, layers or LAYERS):
+            out += [line, ""]
         for view in TAG_VIEWS:
-            out += [f"### {split}: {view} per type", "", per_type_table(scores, view, split), ""]
+            if view in views:
+                out += [
+                    f"### {split}: {view} per type",
+                    "",
+                    per_type_table(scores, view, split),
+                    "",
+                ]
     for block in extra:
         out += [block, ""]
     out += [f"- {n}" for n in notes]
@@ -334,10 +416,44 @@ def write_report(
     scores: Scores,
     meta: dict[str, Any],
     notes: Sequence[str] = (),
+    layers: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Write the report folder for one scored split; returns the ``metrics.json`` content."""
+    """Write the report folder for one scored split; returns the ``metrics.json`` content.
+
+    ``layers`` are the layers the report shows (default: those with a gold or a
+    predicted span); ``metrics.json`` records them in ``run.layers`` and keeps
+    every key. Files are written into a staging folder inside ``out_dir`` and
+    moved in at the end: when anything cannot be written, nothing is.
+
+    Raises:
+        UsageError: the folder cannot be created or written.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    layers = list(layers) if layers is not None else shown_layers(scores.counts)
+    meta = {**meta, "run": {**meta.get("run", {}), "layers": layers}}
+    created = not out.exists()
+    stage = None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
+        metrics_doc = _write_report_files(stage, title, split, docs, preds, scores, meta, notes)
+        for f in sorted(stage.iterdir()):
+            os.replace(f, out / f.name)
+    except OSError as exc:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise UsageError(
+            f"cannot write the report folder {out}: {exc.strerror or exc} "
+            "(choose a writable folder)"
+        ) from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+    return metrics_doc
+
+
+def _write_report_files(out, title, split, docs, preds, scores, meta, notes) -> dict[str, Any]:
+    layers = meta["run"]["layers"]
     preds = [_spans_of(p) for p in preds]
     gold = [{"entities": d.entities, "triggers": d.triggers} for d in docs]
     records = [
@@ -364,10 +480,10 @@ def write_report(
         **meta,
     }
     write_json(out / "metrics.json", metrics_doc)
-    extra = [f"## {split}: errors (errors.jsonl)", "", errors_table(errs)]
+    extra = [f"## {split}: errors (errors.jsonl)", "", errors_table(errs, layers)]
     if plots:
         extra += ["", f"## {split}: confusion", "", *plots]
-    text = report_markdown(title, {split: scores}, notes, ["\n".join(extra)])
+    text = report_markdown(title, {split: scores}, notes, ["\n".join(extra)], layers)
     (out / "report.md").write_text(text, encoding="utf-8")
     return metrics_doc
 
@@ -388,6 +504,65 @@ def _training_run_of(model_dir: Path) -> dict[str, Any]:
     return {"training_run": None, "training_config": None, "training_seed": None}
 
 
+def _use_training_data(job, training: dict[str, Any]) -> str | None:
+    """Score on the training run's data when the command line named none.
+
+    Replaces ``job.data`` (and ``job.config["data"]``) with the ``data`` config the
+    run folder recorded; returns the note saying which data is scored, or ``None``
+    when the command line chose it.
+    """
+    from omegaconf import OmegaConf
+
+    from araevent.config import data_settings
+
+    recorded = (training.get("training_config") or {}).get("data")
+    if job.data_given:
+        return None
+    if not isinstance(recorded, dict):
+        return (
+            f"data: {job.data.name}, the default (no training run folder with a data config "
+            f"around {job.model_path}); pass data=... to choose the data"
+        )
+    try:
+        job.data = data_settings(OmegaConf.create(recorded))
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:  # a hand-edited config
+        raise UsageError(
+            f"{training['training_run']}/metrics.json: its data config cannot be read "
+            f"({exc}) (pass data=... to choose the data to score on)"
+        ) from None
+    job.config = {**job.config, "data": recorded}
+    return (
+        f"data: the training run's data config (data={job.data.name}, recorded in "
+        f"{training['training_run']}/metrics.json); pass data=... to score on other data"
+    )
+
+
+def _labels_not_in_model(docs: Sequence[Document], schema, layers: Sequence[str]) -> Counter:
+    """Gold spans per label the model cannot predict, in the layers it has."""
+    missing: Counter = Counter()
+    for layer in layers:
+        have = set(schema.layer_labels(layer))
+        missing.update(s.label for d in docs for s in d.layer(layer) if s.label not in have)
+    return Counter(dict(sorted(missing.items())))
+
+
+def _check_label_overlap(
+    docs: Sequence[Document], schema, layers: Sequence[str], location: str, data_name: str
+) -> None:
+    """Refuse gold none of whose span labels the model has (wrong data, not a weak model)."""
+    gold = {s.label for d in docs for layer in LAYERS for s in d.layer(layer)}
+    model = {label for layer in LAYERS for label in schema.layer_labels(layer)}
+    if not gold or gold & model:
+        return
+    shown = ", ".join(sorted(gold)[:6]) + (f" and {len(gold) - 6} more" if len(gold) > 6 else "")
+    raise UsageError(
+        f"{location}: none of the {len(gold)} gold labels ({shown}) is a label of the "
+        f"model ({', '.join(sorted(model)) or 'none'}) (score on the data the model was "
+        f"trained on: leave data= out to use the run folder's, or pass data=... "
+        f"instead of data={data_name})"
+    )
+
+
 def evaluate_model(job) -> dict[str, Any]:
     """``evaluate.py``: load a model folder, predict a split, score, write the report folder.
 
@@ -397,19 +572,12 @@ def evaluate_model(job) -> dict[str, Any]:
     """
     import torch
 
-    from araevent.errors import UsageError
     from araevent.evaluation import score
     from araevent.modeling import load_model_dir
     from araevent.predict import Predictor
     from araevent.training import load_split
 
     started = time.perf_counter()
-    location = getattr(job.data, job.split, None)
-    if not location:
-        raise UsageError(
-            f"data.{job.split} is not set in data={job.data.name}; "
-            f"set data.{job.split}=PATH or choose split=train|dev|test"
-        )
     path = Path(job.model_path)
     if not path.exists():
         raise UsageError(
@@ -423,12 +591,22 @@ def evaluate_model(job) -> dict[str, Any]:
         loaded = load_model_dir(path, device=job.device)
     except OSError as exc:
         raise UsageError(f"cannot load the model in {path}: {exc}".replace("\n", " ")) from None
+    training = _training_run_of(loaded.path)
+    data_note = _use_training_data(job, training)
+    location = getattr(job.data, job.split, None)
+    if not location:
+        raise UsageError(
+            f"data.{job.split} is not set in data={job.data.name}; "
+            f"set data.{job.split}=PATH or choose split=train|dev|test"
+        )
     docs = load_split(job.data, job.split)
+    schema = loaded.schema
+    layers = [layer for layer in LAYERS if schema.layer_labels(layer)]
+    _check_label_overlap(docs, schema, layers, location, job.data.name)
     loaded_at = time.perf_counter()
     predictor = Predictor.from_loaded(loaded, job.batch_size, job.decoding)
     preds = predictor.predict_texts([d.text for d in docs])
     predicted_at = time.perf_counter()
-    schema = loaded.schema
     scores = score(
         docs,
         [p.spans for p in preds],
@@ -449,7 +627,6 @@ def evaluate_model(job) -> dict[str, Any]:
     }
     scores.counts.update({f"inference/{k}": v for k, v in inference.items()})
     meta = loaded.meta
-    training = _training_run_of(loaded.path)
     notes = [
         f"model: {loaded.path} (base {meta.get('base_model')}; label set "
         f"{meta.get('label_set')}; decoding {predictor.decoding}); data: {job.data.name} "
@@ -459,12 +636,22 @@ def evaluate_model(job) -> dict[str, Any]:
         f"{inference['empty_units_as_unk']} empty units fed as [UNK], "
         f"{inference['truncated_units']} units truncated",
     ]
+    if data_note:
+        notes.append(data_note)
     for layer in LAYERS:
-        if scores.counts.get(f"gold_spans/{layer}") and not schema.layer_labels(layer):
+        n = scores.counts.get(f"gold_spans/{layer}")
+        if n and layer not in layers:
             notes.append(
-                f"the model has no {layer} labels: its {layer} scores are 0 "
-                f"(pass data.layers=[...] to score only the layers it predicts)"
+                f"the model has no {layer} labels: the {n} gold {layer} spans are not shown "
+                f"(metrics.json keeps every key; its {layer} and overall keys count them as "
+                f"missed; data.layers=[...] leaves a layer out of the gold)"
             )
+    missing = _labels_not_in_model(docs, schema, layers)
+    if missing:
+        notes.append(
+            "gold labels the model does not have (their spans count as missed): "
+            + ", ".join(f"{label} ({n})" for label, n in missing.items())
+        )
     notes.append(
         "re-scoring predictions.jsonl with `araevent score` reproduces the span "
         "scores exactly; its seqeval scores use tags rebuilt from the decoded spans "
@@ -509,6 +696,7 @@ def evaluate_model(job) -> dict[str, Any]:
         scores=scores,
         meta=meta_doc,
         notes=notes,
+        layers=layers or list(LAYERS),
     )
     doc["run"]["wall_time_s"] = round(time.perf_counter() - started, 3)
     doc["run"]["peak_rss_mb"] = peak_memory_mb()
@@ -561,6 +749,7 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
             "tags": job.tags,
             "model": job.model.name,
             "data": d.name,
+            "layers": [layer for layer in LAYERS if schema.layer_labels(layer)],
         },
         "versions": library_versions(),
         "git_commit": git_commit(),
@@ -576,6 +765,9 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
         f"{info.get('best_dev_strict_f1')}"
     ]
     (run_dir / "report.md").write_text(
-        report_markdown(f"araevent run {run_dir.name}", sections, notes), encoding="utf-8"
+        report_markdown(
+            f"araevent run {run_dir.name}", sections, notes, layers=metrics_doc["run"]["layers"]
+        ),
+        encoding="utf-8",
     )
     return metrics_doc

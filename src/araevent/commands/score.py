@@ -4,15 +4,19 @@ GOLD and PRED are document files in any format araevent reads. Documents are
 matched by id (missing or extra ids are errors that name them), or by position
 with --match order. In PRED, predicted_entities/predicted_triggers are used
 when a document has them (as in the predictions.jsonl that evaluate.py and
-training write), else its entities/triggers.
+training write), else its entities/triggers. Overlapping predicted spans of one
+layer follow --nested, as gold ones do: an error naming them, or the outer or
+inner one kept and the others counted.
 
 Character-span scores compare exact spans on the raw text. seqeval scores
 (strict IOB2 and default) run over unit tags rebuilt from the spans, with units
 from the proclitic rule and the shipped known words plus GOLD's span vocabulary.
+When GOLD carries its corpus tokens (CoNLL), seqeval strict also runs over those
+tokens: that column is the one comparable with published results.
 
 With --output DIR the report folder is written (metrics.json, report.md,
-predictions.jsonl, errors.jsonl, confusion plots); the main table is printed
-either way.
+predictions.jsonl, errors.jsonl, confusion plots): all of it, or nothing when
+it cannot be; the main table is printed either way.
 
   araevent score data/sample/test.jsonl outputs/evaluate/DATE/predictions.jsonl --nested outer
   araevent score gold.jsonl pred.jsonl --output reports/pred --bootstrap 1000
@@ -21,9 +25,12 @@ either way.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections import Counter
 from pathlib import Path
 
+from araevent.errors import UsageError
 from araevent.schema import NESTED_POLICIES
 
 
@@ -70,37 +77,89 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_output_folder(out: Path) -> None:
+    """Fail before any work when ``--output`` cannot become a report folder.
+
+    Raises:
+        UsageError: ``out`` is a file, or the nearest existing folder above it
+            cannot be written.
+    """
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--output {out}: a file is there (the report is a folder: choose a new path)"
+        )
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--output {out}: {parent} is a file, not a folder (choose another path)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {out}: {parent} is not writable (choose a writable folder)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Read both files, score, print the table and write the report folder."""
-    from araevent.errors import UsageError
     from araevent.evaluation import corpus_units, pair_documents, score
-    from araevent.io import describe_dropped, load_documents
+    from araevent.io import describe_dropped, load_documents, read_many
     from araevent.labels import get_label_set
-    from araevent.reporting import file_hashes, git_commit, library_versions, main_table
+    from araevent.reporting import (
+        file_hashes,
+        git_commit,
+        library_versions,
+        main_table,
+        shown_layers,
+        shown_views,
+    )
 
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap {args.bootstrap}: give 0 or more resamples")
     for path in (args.gold, args.pred):
         if not path.exists():
             raise UsageError(f"{path}: no such file")
+    if args.output is not None:
+        check_output_folder(args.output)
     try:
         label_set = get_label_set(args.labels)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     gold = load_documents([args.gold], args.fmt, label_set=label_set, nested=args.nested)
-    pred_docs = load_documents([args.pred], args.pred_format or args.fmt, nested=args.nested)
-    for name, docs in (("gold", gold), ("predictions", pred_docs)):
-        for what in describe_dropped(docs.dropped, args.nested):
+    pred_fmt = args.pred_format or args.fmt
+    read = read_many([args.pred], pred_fmt, nested=args.nested)
+    if read.errors:  # raise the first one, worded as every reader's
+        load_documents([args.pred], pred_fmt, nested=args.nested)
+    for name, counts in (("gold", gold.dropped), ("predictions", read.dropped)):
+        for what in describe_dropped(counts, args.nested):
             print(f"araevent score: {name}: {what}", file=sys.stderr)
+    dropped: Counter = Counter()
     preds = pair_documents(
-        gold, pred_docs, match=args.match, gold_path=str(args.gold), pred_path=str(args.pred)
+        gold,
+        read.documents,
+        match=args.match,
+        gold_path=str(args.gold),
+        pred_path=str(args.pred),
+        pred_lines={i: line for i, (_, line) in read.locations.items()},
+        nested=args.nested,
+        stats=dropped,
     )
     scores = score(
         gold, preds, corpus_units(gold), prefix=args.split, bootstrap=args.bootstrap, seed=args.seed
     )
-    print(main_table(scores.metrics, args.split))
+    scores.counts.update(dropped)
+    layers = shown_layers(scores.counts)
+    print(main_table(scores.metrics, args.split, shown_views(layers)))
     c = scores.counts
     print(f"{c['documents']} documents, {c['gold_spans']} gold spans scored")
+    if "tokens" in c:
+        print(
+            "tokens strict F1: seqeval strict over the corpus's own tokens, the number "
+            "comparable with published results on this corpus"
+        )
+    n_dropped = sum(dropped.values())
+    if n_dropped:
+        print(
+            f"{n_dropped} overlapping predicted spans dropped by --nested {args.nested} "
+            "(not scored)"
+        )
     if args.output is None:
         return 0
     from araevent.reporting import write_report
@@ -137,6 +196,11 @@ def run(args: argparse.Namespace) -> int:
         "seqeval scores use unit tags rebuilt from the spans (units: the proclitic rule "
         "with the shipped known words plus the gold span vocabulary)",
     ]
+    if n_dropped:
+        notes.append(
+            f"--nested {args.nested}: overlapping predicted spans dropped (not scored): "
+            + ", ".join(f"{k.split('/')[1]} {v}" for k, v in dropped.items() if v)
+        )
     write_report(
         args.output,
         title=f"araevent score: {args.pred.name} against {args.gold.name}",
@@ -146,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
         scores=scores,
         meta=meta,
         notes=notes,
+        layers=layers,
     )
     print(f"report folder: {args.output}")
     return 0
