@@ -154,11 +154,20 @@ class LabelSet:
     name: str
     entities: dict[str, str] | None
     triggers: dict[str, str] | None
+    roles: dict[str, tuple[str, ...]] | None = None  # event type -> its argument roles
 
     def allows(self, layer: str, label: str) -> bool:
         """Whether ``label`` is allowed in ``layer``."""
         allowed = self.entities if layer == "entities" else self.triggers
         return allowed is None or label in allowed
+
+    def roles_of(self, event: str) -> tuple[str, ...]:
+        """The roles an event type allows (empty when the preset allows any)."""
+        return () if self.roles is None else self.roles.get(event, ())
+
+    def allows_role(self, event: str, role: str) -> bool:
+        """Whether ``role`` is an argument role of ``event`` in this preset."""
+        return self.roles is None or role in self.roles.get(event, ())
 
     def labels(self, layer: str) -> list[str]:
         """The labels this preset adds to ``layer`` (empty for ``any``)."""
@@ -167,7 +176,7 @@ class LabelSet:
 
 
 PRESETS: dict[str, LabelSet] = {
-    "ace2005": LabelSet("ace2005", ACE2005_ENTITIES, ACE2005_EVENTS),
+    "ace2005": LabelSet("ace2005", ACE2005_ENTITIES, ACE2005_EVENTS, ACE2005_EVENT_ROLES),
     "any": LabelSet("any", None, None),
 }
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from araevent.errors import DataError
 from araevent.labels import is_valid_label
-from araevent.schema import Document, Span
+from araevent.schema import Argument, Document, Span
 
 _CLOSE = re.compile(r"\]\{([^{}\s]+)\}")
 _TRIGGER_ID = re.compile(r"(?P<label>[^#@|]+)#(?P<id>[A-Za-z0-9]+)\Z")
@@ -76,7 +76,7 @@ def parse_markup(
     if stack:
         raise DataError(f"{len(stack)} '[' never closed", **where)
     text = "".join(out)
-    return text, entities, _attach_arguments(text, events, arguments, where)
+    return text, entities, _attach_arguments(events, arguments, where)
 
 
 def _add_labels(
@@ -115,13 +115,12 @@ def _add_labels(
 
 
 def _attach_arguments(
-    text: str,
     events: dict[str, Span],
     arguments: list[tuple[str, int, int, str, int]],
     where: dict,
 ) -> list[Span]:
     """The trigger spans, numbered ones carrying their ``arguments`` in text order."""
-    found: dict[str, list[dict]] = {n: [] for n in events if not n.startswith("_")}
+    found: dict[str, list[Argument]] = {n: [] for n in events if not n.startswith("_")}
     for number, start, end, role, column in arguments:
         if number not in found:
             raise DataError(
@@ -129,12 +128,11 @@ def _attach_arguments(
                 fix=f"number the trigger as {{Type:Subtype#{number}}}",
                 **where,
             )
-        found[number].append({"start": start, "end": end, "role": role, "text": text[start:end]})
+        found[number].append(Argument(start, end, role))
     triggers = []
     for number, span in events.items():
         if number in found:
-            args = sorted(found[number], key=lambda a: (a["start"], a["end"], a["role"]))
-            span = Span(span.start, span.end, span.label, extra={"arguments": args})
+            span = Span(span.start, span.end, span.label, arguments=tuple(found[number]))
         triggers.append(span)
     return triggers
 

@@ -30,14 +30,44 @@ CROSSING_FIX = (
 
 
 @dataclass(frozen=True)
+class Argument:
+    """An event argument: the character span ``text[start:end]`` fills ``role`` of its trigger.
+
+    It does not have to coincide with an entity span; when it does, only the
+    offsets link them.
+    """
+
+    start: int
+    end: int
+    role: str
+    score: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        """``(start, end, role)``: what argument scoring compares."""
+        return (self.start, self.end, self.role)
+
+    def to_dict(self, text: str | None = None) -> dict[str, Any]:
+        """Serialise, adding ``text`` when the document text is given."""
+        out: dict[str, Any] = {"start": self.start, "end": self.end, "role": self.role}
+        return _finish_dict(out, self, text, {})
+
+
+@dataclass(frozen=True)
 class Span:
-    """A labelled character span ``text[start:end]``."""
+    """A labelled character span ``text[start:end]``.
+
+    A trigger may carry ``arguments``: ``None`` when it was not annotated for
+    arguments, a tuple (possibly empty) when it was.
+    """
 
     start: int
     end: int
     label: str
     score: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    arguments: tuple[Argument, ...] | None = field(default=None, compare=False, hash=False)
 
     @property
     def key(self) -> tuple[int, int, str]:
@@ -47,13 +77,28 @@ class Span:
     def to_dict(self, text: str | None = None) -> dict[str, Any]:
         """Serialise, adding ``text`` when the document text is given."""
         out: dict[str, Any] = {"start": self.start, "end": self.end, "label": self.label}
-        if text is not None:
-            out["text"] = text[self.start : self.end]
-        if self.score is not None:
-            out["score"] = round(float(self.score), 6)
-        for k, v in self.extra.items():
-            out.setdefault(k, v)
-        return out
+        more = {}
+        if self.arguments is not None:
+            more["arguments"] = [a.to_dict(text) for a in sorted(self.arguments, key=_arg_order)]
+        return _finish_dict(out, self, text, more)
+
+
+def _finish_dict(
+    out: dict[str, Any], item: Span | Argument, text: str | None, more: dict[str, Any]
+) -> dict[str, Any]:
+    """Add ``text``, ``score``, ``more`` and the pass-through keys of ``item`` to ``out``."""
+    if text is not None:
+        out["text"] = text[item.start : item.end]
+    if item.score is not None:
+        out["score"] = round(float(item.score), 6)
+    out.update(more)
+    for k, v in item.extra.items():
+        out.setdefault(k, v)
+    return out
+
+
+def _arg_order(arg: Argument) -> tuple[int, int, str]:
+    return (arg.start, arg.end, arg.role)
 
 
 @dataclass
@@ -103,45 +148,88 @@ class ParseResult:
 def parse_span(
     obj: Any, text: str, *, where: dict[str, Any], layer: str, index: int
 ) -> tuple[Span | None, list[DataError]]:
-    """Check one span object against ``text``; return the span or the errors."""
-    errs: list[DataError] = []
+    """Check one span object against ``text``; return the span or the errors.
+
+    A trigger's ``arguments`` are checked here too (offsets, role syntax, text);
+    the checks that need the label set or the trigger are in :func:`argument_errors`.
+    """
     name = f"{layer}[{index}]"
+    fields, errs = _parse_offsets(obj, text, name=name, key="label", where=where)
+    if fields is None:
+        return None, errs
+    start, end, label, score, extra = fields
+    arguments = None
+    if "arguments" in extra:
+        raw = extra.pop("arguments")
+        if layer != "triggers":
+            fix = "only triggers carry arguments; move them to the trigger"
+            return None, [DataError(f"{name} has arguments", fix=fix, **where)]
+        if not isinstance(raw, list):
+            return None, [
+                DataError(
+                    f"{name}.arguments is {type(raw).__name__}, not a list",
+                    fix='arguments is a list of {"start", "end", "role"} objects',
+                    **where,
+                )
+            ]
+        arguments = []
+        for k, item in enumerate(raw):
+            got, arg_errs = _parse_offsets(
+                item, text, name=f"{name}.arguments[{k}]", key="role", where=where
+            )
+            errs.extend(arg_errs)
+            if got is not None:
+                a_start, a_end, role, a_score, a_extra = got
+                arguments.append(Argument(a_start, a_end, role, a_score, a_extra))
+        if errs:
+            return None, errs
+        arguments = tuple(arguments)
+    return Span(start, end, label, score, extra, arguments), []
+
+
+def _parse_offsets(
+    obj: Any, text: str, *, name: str, key: str, where: dict[str, Any]
+) -> tuple[tuple | None, list[DataError]]:
+    """``(start, end, label-or-role, score, extra)`` of a span or argument object, or errors."""
+    errs: list[DataError] = []
     if not isinstance(obj, dict):
         return None, [
             DataError(
                 f"{name} is {type(obj).__name__}, not an object",
-                fix='a span is {"start": int, "end": int, "label": str}',
+                fix=f'a span is {{"start": int, "end": int, "{key}": str}}',
                 **where,
             )
         ]
-    for key in ("start", "end", "label"):
-        if key not in obj:
+    for k in ("start", "end", key):
+        if k not in obj:
             errs.append(
                 DataError(
-                    f"{name} has no {key!r}", fix="every span needs start, end and label", **where
+                    f"{name} has no {k!r}", fix=f"every span needs start, end and {key}", **where
                 )
             )
     if errs:
         return None, errs
-    start, end, label = obj["start"], obj["end"], obj["label"]
-    for key, value in (("start", start), ("end", end)):
+    start, end, label = obj["start"], obj["end"], obj[key]
+    for k, value in (("start", start), ("end", end)):
         if not isinstance(value, int) or isinstance(value, bool):
             errs.append(
                 DataError(
-                    f"{name}.{key} is {value!r}",
+                    f"{name}.{k} is {value!r}",
                     fix="offsets are integer code-point indices",
                     **where,
                 )
             )
     if not isinstance(label, str):
         errs.append(
-            DataError(f"{name}.label is {label!r}, not a string", fix="labels are strings", **where)
+            DataError(
+                f"{name}.{key} is {label!r}, not a string", fix=f"{key}s are strings", **where
+            )
         )
     elif not is_valid_label(label):
         errs.append(
             DataError(
-                f"{name}.label {label!r} is malformed",
-                fix="labels match [A-Za-z][A-Za-z0-9_.:-]*",
+                f"{name}.{key} {label!r} is malformed",
+                fix=f"{key}s match [A-Za-z][A-Za-z0-9_.:-]*",
                 **where,
             )
         )
@@ -173,8 +261,52 @@ def parse_span(
                 **where,
             )
         ]
-    extra = {k: v for k, v in obj.items() if k not in ("start", "end", "label", "text", "score")}
-    return Span(start, end, label, float(score) if score is not None else None, extra), []
+    extra = {k: v for k, v in obj.items() if k not in ("start", "end", key, "text", "score")}
+    return (start, end, label, float(score) if score is not None else None, extra), []
+
+
+def argument_errors(
+    trigger: Span, index: int, label_set: LabelSet | None, where: dict[str, Any]
+) -> list[DataError]:
+    """What is wrong with the arguments of ``trigger`` (``triggers[index]``).
+
+    A role the label set does not allow for the trigger's event type, the same
+    span twice with the same role, and an argument overlapping its own trigger.
+    """
+    errs: list[DataError] = []
+    seen: dict[tuple[int, int, str], int] = {}
+    for k, arg in enumerate(trigger.arguments or ()):
+        name = f"triggers[{index}].arguments[{k}]"
+        if label_set is not None and not label_set.allows_role(trigger.label, arg.role):
+            allowed = label_set.roles_of(trigger.label)
+            errs.append(
+                DataError(
+                    f"{name}: role {arg.role!r} is not a role of {trigger.label} in the "
+                    f"{label_set.name} label set",
+                    fix=f"use one of {', '.join(allowed)}" if allowed else "use --labels any",
+                    **where,
+                )
+            )
+        if arg.key in seen:
+            errs.append(
+                DataError(
+                    f"{name}: [{arg.start}, {arg.end}) {arg.role} is also "
+                    f"arguments[{seen[arg.key]}] of this trigger",
+                    fix="give each argument once",
+                    **where,
+                )
+            )
+        seen.setdefault(arg.key, k)
+        if arg.start < trigger.end and trigger.start < arg.end:
+            errs.append(
+                DataError(
+                    f"{name}: [{arg.start}, {arg.end}) overlaps its own trigger "
+                    f"[{trigger.start}, {trigger.end})",
+                    fix="an argument is a mention outside its trigger's words",
+                    **where,
+                )
+            )
+    return errs
 
 
 def is_score(value: Any) -> bool:
@@ -361,6 +493,11 @@ def parse_document(
                     )
                 )
                 continue
+            if span.arguments:
+                arg_errs = argument_errors(span, i, label_set, where)
+                if arg_errs:
+                    errors.extend(arg_errs)
+                    continue
             got.append(span)
         n_pairs, overlaps = overlap_errors(got, layer, nested, where)
         result.nested += n_pairs
