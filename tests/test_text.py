@@ -173,3 +173,21 @@ def test_span_vocabulary_takes_span_words_not_text_words():
 
     doc = Document("d", "زار وزير الخارجية وروسيا", [Span(19, 24, "GPE"), Span(4, 17, "PER")])
     assert span_vocabulary([doc]) == {"روسيا", "وزير", "الخارجية"}
+
+
+def test_unit_core_leaves_out_edge_format_characters_and_leading_marks():
+    rlm, zwnj, bom, fatha, damma = "\u200f", "\u200c", "\ufeff", "\u064e", "\u064f"
+    text = f"{bom}روسيا {rlm}مصر{fatha}{rlm} ،{damma}كلمة نامه{zwnj}ها {rlm} \u061cو\u200eروسيا"
+    units = split_units(text)
+    got = [(u.text, text[u.core[0] : u.core[1]] if u.core else None) for u in units]
+    assert got == [
+        (f"{bom}روسيا", "روسيا"),  # a BOM at the start of the text
+        (f"{rlm}مصر{fatha}{rlm}", f"مصر{fatha}"),  # the word's own diacritic stays
+        ("،", "،"),
+        (f"{damma}كلمة", "كلمة"),  # a mark after punctuation is not the word's
+        (f"نامه{zwnj}ها", f"نامه{zwnj}ها"),  # ZWNJ inside a word stays
+        (rlm, None),  # nothing visible
+        ("\u061cو\u200e", "و"),  # a proclitic with the ALM before and LRM after it
+        ("روسيا", "روسيا"),
+    ]
+    assert [u.bases for u in units[:2]] == [(1, 5), (8, 10)]

@@ -114,13 +114,60 @@ def _shipped() -> KnownWords:
     return KnownWords(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
 
+_INVISIBLE = ("Cf", "Mn", "Me", "Mc")
+
+
+@lru_cache(maxsize=4096)
+def is_base(ch: str) -> bool:
+    """A visible character that carries marks: not a space, a format character or a mark.
+
+    Format characters (RLM, LRM, ALM, ZWSP, ZWNJ, ZWJ, BOM, ...) and combining marks
+    are not; tatweel is (it is drawn).
+    """
+    return not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE
+
+
+@lru_cache(maxsize=65536)
+def _core(word: str) -> tuple[int, int, int] | None:
+    """``(first base, last base, visible end)`` offsets in ``word``; None with no base.
+
+    The visible end is after the last base character and the combining marks that
+    follow it (its diacritics), never after a format character.
+    """
+    bases = [i for i, ch in enumerate(word) if is_base(ch)]
+    if not bases:
+        return None
+    end = bases[-1] + 1
+    while end < len(word) and unicodedata.category(word[end]) in _INVISIBLE[1:]:
+        end += 1
+    return bases[0], bases[-1], end
+
+
 @dataclass(frozen=True)
 class Unit:
-    """A pre-token: ``text == document_text[start:end]``."""
+    """A pre-token: ``text == document_text[start:end]``.
+
+    A unit keeps the format characters and marks around its word (they are part of
+    the raw text), but its *visible* extent (:attr:`core`) leaves out leading and
+    trailing format characters and leading combining marks (they belong to the
+    neighbour): gold spans align to it and decoded spans are cut to it.
+    """
 
     start: int
     end: int
     text: str
+
+    @property
+    def core(self) -> tuple[int, int] | None:
+        """``[start, end)`` of the visible part on the raw text; None for an invisible unit."""
+        c = _core(self.text)
+        return None if c is None else (self.start + c[0], self.start + c[2])
+
+    @property
+    def bases(self) -> tuple[int, int] | None:
+        """Raw-text positions of the first and last base character; None for an invisible unit."""
+        c = _core(self.text)
+        return None if c is None else (self.start + c[0], self.start + c[1])
 
 
 def _words(text: str) -> Iterable[tuple[int, int]]:
