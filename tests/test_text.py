@@ -191,3 +191,27 @@ def test_unit_core_leaves_out_edge_format_characters_and_leading_marks():
         ("روسيا", "روسيا"),
     ]
     assert [u.bases for u in units[:2]] == [(1, 5), (8, 10)]
+
+
+def test_span_vocabulary_never_keeps_a_later_word_that_rule_2_splits():
+    from araevent.schema import Document, Span
+    from araevent.tagging import tag_document
+
+    # «للقوات» inside a name must not become known: «ل[لقوات ...]» elsewhere must split
+    name = Document("a", "القيادة العامة للقوات المسلحة", [Span(0, 29, "ORG")])
+    vocab = span_vocabulary([name], KnownWords())
+    assert "للقوات" not in vocab and {"القيادة", "المسلحة"} <= vocab
+    known = KnownWords.shipped().union(vocab)
+    assert [u.text for u in split_units("للقوات", known)] == ["ل", "لقوات"]
+    dev = Document("d", "تابعة للقوات الملكية", [Span(7, 20, "ORG")])  # «لقوات الملكية»
+    assert tag_document(dev, split_units(dev.text, known)).off_boundary == []
+    # a span's first word says where the word starts: «فاليتا» stays whole
+    city = Document("b", "زار فاليتا", [Span(4, 10, "GPE")])
+    assert span_vocabulary([city], KnownWords()) == {"فاليتا"}
+    assert [u.text for u in split_units("وفاليتا", KnownWords([*span_vocabulary([city])]))] == [
+        "و",
+        "فاليتا",
+    ]
+    # a word of one letter and a format character is no word
+    rlm = Document("c", "\u200fو مصر", [Span(0, 6, "GPE")])
+    assert span_vocabulary([rlm], KnownWords()) == {"مصر"}
