@@ -113,7 +113,8 @@ def known_words(args: argparse.Namespace, result: ReadResult) -> KnownWords:
     if getattr(args, "model", None) is not None:
         if args.known_words is not None:
             raise UsageError(
-                "--known-words and --model exclude each other: a model splits with its own known words"
+                "--known-words and --model exclude each other: "
+                "a model splits with its own known words"
             )
         model_dir = resolve_model_dir(args.model)
         saved = model_dir / KNOWN_WORDS_FILE
