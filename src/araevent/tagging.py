@@ -115,9 +115,11 @@ class _Alignment:
         self.raw_starts = [u.start for u in units]
         self.raw_start_set = set(self.raw_starts)
         self.raw_end_set = {u.end for u in units}
-        self.visible = [i for i, u in enumerate(units) if u.bases is not None]
-        self.first_bases = [units[i].bases[0] for i in self.visible]
-        self.last_bases = [units[i].bases[1] for i in self.visible]
+        bases = [(i, u.bases) for i, u in enumerate(units)]
+        bases = [(i, b) for i, b in bases if b is not None]
+        self.visible = [i for i, _ in bases]
+        self.first_bases = [b[0] for _, b in bases]
+        self.last_bases = [b[1] for _, b in bases]
 
     def _containing(self, pos: int) -> int | None:
         k = bisect.bisect_right(self.raw_starts, pos) - 1
@@ -176,8 +178,13 @@ def spans_to_tags(
     with or without a word's RLM, BOM or leading diacritic tags the same units.
     Spans must not overlap (resolve nesting first); an overlap is an internal error.
     """
-    where = _Alignment(units)
-    tags = [OUTSIDE] * len(units)
+    return _layer_tags(_Alignment(units), spans, doc_id, layer)
+
+
+def _layer_tags(
+    where: _Alignment, spans: Sequence[Span], doc_id: str, layer: str
+) -> tuple[list[str], list[OffBoundary]]:
+    tags = [OUTSIDE] * len(where.units)
     off: list[OffBoundary] = []
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
         got = where.align(span)
@@ -203,17 +210,15 @@ def tag_document(
     tags = [OUTSIDE] * len(units)
     off: list[OffBoundary] = []
     per_layer: dict[str, list[str]] = {}
+    where = _Alignment(units)
     for layer in layers:
-        per_layer[layer], problems = spans_to_tags(
-            units, doc.layer(layer), doc_id=doc.id, layer=layer
-        )
+        per_layer[layer], problems = _layer_tags(where, doc.layer(layer), doc.id, layer)
         off += problems
     collisions: list[Span] = []
     if "triggers" in per_layer:
         tags = list(per_layer["triggers"])
     if "entities" in per_layer:
         ent_tags = per_layer["entities"]
-        where = _Alignment(units)
         for span in doc.entities:
             got = where.align(span)
             if isinstance(got, str):
@@ -253,7 +258,7 @@ def decode_spans(
         if cur is None:
             return
         a, label = cur
-        cores = [units[k].core for k in range(a, end_unit + 1) if units[k].core is not None]
+        cores = [c for k in range(a, end_unit + 1) if (c := units[k].core) is not None]
         if not cores:
             return
         score = None
