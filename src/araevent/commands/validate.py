@@ -6,6 +6,8 @@ counts documents, units, spans per layer and label, spans off unit boundaries,
 entity/trigger collisions, nested spans, units with nothing left after
 normalisation (fed to the model as [UNK]) and the longest document. Every
 problem goes to stderr as `path:line: doc-id: what is wrong (how to fix)`.
+With --model RUN the units are the model's own (its known_words.txt), so a dev or
+test span that the model can never predict is reported as off unit boundaries.
 
 Exit status: 0 clean, 1 data errors (or spans off unit boundaries), 2 usage errors.
 """
