@@ -165,6 +165,49 @@ def test_pipeline_agrees_with_the_extractor(model_dir: Path, test_docs):
     assert clean["documents"] >= 5 and clean["agreement"] >= 0.99, clean
 
 
+RLM, BOM = "\u200f", "\ufeff"
+
+
+def wrapped(text: str) -> tuple[str, list[int]]:
+    """``text`` with an RLM around every word that starts or ends with a letter (a BOM first),
+    and where each of its characters went."""
+    out, where = [], []
+    for i, token in enumerate(text.split(" ")):
+        if i:
+            where.append(len(out))
+            out.append(" ")
+        if token[:1].isalpha():
+            out.append(BOM if i == 0 else RLM)
+        for ch in token:
+            where.append(len(out))
+            out.append(ch)
+        if token[-1:].isalpha():
+            out.append(RLM)
+    return "".join(out), where
+
+
+def test_format_characters_at_word_edges_stay_outside_spans(model_dir: Path, test_docs):
+    from araevent.predict import Extractor
+
+    text = f"أمس،\u064eروسيا \u061cوالقاهرة\u200e {RLM} نامه\u200cها {BOM}كلمة"
+    extractor = Extractor.from_pretrained(model_dir)
+    units = extractor.loaded.preprocessor.units(text)
+    # the saved tokenizer's words are the units' visible extents: no edge RLM, BOM, mark
+    assert words(extractor.loaded.tokenizer, text) == [u.core for u in units if u.core]
+    clean = [d.text for d in test_docs[:8]]
+    marked = [wrapped(t) for t in clean]
+    assert all(RLM in m for m, _ in marked)
+    plain = extractor.predict(clean)
+    got = extractor.predict([m for m, _ in marked])
+    n = 0
+    for p, g, (_, where) in zip(plain, got, marked, strict=True):
+        for layer in ("entities", "triggers"):
+            moved = [(where[s.start], where[s.end - 1] + 1, s.label) for s in p.layer(layer)]
+            assert [s.key for s in g.layer(layer)] == moved  # the same spans, no RLM or BOM
+            n += len(moved)
+    assert n > 0
+
+
 if __name__ == "__main__":
     from araevent.io import load_documents
 

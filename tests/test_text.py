@@ -173,3 +173,45 @@ def test_span_vocabulary_takes_span_words_not_text_words():
 
     doc = Document("d", "زار وزير الخارجية وروسيا", [Span(19, 24, "GPE"), Span(4, 17, "PER")])
     assert span_vocabulary([doc]) == {"روسيا", "وزير", "الخارجية"}
+
+
+def test_unit_core_leaves_out_edge_format_characters_and_leading_marks():
+    rlm, zwnj, bom, fatha, damma = "\u200f", "\u200c", "\ufeff", "\u064e", "\u064f"
+    text = f"{bom}روسيا {rlm}مصر{fatha}{rlm} ،{damma}كلمة نامه{zwnj}ها {rlm} \u061cو\u200eروسيا"
+    units = split_units(text)
+    got = [(u.text, text[u.core[0] : u.core[1]] if u.core else None) for u in units]
+    assert got == [
+        (f"{bom}روسيا", "روسيا"),  # a BOM at the start of the text
+        (f"{rlm}مصر{fatha}{rlm}", f"مصر{fatha}"),  # the word's own diacritic stays
+        ("،", "،"),
+        (f"{damma}كلمة", "كلمة"),  # a mark after punctuation is not the word's
+        (f"نامه{zwnj}ها", f"نامه{zwnj}ها"),  # ZWNJ inside a word stays
+        (rlm, None),  # nothing visible
+        ("\u061cو\u200e", "و"),  # a proclitic with the ALM before and LRM after it
+        ("روسيا", "روسيا"),
+    ]
+    assert [u.bases for u in units[:2]] == [(1, 5), (8, 10)]
+
+
+def test_span_vocabulary_never_keeps_a_later_word_that_rule_2_splits():
+    from araevent.schema import Document, Span
+    from araevent.tagging import tag_document
+
+    # «للقوات» inside a name must not become known: «ل[لقوات ...]» elsewhere must split
+    name = Document("a", "القيادة العامة للقوات المسلحة", [Span(0, 29, "ORG")])
+    vocab = span_vocabulary([name], KnownWords())
+    assert "للقوات" not in vocab and {"القيادة", "المسلحة"} <= vocab
+    known = KnownWords.shipped().union(vocab)
+    assert [u.text for u in split_units("للقوات", known)] == ["ل", "لقوات"]
+    dev = Document("d", "تابعة للقوات الملكية", [Span(7, 20, "ORG")])  # «لقوات الملكية»
+    assert tag_document(dev, split_units(dev.text, known)).off_boundary == []
+    # a span's first word says where the word starts: «فاليتا» stays whole
+    city = Document("b", "زار فاليتا", [Span(4, 10, "GPE")])
+    assert span_vocabulary([city], KnownWords()) == {"فاليتا"}
+    assert [u.text for u in split_units("وفاليتا", KnownWords([*span_vocabulary([city])]))] == [
+        "و",
+        "فاليتا",
+    ]
+    # a word of one letter and a format character is no word
+    rlm = Document("c", "\u200fو مصر", [Span(0, 6, "GPE")])
+    assert span_vocabulary([rlm], KnownWords()) == {"مصر"}

@@ -528,3 +528,29 @@ def test_aqmar_corpus_every_malformed_and_orphan_line_named(capsys):
     repaired = read_documents(AQMAR, "conll", repair=True)
     assert repaired.stats["repaired_i"] == len(orphans)
     assert {e.line for e in repaired.errors} == malformed
+
+
+def test_model_option_splits_with_the_model_s_own_known_words(tmp_path, capsys):
+    # the file's own span vocabulary knows «كزيدون», so «و|كزيدون» splits; a model
+    # trained without it keeps «وكزيدون» whole and can never predict the span
+    f = tmp_path / "m.jsonl"
+    f.write_bytes(jl({"id": "m", "text": "زار وكزيدون", "entities": [ent(5, 11, "PER")]}))
+    model = tmp_path / "run" / "model"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text("{}", encoding="utf-8")
+    (model / "known_words.txt").write_text("زار\n", encoding="utf-8")
+    assert main(["validate", str(f)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(f), "--model", str(tmp_path / "run")]) == 1
+    out, err = capsys.readouterr()
+    assert re.search(r"spans off unit boundaries\s+1", out)
+    assert f"{f}:1: m: entities span [5, 11) PER «كزيدون»: starts inside unit «وكزيدون» (" in err
+    (model / "known_words.txt").write_text("كزيدون\n", encoding="utf-8")
+    assert main(["validate", str(f), "--model", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(f), "--model", str(tmp_path)]) == 2
+    assert "is neither a model folder nor a run folder" in capsys.readouterr().err
+    words = tmp_path / "w.txt"
+    words.write_text("كزيدون\n", encoding="utf-8")
+    assert main(["validate", str(f), "--model", str(model), "--known-words", str(words)]) == 2
+    assert "--known-words and --model exclude each other" in capsys.readouterr().err

@@ -101,25 +101,73 @@ class TaggedDocument:
     nested_untagged: list[Span] = field(default_factory=list)  # inner spans of nested pairs
 
 
-def _boundary_maps(units: Sequence[Unit]) -> tuple[dict[int, int], dict[int, int]]:
-    starts = {u.start: i for i, u in enumerate(units)}
-    ends = {u.end: i for i, u in enumerate(units)}
-    return starts, ends
+class _Alignment:
+    """Where spans may start and end on a document's units.
 
+    A span aligns to units by its visible characters: its first base character must
+    be the first base of a unit, its last base character the last base of a unit
+    (``araevent.text.Unit.bases``). Format characters (RLM, ZWNJ, BOM, ...) and
+    combining marks at a span's edges may be in or out of it; whitespace may not,
+    except that a span may start or end at a unit's raw edge (a lone RLM unit).
+    """
 
-def _why_off(units: Sequence[Unit], span: Span, starts: dict, ends: dict) -> str:
-    reasons = []
-    unit_starts = [u.start for u in units]
-    for pos, table, what in ((span.start, starts, "starts"), (span.end, ends, "ends")):
-        if pos in table:
-            continue
-        i = max(bisect.bisect_right(unit_starts, pos) - 1, 0)
-        u = units[i] if units else None
-        if u is not None and u.start < pos < u.end:
-            reasons.append(f"{what} inside unit «{u.text}»")
-        else:
-            reasons.append(f"{what} at whitespace, not at a unit edge")
-    return "; ".join(reasons)
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.units = units
+        self.raw_starts = [u.start for u in units]
+        self.raw_start_set = set(self.raw_starts)
+        self.raw_end_set = {u.end for u in units}
+        bases = [(i, u.bases) for i, u in enumerate(units)]
+        bases = [(i, b) for i, b in bases if b is not None]
+        self.visible = [i for i, _ in bases]
+        self.first_bases = [b[0] for _, b in bases]
+        self.last_bases = [b[1] for _, b in bases]
+
+    def _containing(self, pos: int) -> int | None:
+        k = bisect.bisect_right(self.raw_starts, pos) - 1
+        return k if k >= 0 and pos < self.units[k].end else None
+
+    def _contiguous(self, a: int, b: int) -> bool:
+        return all(self.units[k].end == self.units[k + 1].start for k in range(a, b))
+
+    def start(self, span: Span) -> int | str:
+        """The unit where ``span`` opens, or why it opens inside one or at whitespace."""
+        n = bisect.bisect_left(self.last_bases, span.start)
+        if n == len(self.visible) or self.first_bases[n] >= span.end:
+            return "holds no visible character"
+        i = self.visible[n]
+        first = self.first_bases[n]
+        if span.start > first:
+            return f"starts inside unit «{self.units[i].text}»"
+        if span.start == first or span.start in self.raw_start_set:
+            return i
+        k = self._containing(span.start)
+        if k is not None and self._contiguous(k, i):
+            return i  # only format characters and marks before the first base
+        return "starts at whitespace, not at a unit edge"
+
+    def end(self, span: Span) -> int | str:
+        """The unit where ``span`` closes, or why it closes inside one or at whitespace."""
+        n = bisect.bisect_right(self.first_bases, span.end - 1) - 1
+        if n < 0 or self.last_bases[n] < span.start:
+            return "holds no visible character"
+        j = self.visible[n]
+        last = self.last_bases[n]
+        if span.end <= last:
+            return f"ends inside unit «{self.units[j].text}»"
+        if span.end == last + 1 or span.end in self.raw_end_set:
+            return j
+        k = self._containing(span.end - 1)
+        if k is not None and self._contiguous(j, k):
+            return j  # only marks and format characters after the last base
+        return "ends at whitespace, not at a unit edge"
+
+    def align(self, span: Span) -> tuple[int, int] | str:
+        """``(first unit, last unit)`` of ``span``, or why it is off unit boundaries."""
+        a, b = self.start(span), self.end(span)
+        if isinstance(a, int) and isinstance(b, int):
+            return a, b
+        reasons = [r for r in (a, b) if isinstance(r, str)]
+        return "; ".join(dict.fromkeys(reasons))
 
 
 def spans_to_tags(
@@ -127,16 +175,24 @@ def spans_to_tags(
 ) -> tuple[list[str], list[OffBoundary]]:
     """IOB2 tags for one layer; spans not on unit boundaries are reported, never moved.
 
+    Format characters and combining marks at a span's edges do not matter: a span
+    with or without a word's RLM, BOM or leading diacritic tags the same units.
     Spans must not overlap (resolve nesting first); an overlap is an internal error.
     """
-    starts, ends = _boundary_maps(units)
-    tags = [OUTSIDE] * len(units)
+    return _layer_tags(_Alignment(units), spans, doc_id, layer)
+
+
+def _layer_tags(
+    where: _Alignment, spans: Sequence[Span], doc_id: str, layer: str
+) -> tuple[list[str], list[OffBoundary]]:
+    tags = [OUTSIDE] * len(where.units)
     off: list[OffBoundary] = []
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
-        a, b = starts.get(span.start), ends.get(span.end)
-        if a is None or b is None:
-            off.append(OffBoundary(doc_id, layer, span, _why_off(units, span, starts, ends)))
+        got = where.align(span)
+        if isinstance(got, str):
+            off.append(OffBoundary(doc_id, layer, span, got))
             continue
+        a, b = got
         assert all(t == OUTSIDE for t in tags[a : b + 1]), f"overlapping spans in {doc_id}"
         tags[a] = f"B-{span.label}"
         for i in range(a + 1, b + 1):
@@ -157,6 +213,7 @@ def tag_document(
     tags = [OUTSIDE] * len(units)
     off: list[OffBoundary] = []
     per_layer: dict[str, list[str]] = {}
+    where = _Alignment(units)
     flat: dict[str, list[Span]] = {}
     nested_untagged: list[Span] = []
     for layer in layers:
@@ -164,18 +221,18 @@ def tag_document(
         if overlapping_pairs(flat[layer]):  # quick when nothing overlaps, the common case
             flat[layer], untagged = resolve_overlaps(flat[layer], "outer")
         nested_untagged += untagged
-        per_layer[layer], problems = spans_to_tags(units, flat[layer], doc_id=doc.id, layer=layer)
+        per_layer[layer], problems = _layer_tags(where, flat[layer], doc.id, layer)
         off += problems
     collisions: list[Span] = []
     if "triggers" in per_layer:
         tags = list(per_layer["triggers"])
     if "entities" in per_layer:
         ent_tags = per_layer["entities"]
-        starts, ends = _boundary_maps(units)
         for span in flat["entities"]:
-            a, b = starts.get(span.start), ends.get(span.end)
-            if a is None or b is None:
+            got = where.align(span)
+            if isinstance(got, str):
                 continue
+            a, b = got
             if any(t != OUTSIDE for t in tags[a : b + 1]):
                 collisions.append(span)
                 continue
@@ -198,7 +255,10 @@ def decode_spans(
 
     An ``I-X`` that continues nothing opens a new span (as conlleval and
     seqeval's default mode read it); an ``I-Y`` after ``X`` closes ``X``.
-    A span's score is the mean of its units' tag probabilities.
+    A span's score is the mean of its units' tag probabilities. A span covers the
+    visible extent of its units (``Unit.core``): it never starts or ends with a format
+    character (RLM, ZWNJ, BOM, ...) nor starts with a combining mark, and a span of
+    invisible units only (a lone RLM) is no span.
     """
     spans: list[Span] = []
     cur: tuple[int, str] | None = None  # (first unit, label)
@@ -207,10 +267,13 @@ def decode_spans(
         if cur is None:
             return
         a, label = cur
+        cores = [c for k in range(a, end_unit + 1) if (c := units[k].core) is not None]
+        if not cores:
+            return
         score = None
         if scores is not None:
             score = float(np.mean(scores[a : end_unit + 1]))
-        spans.append(Span(units[a].start, units[end_unit].end, label, score))
+        spans.append(Span(cores[0][0], cores[-1][1], label, score))
 
     for i, tag in enumerate(tags):
         prefix, label = split_tag(tag)

@@ -114,13 +114,60 @@ def _shipped() -> KnownWords:
     return KnownWords(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
 
+_INVISIBLE = ("Cf", "Mn", "Me", "Mc")
+
+
+@lru_cache(maxsize=4096)
+def is_base(ch: str) -> bool:
+    """A visible character that carries marks: not a space, a format character or a mark.
+
+    Format characters (RLM, LRM, ALM, ZWSP, ZWNJ, ZWJ, BOM, ...) and combining marks
+    are not; tatweel is (it is drawn).
+    """
+    return not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE
+
+
+@lru_cache(maxsize=65536)
+def _core(word: str) -> tuple[int, int, int] | None:
+    """``(first base, last base, visible end)`` offsets in ``word``; None with no base.
+
+    The visible end is after the last base character and the combining marks that
+    follow it (its diacritics), never after a format character.
+    """
+    bases = [i for i, ch in enumerate(word) if is_base(ch)]
+    if not bases:
+        return None
+    end = bases[-1] + 1
+    while end < len(word) and unicodedata.category(word[end]) in _INVISIBLE[1:]:
+        end += 1
+    return bases[0], bases[-1], end
+
+
 @dataclass(frozen=True)
 class Unit:
-    """A pre-token: ``text == document_text[start:end]``."""
+    """A pre-token: ``text == document_text[start:end]``.
+
+    A unit keeps the format characters and marks around its word (they are part of
+    the raw text), but its *visible* extent (:attr:`core`) leaves out leading and
+    trailing format characters and leading combining marks (they belong to the
+    neighbour): gold spans align to it and decoded spans are cut to it.
+    """
 
     start: int
     end: int
     text: str
+
+    @property
+    def core(self) -> tuple[int, int] | None:
+        """``[start, end)`` of the visible part on the raw text; None for an invisible unit."""
+        c = _core(self.text)
+        return None if c is None else (self.start + c[0], self.start + c[2])
+
+    @property
+    def bases(self) -> tuple[int, int] | None:
+        """Raw-text positions of the first and last base character; None for an invisible unit."""
+        c = _core(self.text)
+        return None if c is None else (self.start + c[0], self.start + c[1])
 
 
 def _words(text: str) -> Iterable[tuple[int, int]]:
@@ -143,17 +190,25 @@ _ARTICLE = re.compile(r"([وف]?)([بكل]?)[اٱ]ل..")
 _LAM_LAM = re.compile(r"([وف]?)لل.")
 
 
-def proclitic_lengths(word: str, known: KnownWords) -> list[int]:
-    """How many base letters each leading proclitic unit takes (all ones), by rules 2 and 3."""
-    base = "".join(c for c in word if not _is_mark(c))
-    if word in known:  # a known whole word («وكالات», «والدة», «فرنسا») never splits
-        return []
+def _article_cuts(base: str) -> list[int] | None:
+    """Rule 2 and «لل» on a word without marks; None when neither applies."""
     m = _ARTICLE.match(base)
     if m:  # rule 2: before the article, split off و/ف and ب/ك/ل
         return [1] * (len(m.group(1)) + len(m.group(2)))
     m = _LAM_LAM.match(base)
     if m:  # «لل» + stem: ل | ل+stem (the article's alef is not written)
         return [1] * (len(m.group(1)) + 1)
+    return None
+
+
+def proclitic_lengths(word: str, known: KnownWords) -> list[int]:
+    """How many base letters each leading proclitic unit takes (all ones), by rules 2 and 3."""
+    base = "".join(c for c in word if not _is_mark(c))
+    if word in known:  # a known whole word («وكالات», «والدة», «فرنسا») never splits
+        return []
+    cuts = _article_cuts(base)
+    if cuts is not None:
+        return cuts
     if len(base) < 3 or base[0] not in PROCLITICS:
         return []
     if base[1:] in known:  # rule 3: a bare proclitic before a known stem
@@ -250,22 +305,28 @@ def span_vocabulary(documents: Iterable, known: KnownWords | None = None) -> set
     («روسيا» from «و[روسيا]»). A word is left out when it starts with a proclitic
     letter and the rest is itself a span word or a ``known`` word: «لمنظمة» from
     «ل[لمنظمة ...]» (the «لل» spelling) or from inside a name must not become
-    known, or «لمنظمة» (ل + منظمة) would never split. Splitting too finely loses
+    known, or «لمنظمة» (ل + منظمة) would never split. A later word of a span that
+    rule 2 or «لل» splits is left out too: «للقوات» from «[القيادة العامة للقوات]»
+    would keep «ل[لقوات ...]» from ever being a span (a first word such as «فاليتا»
+    stays: the span says the word starts there). Splitting too finely loses
     nothing; whole text words are never added.
     """
     known = KnownWords.shipped() if known is None else known
-    words: set[str] = set()
+    first: set[str] = set()
+    later: set[str] = set()
     for doc in documents:
         for span in (*doc.entities, *doc.triggers):
             segment = doc.text[span.start : span.end]
-            words.update(segment[s:e] for s, e in _words(segment) if e - s > 1)
-    stems = KnownWords(words)
-    return {
-        w
-        for w in words
-        if not (
-            lookup_key(w)[:1] in PROCLITICS
-            and len(lookup_key(w)) > 2
-            and (lookup_key(w)[1:] in stems or lookup_key(w)[1:] in known)
-        )
-    }
+            found = [segment[s:e] for s, e in _words(segment)]
+            found = [w for w in found if len(lookup_key(w)) > 1]
+            first.update(found[:1])
+            later.update(found[1:])
+    stems = KnownWords(first | later)
+
+    def splits(w: str) -> bool:
+        key = lookup_key(w)
+        if key[:1] in PROCLITICS and len(key) > 2 and (key[1:] in stems or key[1:] in known):
+            return True
+        return w not in first and bool(_article_cuts(_strip_marks(w)))
+
+    return {w for w in first | later if not splits(w)}

@@ -8,7 +8,9 @@ units with nothing left after normalisation (fed to the model as [UNK]) and the
 longest document. Every problem goes to stderr as
 `path:line: doc-id: what is wrong (how to fix)`. A file with no document is an
 error. Properly nested spans of one layer are valid (--nested keep, the
-default); crossing spans are an error.
+default); crossing spans are an error. With --model RUN the units are the
+model's own (its known_words.txt), so a dev or test span that the model can
+never predict is reported as off unit boundaries.
 
 Exit status: 0 clean, 1 data errors (or spans off unit boundaries), 2 usage errors.
 """
@@ -24,9 +26,10 @@ from pathlib import Path
 from araevent.errors import UsageError
 from araevent.io import BRAT_NAMES, FORMATS, ReadResult, document_units, read_many
 from araevent.labels import LAYERS, PRESETS, get_label_set
+from araevent.modeling import resolve_model_dir
 from araevent.schema import DEFAULT_NESTED, NESTED_POLICIES
 from araevent.tagging import tag_document
-from araevent.text import KnownWords, Normalization, span_vocabulary
+from araevent.text import KNOWN_WORDS_FILE, KnownWords, Normalization, span_vocabulary
 
 OFF_BOUNDARY_FIX = (
     "move the span to unit edges: units are words split at whitespace and punctuation, "
@@ -102,9 +105,20 @@ def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
 def known_words(args: argparse.Namespace, result: ReadResult) -> KnownWords:
     """The shipped list, the corpus span vocabulary and ``--known-words``.
 
+    With ``--model``, the model's own ``known_words.txt`` alone: the units it splits.
+
     Raises:
-        UsageError: the ``--known-words`` file does not exist.
+        UsageError: the ``--known-words`` file does not exist, or ``--model`` is no model.
     """
+    if getattr(args, "model", None) is not None:
+        if args.known_words is not None:
+            raise UsageError(
+                "--known-words and --model exclude each other: "
+                "a model splits with its own known words"
+            )
+        model_dir = resolve_model_dir(args.model)
+        saved = model_dir / KNOWN_WORDS_FILE
+        return KnownWords.load(saved) if saved.is_file() else KnownWords.shipped()
     known = KnownWords.shipped().union(span_vocabulary(result.documents))
     if args.known_words is not None:
         if not args.known_words.is_file():
@@ -131,6 +145,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="JSONL or CoNLL files, brat folders or .ann files",
     )
     add_reading_arguments(parser)
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="RUN",
+        help="split units with this model's (or run's) known words, as it will: a "
+        "dev or test span it can never predict is then off unit boundaries",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
