@@ -89,7 +89,7 @@ ARG_VIEWS = ("arguments/identification", "arguments/classification")
 ARG_FAMILIES = ("span", "strict")
 ARG_ERROR_KINDS = (MISSED, SPURIOUS, "wrong_role", "wrong_span")
 ARGUMENT_PROTOCOL = (
-    "OneIE / ACE protocol: an argument is identified when its character span and its "
+    "OneIE / ACE: an argument is identified when its character span and its "
     "trigger's event type match a gold argument, classified when its role matches too; "
     "strict also requires the trigger's span; each gold argument matches once"
 )

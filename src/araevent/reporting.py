@@ -304,19 +304,17 @@ def argument_lines(split: str, c: dict[str, int]) -> list[str]:
     if "arguments/gold_triggers_annotated" not in c:
         return []
     gold = (
-        f"Only the {c['arguments/gold_triggers_annotated']} gold triggers annotated for "
-        f"arguments count towards argument recall ({c['arguments/gold']} gold arguments); "
-        f"{c['arguments/gold_triggers_not_annotated']} gold triggers are not annotated for "
-        "arguments."
+        f"Only gold triggers annotated for arguments ({c['arguments/gold_triggers_annotated']}) "
+        f"count towards argument recall ({c['arguments/gold']} gold arguments); gold triggers "
+        f"not annotated for arguments: {c['arguments/gold_triggers_not_annotated']}."
     )
     if f"{ARG_VIEWS[0]}/span_tp" not in c:
-        return [f"{split} arguments: not scored: no predicted trigger carries arguments. {gold}"]
+        return [f"{split} arguments: not scored (no predicted trigger carries arguments). {gold}"]
     pred = (
-        f" {c['arguments/predicted']} predicted arguments scored; "
-        f"{c['arguments/predicted_not_scored']} on a trigger at the span of a gold trigger "
-        "not annotated for arguments were not scored; "
-        f"{c['arguments/predicted_triggers_not_annotated']} predicted triggers carry no "
-        "arguments list."
+        f" Predicted arguments scored: {c['arguments/predicted']}; not scored (their trigger "
+        "is at the span of a gold trigger not annotated for arguments): "
+        f"{c['arguments/predicted_not_scored']}; predicted triggers with no arguments list: "
+        f"{c['arguments/predicted_triggers_not_annotated']}."
     )
     return [f"Protocol: {ARGUMENT_PROTOCOL}.", gold + pred]
 
