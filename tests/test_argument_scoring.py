@@ -254,3 +254,11 @@ def test_argument_error_record_names_the_argument_its_trigger_and_the_prediction
             }
         ],
     }
+
+
+def test_a_second_gold_trigger_at_the_span_annotated_makes_the_arguments_scored():
+    gold = [trig(0, 3, ATTACK, None), trig(0, 3, DIE, (33, 36, "Victim"))]
+    pred = [trig(0, 3, DIE, (33, 36, "Victim"), (44, 47, "Place"))]
+    s = run(gold, pred)
+    assert set(all_counts(s).values()) == {(1, 1, 0)}
+    assert s.counts["arguments/predicted_not_scored"] == 0

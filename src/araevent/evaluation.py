@@ -507,7 +507,8 @@ def score(
 
     Returns:
         The scores. Character-span scores never depend on units; every gold span
-        is counted in them (``counts["gold_spans"]``).
+        is counted in them (``counts["gold_spans"]``). When a predicted trigger
+        carries arguments, the argument views are scored too (module docstring).
     """
     if not len(gold) == len(pred) == len(units):
         raise ValueError(
@@ -630,10 +631,12 @@ def argument_items(
 
     Gold: the arguments of every trigger annotated for arguments. Predicted: the
     arguments of every predicted trigger, except those of a trigger at the span of
-    a gold trigger not annotated for arguments (its arguments are unknown); those
-    are counted in ``counts["arguments/predicted_not_scored"]``.
+    a gold trigger not annotated for arguments (its arguments are unknown; unless
+    another gold trigger at that span is annotated); those are counted in
+    ``counts["arguments/predicted_not_scored"]``.
     """
-    unknown = {(t.start, t.end) for t in gold_triggers if t.arguments is None}
+    annotated = {(t.start, t.end) for t in gold_triggers if t.arguments is not None}
+    unknown = {(t.start, t.end) for t in gold_triggers if t.arguments is None} - annotated
     gold = [(t, a) for t in gold_triggers for a in t.arguments or ()]
     pred: list[ArgItem] = []
     for t in pred_triggers:
