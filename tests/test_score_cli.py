@@ -335,3 +335,85 @@ def test_gold_with_corpus_tokens_gets_the_token_level_column(tmp_path, capsys):
     # the same files without tokens: no token column
     assert main(["score", str(GOLD), str(PRED), "--bootstrap", "0"]) == 0
     assert "tokens strict F1" not in capsys.readouterr().out
+
+
+ARGS_GOLD = DATA / "args_gold.jsonl"
+ARGS_PRED = DATA / "args_pred.jsonl"
+
+
+def test_arguments_gold_against_gold_score_100_in_both_views(capsys):
+    assert main(["score", str(ARGS_GOLD), str(ARGS_GOLD), "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    for row in ("identification", "classification"):
+        assert f"| {row} | 100.0 | 100.0 | 100.0 | 13 |" in printed
+        assert f"| {row}, strict (trigger span too) | 100.0 | 100.0 | 100.0 | 13 |" in printed
+    assert "Protocol: OneIE / ACE: an argument is identified when" in printed
+
+
+def test_arguments_of_a_hand_made_prediction_score_as_counted_by_hand(tmp_path, capsys):
+    # the counts are worked out document by document in
+    # tests/test_argument_scoring.py::test_the_hand_made_files_score_as_counted_by_hand
+    out = tmp_path / "report"
+    argv = ["score", str(ARGS_GOLD), str(ARGS_PRED), "--output", str(out), "--bootstrap", "100"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| identification | 83.3 | 76.9 | 80.0 (" in printed
+    assert "| classification, strict (trigger span too) | 50.0 | 46.2 | 48.0 (" in printed
+    m = metrics_of(out)
+    expected = {
+        "identification/span": (10, 12, 13),
+        "classification/span": (9, 12, 13),
+        "identification/strict": (7, 12, 13),
+        "classification/strict": (6, 12, 13),
+    }
+    for view, (tp, n_pred, n_gold) in expected.items():
+        key = f"test/arguments/{view}"
+        assert m[f"{key}/precision"] == pytest.approx(tp / n_pred)
+        assert m[f"{key}/recall"] == pytest.approx(tp / n_gold)
+        assert m[f"{key}/f1"] == pytest.approx(2 * tp / (n_pred + n_gold))
+        assert m[f"{key}/support"] == n_gold
+        assert m[f"{key}/f1_ci_low"] <= m[f"{key}/f1"] <= m[f"{key}/f1_ci_high"]
+    assert m["errors"]["test"]["arguments"] == {
+        "missed": 2,
+        "spurious": 1,
+        "wrong_role": 1,
+        "wrong_span": 1,
+    }
+    errors = [r for r in read_jsonl(out / "errors.jsonl") if r["layer"] == "arguments"]
+    assert [(r["id"], r["error"], r["text"], r["role"], r["trigger"]["text"]) for r in errors] == [
+        ("arg-a", "wrong_role", "ثلاثة جنود", "Victim", "قتل"),
+        ("arg-a", "wrong_span", "يوم الأحد", "Time-Within", "قتل"),
+        ("arg-b", "missed", "مسلحون", "Attacker", "هاجموا"),
+        ("arg-c", "missed", "الشرطة", "Agent", "اعتقلت"),
+        ("arg-d", "spurious", "المنفذ", "Artifact", "فر"),
+    ]
+    assert [(p["text"], p["role"]) for p in errors[0]["predicted"]] == [("ثلاثة جنود", "Agent")]
+    assert [p["text"] for p in errors[1]["predicted"]] == ["الأحد"]
+    report = (out / "report.md").read_text("utf-8")
+    assert "### test: arguments\n" in report
+    assert "Protocol: OneIE / ACE: " in report
+    assert "Only gold triggers annotated for arguments (5) count towards argument recall" in report
+    assert "gold triggers not annotated for arguments: 1." in report
+    assert "| Place | 100.0 | 100.0 | 100.0 | 66.7 | 66.7 | 66.7 | 3 |" in report
+    assert "| errors | 2 | 1 | 1 | 1 |" in report
+    # predictions.jsonl keeps the predicted arguments, and re-scores to the same numbers
+    rows = read_jsonl(out / "predictions.jsonl")
+    assert [a["text"] for a in rows[3]["predicted_triggers"][2]["arguments"]] == ["المنفذ"]
+    again = tmp_path / "again"
+    assert main(["score", str(ARGS_GOLD), str(out / "predictions.jsonl"), "-o", str(again)]) == 0
+    for view in expected:
+        key = f"test/arguments/{view}/f1"
+        assert metrics_of(again)[key] == m[key]
+
+
+def test_files_without_arguments_have_no_argument_keys_rows_or_errors(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["score", str(GOLD), str(PRED), "--output", str(out), "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "argument" not in printed.replace(str(out), "").lower()
+    m = metrics_of(out)
+    assert [k for k in m if "arguments" in k] == []
+    assert [k for k in m["counts"]["test"] if "arguments" in k] == []
+    assert "arguments" not in m["errors"]["test"]
+    report = (out / "report.md").read_text("utf-8")
+    assert "argument" not in report.lower()

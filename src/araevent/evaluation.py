@@ -39,6 +39,25 @@ predicted counts with F1 0 in the macro average and weight 0 in the weighted one
 
 Bootstrap intervals resample documents with replacement from per-document
 ``[tp, fp, fn]`` counts (seeded; percentile 95% interval of micro F1).
+
+Arguments (when the predictions carry them: a predicted trigger whose
+``arguments`` is not ``None``) follow the protocol of OneIE and most ACE work:
+``arguments/identification`` counts a predicted argument as correct when its
+character span and its trigger's event type match a gold argument,
+``arguments/classification`` when the role matches too. The ``strict`` family
+also requires the trigger's own span to match. Each gold argument is matched
+at most once (multisets of keys; OneIE counts matches per predicted argument,
+which lets recall pass 1 when one argument repeats under two triggers of one
+type). Only gold triggers annotated for arguments (``arguments`` not ``None``)
+have arguments to find; the arguments of a predicted trigger at the span of a
+gold trigger that is not annotated are not scored
+(``counts["arguments/predicted_not_scored"]``)::
+
+    <prefix>/arguments/<identification|classification>/<span|strict>/{precision,recall,
+        f1,macro_f1,weighted_f1,support,f1_ci_low,f1_ci_high}
+
+Macro and weighted averages run over event types (identification) and roles
+(classification). With no argument on either side, no argument key exists.
 """
 
 from __future__ import annotations
@@ -54,7 +73,7 @@ import numpy as np
 
 from araevent.errors import DataError
 from araevent.labels import LAYERS
-from araevent.schema import Document, Span
+from araevent.schema import Argument, Document, Span
 from araevent.tagging import OUTSIDE, spans_to_tags, split_tag
 from araevent.text import Unit
 
@@ -66,6 +85,14 @@ STATS = ("precision", "recall", "f1")
 ERROR_KINDS = ("false_positive", "false_negative", "boundary", "type_confusion")
 MISSED = "missed"
 SPURIOUS = "spurious"
+ARG_VIEWS = ("arguments/identification", "arguments/classification")
+ARG_FAMILIES = ("span", "strict")
+ARG_ERROR_KINDS = (MISSED, SPURIOUS, "wrong_role", "wrong_span")
+ARGUMENT_PROTOCOL = (
+    "OneIE / ACE: an argument is identified when its character span and its "
+    "trigger's event type match a gold argument, classified when its role matches too; "
+    "strict also requires the trigger's span; each gold argument matches once"
+)
 # documents per resampling chunk times samples: caps bootstrap memory at ~8 MB of indices
 _CHUNK_CELLS = 1_000_000
 
@@ -480,7 +507,8 @@ def score(
 
     Returns:
         The scores. Character-span scores never depend on units; every gold span
-        is counted in them (``counts["gold_spans"]``).
+        is counted in them (``counts["gold_spans"]``). When a predicted trigger
+        carries arguments, the argument views are scored too (module docstring).
     """
     if not len(gold) == len(pred) == len(units):
         raise ValueError(
@@ -576,7 +604,219 @@ def score(
             seed,
             families=(("seqeval_strict_tokens", True),),
         )
+    if has_arguments(pred):
+        _argument_views(
+            metrics, per_type, counts, doc_counts, gold_spans, pred, prefix, bootstrap, seed
+        )
+    elif has_arguments(gold_spans):
+        counts.update(argument_counts(gold_spans, pred))
     return Scores(metrics, per_type, dict(counts), doc_counts)
+
+
+# --- arguments ----------------------------------------------------------------
+
+
+ArgItem = tuple[Span, Argument]  # an argument with the trigger that carries it
+
+
+def has_arguments(docs: Sequence[dict[str, list[Span]]]) -> bool:
+    """Whether any trigger is annotated for arguments (``arguments`` not ``None``)."""
+    return any(t.arguments is not None for d in docs for t in d.get("triggers", []))
+
+
+def argument_items(
+    gold_triggers: Sequence[Span], pred_triggers: Sequence[Span], counts: Counter | None = None
+) -> tuple[list[ArgItem], list[ArgItem]]:
+    """The gold and the predicted arguments of one document that scoring counts.
+
+    Gold: the arguments of every trigger annotated for arguments. Predicted: the
+    arguments of every predicted trigger, except those of a trigger at the span of
+    a gold trigger not annotated for arguments (its arguments are unknown; unless
+    another gold trigger at that span is annotated); those are counted in
+    ``counts["arguments/predicted_not_scored"]``.
+    """
+    annotated = {(t.start, t.end) for t in gold_triggers if t.arguments is not None}
+    unknown = {(t.start, t.end) for t in gold_triggers if t.arguments is None} - annotated
+    gold = [(t, a) for t in gold_triggers for a in t.arguments or ()]
+    pred: list[ArgItem] = []
+    for t in pred_triggers:
+        if (t.start, t.end) in unknown:
+            if counts is not None:
+                counts["arguments/predicted_not_scored"] += len(t.arguments or ())
+            continue
+        pred.extend((t, a) for a in t.arguments or ())
+    return gold, pred
+
+
+def argument_key(item: ArgItem, view: str, family: str) -> tuple:
+    """What one argument view compares; the event type or the role comes last.
+
+    ``(arg start, arg end, event type[, role])``, with the trigger's span in front
+    for the ``strict`` family.
+    """
+    t, a = item
+    key: tuple = (a.start, a.end, t.label)
+    if family == "strict":
+        key = (t.start, t.end, *key)
+    if view == "arguments/classification":
+        key = (*key, a.role)
+    return key
+
+
+def argument_counts(
+    gold_spans: Sequence[dict[str, list[Span]]], pred: Sequence[dict[str, list[Span]]]
+) -> Counter:
+    """How many gold triggers are annotated for arguments, and how many arguments each side has."""
+    c: Counter = Counter()
+    for g, p in zip(gold_spans, pred, strict=True):
+        gold_items, pred_items = argument_items(g["triggers"], p["triggers"], c)
+        c["arguments/gold"] += len(gold_items)
+        c["arguments/predicted"] += len(pred_items)
+        for t in g["triggers"]:
+            c["arguments/gold_triggers_annotated"] += t.arguments is not None
+            c["arguments/gold_triggers_not_annotated"] += t.arguments is None
+        c["arguments/predicted_triggers_not_annotated"] += sum(
+            t.arguments is None for t in p["triggers"]
+        )
+    for k in ("predicted_not_scored", "predicted_triggers_not_annotated"):
+        c[f"arguments/{k}"] += 0
+    return c
+
+
+def _argument_views(
+    metrics: dict[str, float],
+    per_type: dict[str, dict],
+    counts: Counter,
+    doc_counts: dict[str, np.ndarray],
+    gold_spans: Sequence[dict[str, list[Span]]],
+    pred: Sequence[dict[str, list[Span]]],
+    prefix: str,
+    bootstrap: int,
+    seed: int,
+) -> None:
+    counts.update(argument_counts(gold_spans, pred))
+    items = [
+        argument_items(g["triggers"], p["triggers"]) for g, p in zip(gold_spans, pred, strict=True)
+    ]
+    for view in ARG_VIEWS:
+        per_type[view] = {}
+        for fam in ARG_FAMILIES:
+            rows = np.zeros((len(items), 3), dtype=np.int64)
+            type_counts: dict[str, Counter] = {}
+            for d, (g_items, p_items) in enumerate(items):
+                gk = Counter(argument_key(i, view, fam) for i in g_items)
+                pk = Counter(argument_key(i, view, fam) for i in p_items)
+                for key in gk.keys() | pk.keys():
+                    tp = min(gk[key], pk[key])
+                    c = type_counts.setdefault(key[-1], Counter())
+                    c.update({"tp": tp, "fp": pk[key] - tp, "fn": gk[key] - tp})
+                    rows[d] += (tp, pk[key] - tp, gk[key] - tp)
+            types = {t: prf(c["tp"], c["fp"], c["fn"]) for t, c in sorted(type_counts.items())}
+            tp, fp, fn = (int(x) for x in rows.sum(axis=0))
+            micro = prf(tp, fp, fn)
+            key = f"{prefix}/{view}/{fam}"
+            _put(metrics, key, micro, _averages(types), int(micro["support"]))
+            _put_ci(metrics, key, rows, bootstrap, seed)
+            per_type[view][fam] = types
+            doc_counts[f"{view}/{fam}"] = rows
+            for kind, value in (("tp", tp), ("fp", fp), ("fn", fn)):
+                counts[f"{view}/{fam}_{kind}"] = value
+
+
+@dataclass
+class ArgumentMistake:
+    """One argument error of one document.
+
+    ``error`` is ``missed`` (a gold argument nothing predicted matches),
+    ``spurious`` (a predicted argument matching no gold one), ``wrong_role`` (a
+    gold argument predicted with its span and event type but another role) or
+    ``wrong_span`` (predicted with its event type and role on an overlapping,
+    different span). ``item`` is the gold argument (the predicted one for
+    ``spurious``) with its trigger; ``related`` the predicted one it was taken for.
+    Errors follow the identification/classification (OneIE) view:
+    ``missed + wrong_role + wrong_span`` is its classification false negatives,
+    ``spurious + wrong_role + wrong_span`` its false positives.
+    """
+
+    error: str
+    item: ArgItem
+    related: list[ArgItem] = field(default_factory=list)
+
+
+def argument_mistakes(
+    gold_triggers: Sequence[Span], pred_triggers: Sequence[Span]
+) -> list[ArgumentMistake]:
+    """Every argument error of one document, in text order (see :class:`ArgumentMistake`)."""
+    gold, pred = argument_items(gold_triggers, pred_triggers)
+    # exact matches leave the error lists: same trigger span first, then any trigger
+    for fam in ("strict", "span"):
+        left: list[ArgItem] = []
+        for g in gold:
+            k = argument_key(g, "arguments/classification", fam)
+            hit = next(
+                (
+                    i
+                    for i, p in enumerate(pred)
+                    if argument_key(p, "arguments/classification", fam) == k
+                ),
+                None,
+            )
+            if hit is None:
+                left.append(g)
+            else:
+                pred.pop(hit)
+        gold = left
+    out: list[ArgumentMistake] = []
+    for error, same in (
+        ("wrong_role", lambda g, p: (g[1].start, g[1].end) == (p[1].start, p[1].end)),
+        (
+            "wrong_span",
+            lambda g, p: (
+                g[1].role == p[1].role and _overlaps((g[1].start, g[1].end), (p[1].start, p[1].end))
+            ),
+        ),
+    ):
+        left = []
+        for g in gold:
+            hit = next(
+                (i for i, p in enumerate(pred) if g[0].label == p[0].label and same(g, p)), None
+            )
+            if hit is None:
+                left.append(g)
+            else:
+                out.append(ArgumentMistake(error, g, [pred.pop(hit)]))
+        gold = left
+    out += [ArgumentMistake(MISSED, g) for g in gold]
+    out += [ArgumentMistake(SPURIOUS, p) for p in pred]
+    out.sort(key=lambda e: (e.item[1].start, e.item[1].end, e.item[0].start, e.error))
+    return out
+
+
+def _trigger_dict(t: Span, text: str) -> dict[str, Any]:
+    return {"start": t.start, "end": t.end, "label": t.label, "text": text[t.start : t.end]}
+
+
+def argument_error_record(doc: Document, err: ArgumentMistake, context: int = 40) -> dict[str, Any]:
+    """One argument line of ``errors.jsonl``: the argument, its trigger and the context."""
+    t, a = err.item
+    other = "predicted" if err.error != SPURIOUS else "gold"
+    return {
+        "id": doc.id,
+        "layer": "arguments",
+        "error": err.error,
+        "kind": err.error,
+        "start": a.start,
+        "end": a.end,
+        "role": a.role,
+        "text": doc.text[a.start : a.end],
+        "trigger": _trigger_dict(t, doc.text),
+        "left_context": doc.text[max(0, a.start - context) : a.start],
+        "right_context": doc.text[a.end : a.end + context],
+        other: [
+            {**ra.to_dict(doc.text), "trigger": _trigger_dict(rt, doc.text)}
+            for rt, ra in err.related
+        ],
+    }
 
 
 def _tagged_spans(seqs: Sequence[dict[str, list[str]]]) -> int:

@@ -12,7 +12,9 @@ scorer); :func:`write_report` writes the report folder that ``evaluate.py`` and
 - ``report.md``: tables a paper can paste;
 - ``predictions.jsonl``: gold documents plus ``predicted_entities``/``predicted_triggers``
   (``araevent score predictions.jsonl predictions.jsonl`` re-scores it);
-- ``errors.jsonl``: every false positive and false negative with ±40 characters of context;
+- ``errors.jsonl``: every false positive and false negative with ±40 characters of context,
+  and, when arguments are scored, every argument error (``layer: "arguments"``; ``error``
+  is ``missed``, ``spurious``, ``wrong_role`` or ``wrong_span``) with its trigger;
 - ``confusion_<layer>.png``: gold against predicted types, with missed and spurious.
 
 Reports show the views of the layers a model has (``run.layers``; ``araevent
@@ -39,11 +41,16 @@ from typing import Any
 
 from araevent.errors import UsageError
 from araevent.evaluation import (
+    ARG_ERROR_KINDS,
+    ARG_VIEWS,
+    ARGUMENT_PROTOCOL,
     LAYERS,
     TAG_VIEWS,
     VIEWS,
     Confusion,
     Scores,
+    argument_error_record,
+    argument_mistakes,
     confusion,
     error_record,
     span_errors,
@@ -196,15 +203,23 @@ def main_table(metrics: dict[str, Any], split: str, views: Sequence[str] | None 
     return "\n".join(rows)
 
 
-def per_type_table(scores: Scores, view: str, split: str | None = None) -> str:
-    """Per-type character-span and strict seqeval scores for one view.
+def per_type_table(
+    scores: Scores,
+    view: str,
+    split: str | None = None,
+    strict_family: str = "seqeval_strict",
+    name: str = "type",
+) -> str:
+    """Per-type character-span and strict scores for one view.
 
-    With ``split`` (the metric key prefix), micro, macro and weighted rows follow.
+    ``strict_family`` names the strict columns' family (``strict`` for arguments,
+    whose ``name`` is ``role``). With ``split`` (the metric key prefix), micro,
+    macro and weighted rows follow.
     """
     span = scores.per_type.get(view, {}).get("span", {})
-    strict = scores.per_type.get(view, {}).get("seqeval_strict", {})
+    strict = scores.per_type.get(view, {}).get(strict_family, {})
     rows = [
-        "| type | span P | span R | span F1 | strict P | strict R | strict F1 | gold |",
+        f"| {name} | span P | span R | span F1 | strict P | strict R | strict F1 | gold |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t in sorted(set(span) | set(strict)):
@@ -222,23 +237,86 @@ def per_type_table(scores: Scores, view: str, split: str | None = None) -> str:
             if avg == "micro":
                 pr = [fmt(m[f"{split}/{view}/span/{k}"]) for k in ("precision", "recall")]
                 spr = [
-                    fmt(m[f"{split}/{view}/seqeval_strict/{k}"]) for k in ("precision", "recall")
+                    fmt(m[f"{split}/{view}/{strict_family}/{k}"]) for k in ("precision", "recall")
                 ]
             rows.append(
                 f"| *{avg}* | {' | '.join(pr)} | {fmt(m[f'{split}/{view}/span/{suffix}'])} | "
-                f"{' | '.join(spr)} | {fmt(m[f'{split}/{view}/seqeval_strict/{suffix}'])} | "
+                f"{' | '.join(spr)} | {fmt(m[f'{split}/{view}/{strict_family}/{suffix}'])} | "
                 f"{m[f'{split}/{view}/span/support']} |"
             )
     return "\n".join(rows)
 
 
 def error_counts(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """``{layer: {"false_positive": n, "false_positive/boundary": n, ...}}`` from error records."""
+    """``{layer: {"false_positive": n, "false_positive/boundary": n, ...}}`` from error records.
+
+    Argument records (``layer: "arguments"``) count under ``arguments`` by error:
+    ``{"missed": n, "spurious": n, "wrong_role": n, "wrong_span": n}``.
+    """
     out: dict[str, Counter] = {layer: Counter() for layer in LAYERS}
     for r in records:
+        if r["layer"] == "arguments":
+            out.setdefault("arguments", Counter({k: 0 for k in ARG_ERROR_KINDS}))[r["error"]] += 1
+            continue
         out[r["layer"]][r["error"]] += 1
         out[r["layer"]][f"{r['error']}/{r['kind']}"] += 1
     return {layer: dict(sorted(c.items())) for layer, c in out.items()}
+
+
+def argument_errors_table(counts: dict[str, int]) -> str:
+    """Argument errors by kind (the classification view's false negatives and positives)."""
+    return "\n".join(
+        [
+            "| arguments | missed | spurious | wrong role | wrong span |",
+            "|---|---:|---:|---:|---:|",
+            "| errors | " + " | ".join(str(counts.get(k, 0)) for k in ARG_ERROR_KINDS) + " |",
+        ]
+    )
+
+
+def has_argument_scores(metrics: dict[str, Any], split: str) -> bool:
+    """Whether the split's arguments were scored (the predictions carried arguments)."""
+    return f"{split}/{ARG_VIEWS[0]}/span/f1" in metrics
+
+
+def argument_table(metrics: dict[str, Any], split: str) -> str:
+    """The argument rows: identification and classification, then their strict variants.
+
+    P, R, F1 with the bootstrap 95% interval in brackets; gold is the number of
+    gold keys the row compares (arguments of triggers annotated for arguments).
+    """
+    rows = [
+        f"| {split} arguments | P | R | F1 (95% CI) | gold |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for fam, what in (("span", ""), ("strict", ", strict (trigger span too)")):
+        for view in ARG_VIEWS:
+            m = lambda k, v=view: metrics.get(f"{split}/{v}/{k}")  # noqa: E731
+            rows.append(
+                f"| {view.split('/')[1]}{what} | {fmt(m(f'{fam}/precision'))} | "
+                f"{fmt(m(f'{fam}/recall'))} | {_with_ci(m, fam)} | {int(m(f'{fam}/support'))} |"
+            )
+    return "\n".join(rows)
+
+
+def argument_lines(split: str, c: dict[str, int]) -> list[str]:
+    """The protocol line and what counts towards argument recall and precision."""
+    if "arguments/gold_triggers_annotated" not in c:
+        return []
+    gold = (
+        f"Only gold triggers annotated for arguments ({c['arguments/gold_triggers_annotated']}) "
+        f"count towards argument recall ({c['arguments/gold']} gold arguments); gold triggers "
+        f"not annotated for arguments: {c['arguments/gold_triggers_not_annotated']}."
+    )
+    if f"{ARG_VIEWS[0]}/span_tp" not in c:
+        return [f"{split} arguments: not scored (no predicted trigger carries arguments). {gold}"]
+    pred = (
+        f" Predicted arguments scored: {c['arguments/predicted']}; not scored (their trigger "
+        "is at the span of a gold trigger not annotated for arguments): "
+        f"{c['arguments/predicted_not_scored']}; predicted triggers with no arguments list: "
+        f"{c['arguments/predicted_triggers_not_annotated']}."
+    )
+    return [f"Protocol: {ARGUMENT_PROTOCOL}.", gold + pred]
 
 
 def errors_table(counts: dict[str, dict[str, int]], layers: Sequence[str] = LAYERS) -> str:
@@ -327,6 +405,18 @@ def report_markdown(
                     per_type_table(scores, view, split),
                     "",
                 ]
+        arg_lines = argument_lines(split, scores.counts)
+        if has_argument_scores(scores.metrics, split):
+            out += [f"### {split}: arguments", "", argument_table(scores.metrics, split), ""]
+            out += [x for line in arg_lines for x in (line, "")]
+            out += [
+                f"### {split}: arguments per role (classification)",
+                "",
+                per_type_table(scores, ARG_VIEWS[1], split, "strict", "role"),
+                "",
+            ]
+        else:
+            out += [x for line in arg_lines for x in (line, "")]
     for block in extra:
         out += [block, ""]
     out += [f"- {n}" for n in notes]
@@ -461,6 +551,13 @@ def _write_report_files(out, title, split, docs, preds, scores, meta, notes) -> 
         for d, g, p in zip(docs, gold, preds, strict=True)
         for e in span_errors(g, p)
     ]
+    scored_arguments = has_argument_scores(scores.metrics, split)
+    if scored_arguments:
+        records += [
+            argument_error_record(d, e, CONTEXT_CHARS)
+            for d, p in zip(docs, preds, strict=True)
+            for e in argument_mistakes(d.triggers, p.get("triggers", []))
+        ]
     errs = error_counts(records)
     confusions = {layer: confusion(gold, preds, layer) for layer in LAYERS}
     write_predictions(out / "predictions.jsonl", docs, preds)
@@ -481,6 +578,8 @@ def _write_report_files(out, title, split, docs, preds, scores, meta, notes) -> 
     }
     write_json(out / "metrics.json", metrics_doc)
     extra = [f"## {split}: errors (errors.jsonl)", "", errors_table(errs, layers)]
+    if scored_arguments:
+        extra += ["", argument_errors_table(errs.get("arguments", {}))]
     if plots:
         extra += ["", f"## {split}: confusion", "", *plots]
     text = report_markdown(title, {split: scores}, notes, ["\n".join(extra)], layers)

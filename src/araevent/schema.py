@@ -161,7 +161,7 @@ def parse_span(
     arguments = None
     if "arguments" in extra:
         raw = extra.pop("arguments")
-        if layer != "triggers":
+        if layer not in ("triggers", "predicted_triggers"):
             fix = "only triggers carry arguments; move them to the trigger"
             return None, [DataError(f"{name} has arguments", fix=fix, **where)]
         if not isinstance(raw, list):

@@ -14,6 +14,12 @@ from the proclitic rule and the shipped known words plus GOLD's span vocabulary.
 When GOLD carries its corpus tokens (CoNLL), seqeval strict also runs over those
 tokens: that column is the one comparable with published results.
 
+When PRED's triggers carry arguments, arguments are scored too (OneIE / ACE
+protocol): identification (argument span and the trigger's event type match a
+gold argument), classification (the role too), and the strict variants that
+also require the trigger's span. Only gold triggers annotated for arguments
+count towards argument recall.
+
 With --output DIR the report folder is written (metrics.json, report.md,
 predictions.jsonl, errors.jsonl, confusion plots): all of it, or nothing when
 it cannot be; the main table is printed either way.
@@ -103,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
     from araevent.io import describe_dropped, load_documents, read_many
     from araevent.labels import get_label_set
     from araevent.reporting import (
+        argument_lines,
+        argument_table,
         file_hashes,
         git_commit,
+        has_argument_scores,
         library_versions,
         main_table,
         shown_layers,
@@ -149,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
     print(main_table(scores.metrics, args.split, shown_views(layers)))
     c = scores.counts
     print(f"{c['documents']} documents, {c['gold_spans']} gold spans scored")
+    if has_argument_scores(scores.metrics, args.split):
+        print(argument_table(scores.metrics, args.split))
+    for line in argument_lines(args.split, c):
+        print(line)
     if "tokens" in c:
         print(
             "tokens strict F1: seqeval strict over the corpus's own tokens, the number "
