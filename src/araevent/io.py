@@ -113,6 +113,21 @@ class ReadResult:
         self.locations[doc.id] = (path, line)
         self.documents.append(doc)
 
+    def strict(self) -> list[Document]:
+        """The documents, or the first error raised, saying how many more there are."""
+        if self.errors:
+            first = self.errors[0]
+            more = len(self.errors) - 1
+            reason = first.reason + (f" ({first.fix})" if first.fix else "")
+            if more:
+                reason += (
+                    f" (and {more} more error{'s' if more > 1 else ''}; run araevent validate)"
+                )
+            err = DataError(reason, path=first.path, line=first.line, doc_id=first.doc_id)
+            err.fix = first.fix
+            raise err
+        return self.documents
+
 
 def detect_format(path: str | os.PathLike) -> str:
     """``jsonl``, ``conll`` or ``brat`` from a path's extension (a folder is brat).
@@ -243,17 +258,7 @@ def load_documents(
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    result = read_many(paths, fmt, **kw)
-    if result.errors:
-        first = result.errors[0]
-        more = len(result.errors) - 1
-        reason = first.reason + (f" ({first.fix})" if first.fix else "")
-        if more:
-            reason += f" (and {more} more error{'s' if more > 1 else ''}; run araevent validate)"
-        err = DataError(reason, path=first.path, line=first.line, doc_id=first.doc_id)
-        err.fix = first.fix
-        raise err
-    return result.documents
+    return read_many(paths, fmt, **kw).strict()
 
 
 def write_documents(
