@@ -104,8 +104,9 @@ def build_features(
     Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
     kept), spans off unit boundaries, empty and truncated units, windows.
     """
-    from datasets import Dataset
+    from datasets import Dataset, disable_progress_bars
 
+    disable_progress_bars()  # the counts below go to train.log; no bars on stderr
     label2id = schema.label2id
     tok = pre.tokenizer
     stats: Counter[str] = Counter()
