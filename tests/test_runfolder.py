@@ -161,3 +161,33 @@ def test_resume_from_another_run_needs_a_fresh_folder_and_the_same_config(tmp_pa
     assert refusal(used, CONFIG, str(source)) == (
         f"{used}: this folder already holds a run (model/) (pick another hydra.run.dir)"
     )
+
+
+def test_hydra_saves_its_config_only_into_a_folder_without_a_run(tmp_path, monkeypatch):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from araevent.config import hydra_subdir, register_resolvers
+    from conftest import CONFIGS
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose("train", return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    run = tmp_path / "run"
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        assert cfg.hydra.output_subdir == ".hydra"  # nothing there yet
+        started_run(run, "checkpoints/")
+        assert cfg.hydra.output_subdir is None  # a resumption or a refused run
+        assert hydra_subdir("evaluate") == ".hydra"  # report folders are not runs
+        monkeypatch.setenv("RANK", "1")
+        (run / "checkpoints").rmdir()
+        assert hydra_subdir("train") is None  # DDP ranks > 0 never write .hydra/
+    finally:
+        HydraConfig.instance().cfg = None

@@ -20,15 +20,17 @@ def rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
-def hydra_subdir() -> str | None:
-    """Where Hydra saves the composed config: ``.hydra`` for the run's first invocation.
+def hydra_subdir(task: str = "train") -> str | None:
+    """Where Hydra saves the composed config: ``.hydra`` (on rank 0 only).
 
-    ``None`` (nothing saved) on DDP ranks > 0, and when the run folder already
-    holds a run (a resumption, or an invocation that training will refuse), so
-    ``.hydra/`` always describes the invocation that started the run.
+    For training, ``None`` (nothing saved) also when the run folder already holds
+    a run (a resumption, or an invocation training will refuse), so ``.hydra/``
+    always describes the invocation that started the run.
     """
     if rank() != 0:
         return None
+    if task != "train":
+        return ".hydra"
     from hydra.core.hydra_config import HydraConfig
 
     from araevent.runfolder import holds_run
