@@ -159,13 +159,14 @@ def test_every_experiment_asks_for_its_data(name, tmp_path):
 
 
 def test_the_layer_choice_is_a_data_option_for_any_model(tmp_path, fixture_corpus):
-    from araevent.training import label_schema, load_split
+    from araevent.training import label_schema, load_split, read_split
 
     for layer, other in (("entities", "triggers"), ("triggers", "entities")):
         cfg = compose("train", debug_overrides(fixture_corpus, tmp_path, f"data.layers=[{layer}]"))
         job = train_job(cfg, tmp_path)
         assert job.model.name == "tiny" and job.data.layers == (layer,)
-        docs, _ = load_split(job.data, "train")
+        docs, stats = read_split(job.data, "train")
+        assert load_split(job.data, "train") == docs and stats["documents"] == len(docs)
         schema = label_schema(docs, job.data)
         assert getattr(schema, layer) and not getattr(schema, other)
         assert not any(d.layer(other) for d in docs)

@@ -9,8 +9,9 @@ writes once it has started: ``tokenizer/``, ``tensorboard/``, ``checkpoints/``,
 from the requested one in anything but :data:`RESUME_SAFE` keys.
 
 The lock is an ``fcntl.flock`` on ``train.lock``: the kernel drops it when the
-process dies, so a killed run never leaves a stale lock. Only rank 0 takes it
-(DDP ranks share the folder).
+process dies, so a killed run never leaves a stale lock. Only rank 0 checks and
+locks (DDP ranks share the folder; a refused rank 0 exits and its launcher stops
+the other ranks).
 """
 
 from __future__ import annotations
@@ -161,10 +162,15 @@ def claim(run_dir: Path, config: dict, resume: Any, rank: int = 0) -> Iterator[N
     folder's saved config must match ``config`` (resume-safe keys aside) and the run
     must not have finished. ``resume=PATH`` of another run: this folder must be fresh
     and the config must match that run's. Rank 0 writes ``train_config.json`` for
-    a fresh run; ranks > 0 check but take no lock.
+    a fresh run. DDP ranks > 0 neither check nor lock: rank 0 does it for all.
     """
+    if rank != 0:
+        # Rank 0 decides for all: checking here too would race with the files rank 0
+        # writes once the ranks meet; if rank 0 refuses, the launcher stops the others.
+        yield
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
-    fd = _take_lock(run_dir) if rank == 0 else None
+    fd = _take_lock(run_dir)
     try:
         found = markers(run_dir)
         source = resume_source(resume, run_dir)
@@ -184,12 +190,11 @@ def claim(run_dir: Path, config: dict, resume: Any, rank: int = 0) -> Iterator[N
         if source is not None:
             check_config(source, config)
         saved = run_dir / SAVED_CONFIG
-        if rank == 0 and (not in_place or not saved.is_file()):
+        if not in_place or not saved.is_file():
             write_config(saved, config)
         yield
     finally:
-        if fd is not None:
-            os.close(fd)  # releases the lock; the file stays (it is not a marker)
+        os.close(fd)  # releases the lock; the file stays (it is not a marker)
 
 
 def resume_source(resume: Any, run_dir: Path) -> Path | None:

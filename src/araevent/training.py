@@ -41,7 +41,12 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
 
 
-def load_split(data: DataSettings, split: str) -> tuple[list[Document], dict[str, int]]:
+def load_split(data: DataSettings, split: str) -> list[Document]:
+    """Read one split (files, a folder, or a Hub dataset) strictly."""
+    return read_split(data, split)[0]
+
+
+def read_split(data: DataSettings, split: str) -> tuple[list[Document], dict[str, int]]:
     """Read one split (files, a folder, or a Hub dataset) strictly.
 
     Returns the documents and the reader's counters (``dropped_nested`` and the
@@ -475,7 +480,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
     data, reading = {}, {}
     for split in SPLITS:
         if getattr(job.data, split):
-            data[split], stats = load_split(job.data, split)
+            data[split], stats = read_split(job.data, split)
             reading[split] = report_reading(split, stats, job.data)
     if not data.get("train") or not data.get("dev"):
         raise UsageError("training needs a train and a dev split (data.train, data.dev)")
