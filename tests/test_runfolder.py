@@ -193,3 +193,12 @@ def test_hydra_saves_its_config_only_into_a_folder_without_a_run(tmp_path, monke
         assert hydra_subdir("train") is None  # DDP ranks > 0 never write .hydra/
     finally:
         HydraConfig.instance().cfg = None
+
+
+def test_a_run_folder_that_cannot_be_written_fails_in_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", "utf-8")
+    run = blocker / "run"  # under a file: mkdir fails
+    msg = refusal(run, CONFIG, False)
+    assert msg.startswith(f"{run}: cannot write the run folder (")
+    assert msg.endswith("(pick another hydra.run.dir)")

@@ -132,7 +132,13 @@ def _short(config: dict, key: str) -> str:
 
 
 def _take_lock(run_dir: Path) -> int:
-    fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(
+            f"{run_dir}: cannot write the run folder ({exc.strerror or exc}) ({ANOTHER})"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -169,7 +175,6 @@ def claim(run_dir: Path, config: dict, resume: Any, rank: int = 0) -> Iterator[N
         # writes once the ranks meet; if rank 0 refuses, the launcher stops the others.
         yield
         return
-    run_dir.mkdir(parents=True, exist_ok=True)
     fd = _take_lock(run_dir)
     try:
         found = markers(run_dir)
@@ -214,5 +219,10 @@ def resume_source(resume: Any, run_dir: Path) -> Path | None:
 def write_config(path: Path, config: dict) -> None:
     """Write the run's resolved config atomically (what ``resume=true`` compares with)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(
+            f"{path.parent}: cannot write {path.name} ({exc.strerror or exc}) ({ANOTHER})"
+        ) from None

@@ -50,13 +50,15 @@ def read_split(data: DataSettings, split: str) -> tuple[list[Document], dict[str
     """Read one split (files, a folder, or a Hub dataset) strictly.
 
     Returns the documents and the reader's counters (``dropped_nested`` and the
-    like: what the nested policy ``data.nested`` dropped); a Hub split has none.
+    like: what the nested policy ``data.nested`` dropped); a Hub split has only
+    ``documents``.
     """
     location = getattr(data, split)
     if data.format == "hub":
         from araevent.io import load_hub_split
 
-        return load_hub_split(data, location), {}
+        docs = load_hub_split(data, location)
+        return docs, {"documents": len(docs)}
     from araevent.io import read_many
 
     result = read_many(
