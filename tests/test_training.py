@@ -250,10 +250,11 @@ def test_resume_from_a_half_written_checkpoint_path_fails_in_one_line(tmp_path):
 
 
 def test_a_full_disk_while_checkpointing_ends_in_one_line(
-    tmp_path, fixture_corpus, monkeypatch, capsys
+    tmp_path, fixture_corpus, monkeypatch, capsys, caplog
 ):
     import errno
 
+    import torch
     from transformers import Trainer
 
     from araevent.entrypoints import run_training
@@ -262,6 +263,7 @@ def test_a_full_disk_while_checkpointing_ends_in_one_line(
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "checkpoints"))
 
     monkeypatch.setattr(Trainer, "_save_checkpoint", full)
+    caplog.set_level("INFO", logger="araevent.training")
     cfg = compose("train", debug_overrides(fixture_corpus, tmp_path, "trainer.epochs=1"))
     with pytest.raises(SystemExit) as exit_:
         run_training(cfg, tmp_path)
@@ -273,3 +275,5 @@ def test_a_full_disk_while_checkpointing_ends_in_one_line(
         "resume=true: it continues from the last complete checkpoint)\n"
     )
     assert not (tmp_path / "metrics.json").exists()
+    # the thread count is logged at the start of every training
+    assert f"torch threads: {torch.get_num_threads()} of " in caplog.text
