@@ -113,21 +113,6 @@ class ReadResult:
         self.locations[doc.id] = (path, line)
         self.documents.append(doc)
 
-    def strict(self) -> list[Document]:
-        """The documents, or the first error raised, saying how many more there are."""
-        if self.errors:
-            first = self.errors[0]
-            more = len(self.errors) - 1
-            reason = first.reason + (f" ({first.fix})" if first.fix else "")
-            if more:
-                reason += (
-                    f" (and {more} more error{'s' if more > 1 else ''}; run araevent validate)"
-                )
-            err = DataError(reason, path=first.path, line=first.line, doc_id=first.doc_id)
-            err.fix = first.fix
-            raise err
-        return self.documents
-
 
 def detect_format(path: str | os.PathLike) -> str:
     """``jsonl``, ``conll`` or ``brat`` from a path's extension (a folder is brat).
@@ -240,13 +225,18 @@ def read_many(paths: Iterable[str | os.PathLike], fmt: str | None = None, **kw: 
 
 
 def load_documents(
-    paths: str | os.PathLike | Iterable[str | os.PathLike], fmt: str | None = None, **kw: Any
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    fmt: str | None = None,
+    *,
+    stats: collections.Counter | None = None,
+    **kw: Any,
 ) -> list[Document]:
     """Read documents strictly: the first problem is raised.
 
     Args:
         paths: one path or several.
         fmt: as :func:`read_many`.
+        stats: a counter that receives the reader's counters (what was dropped).
         **kw: options of :func:`read_documents`.
 
     Returns:
@@ -258,7 +248,19 @@ def load_documents(
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    return read_many(paths, fmt, **kw).strict()
+    result = read_many(paths, fmt, **kw)
+    if stats is not None:
+        stats.update(result.stats)
+    if result.errors:
+        first = result.errors[0]
+        more = len(result.errors) - 1
+        reason = first.reason + (f" ({first.fix})" if first.fix else "")
+        if more:
+            reason += f" (and {more} more error{'s' if more > 1 else ''}; run araevent validate)"
+        err = DataError(reason, path=first.path, line=first.line, doc_id=first.doc_id)
+        err.fix = first.fix
+        raise err
+    return result.documents
 
 
 def write_documents(

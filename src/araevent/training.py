@@ -59,17 +59,19 @@ def read_split(data: DataSettings, split: str) -> tuple[list[Document], dict[str
 
         docs = load_hub_split(data, location)
         return docs, {"documents": len(docs)}
-    from araevent.io import read_many
+    from araevent.io import load_documents
 
-    result = read_many(
+    stats: Counter[str] = Counter()
+    docs = load_documents(
         [location],
         data.format,
+        stats=stats,
         label_set=get_label_set(data.label_set),
         nested=data.nested,
         layers=data.layers,
         conll_layers=data.conll_layers,
     )
-    return result.strict(), dict(result.stats)
+    return docs, dict(stats)
 
 
 DROP_WORDS = ("dropped", "unimported", "repaired")
