@@ -109,6 +109,7 @@ def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_p
     state.write_bytes(state.read_bytes()[:50])
 
     overrides = (killed / ".hydra/overrides.yaml").read_text("utf-8")
+    log_before = (killed / "train.log").read_bytes()
     line = refused(run_train(fixture_corpus, killed, *args))
     assert line.startswith(f"error: {killed}: this folder already holds a run (checkpoints/")
     assert line.endswith("(add resume=true to continue it, or pick another hydra.run.dir)")
@@ -116,7 +117,9 @@ def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_p
     assert line.startswith(
         f"error: {killed}: cannot resume with a different config: seed (42 -> 7)"
     )
+    # refused invocations leave the folder as it was
     assert (killed / ".hydra/overrides.yaml").read_text("utf-8") == overrides
+    assert (killed / "train.log").read_bytes() == log_before
 
     assert run_train(fixture_corpus, killed, *args, "resume=true").returncode == 0
     assert (killed / ".hydra/overrides.yaml").read_text("utf-8") == overrides
