@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,17 +48,33 @@ def max_abs_diff(a: dict, b: dict) -> float:
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
 
-def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_path):
-    args = ("trainer.epochs=8",)
-    full = tmp_path / "full"
-    subprocess.run(
-        train_cmd(fixture_corpus, full, *args),
+def run_train(corpus: Path, run_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        train_cmd(corpus, run_dir, *extra),
         env=ENV,
-        check=True,
         capture_output=True,
+        text=True,
         cwd=ROOT,
         timeout=600,
     )
+
+
+def refused(result: subprocess.CompletedProcess) -> str:
+    """The one error line of a refused run (exit 2, no traceback)."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [x for x in result.stderr.splitlines() if x.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_path):
+    # logging every 3 steps, checkpoints every epoch (5 steps): the loss average of a
+    # logging window straddles the resume point unless the loss is also logged at
+    # every epoch end (it is), so the whole logged history must match
+    args = ("trainer.epochs=8", "trainer.logging_steps=3")
+    full = tmp_path / "full"
+    assert run_train(fixture_corpus, full, *args).returncode == 0
 
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
@@ -79,21 +96,56 @@ def test_killed_run_resumes_to_the_same_weights_and_losses(fixture_corpus, tmp_p
     assert proc.returncode == -signal.SIGKILL, "training ended before a checkpoint existed"
     assert not (killed / "metrics.json").exists()
 
-    subprocess.run(
-        train_cmd(fixture_corpus, killed, *args, "resume=true"),
-        env=ENV,
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert max_abs_diff(weights(full / "model"), weights(killed / "model")) <= 1e-6
+    # the next checkpoint half-written when the process died
     a = json.loads((full / "metrics.json").read_text("utf-8"))
+    steps = sorted(
+        int(p.parent.name.split("-")[1])
+        for p in (killed / "checkpoints").glob("checkpoint-*/trainer_state.json")
+    )
+    last = killed / "checkpoints" / f"checkpoint-{steps[-1]}"
+    half = last.with_name(f"checkpoint-{steps[-1] + a['run']['steps_per_epoch']}")
+    shutil.copytree(last, half)
+    state = half / "trainer_state.json"
+    state.write_bytes(state.read_bytes()[:50])
+
+    overrides = (killed / ".hydra/overrides.yaml").read_text("utf-8")
+    log_before = (killed / "train.log").read_bytes()
+    line = refused(run_train(fixture_corpus, killed, *args))
+    assert line.startswith(f"error: {killed}: this folder already holds a run (checkpoints/")
+    assert line.endswith("(add resume=true to continue it, or pick another hydra.run.dir)")
+    line = refused(run_train(fixture_corpus, killed, *args, "resume=true", "seed=7"))
+    assert line.startswith(
+        f"error: {killed}: cannot resume with a different config: seed (42 -> 7)"
+    )
+    # refused invocations leave the folder as it was
+    assert (killed / ".hydra/overrides.yaml").read_text("utf-8") == overrides
+    assert (killed / "train.log").read_bytes() == log_before
+
+    assert run_train(fixture_corpus, killed, *args, "resume=true").returncode == 0
+    assert (killed / ".hydra/overrides.yaml").read_text("utf-8") == overrides
+    log = (killed / "train.log").read_text("utf-8")
+    assert f"skipping incomplete checkpoint {half}: trainer_state.json is not valid JSON" in log
+    assert f"resuming from {last}" in log
+
+    assert max_abs_diff(weights(full / "model"), weights(killed / "model")) <= 1e-6
     b = json.loads((killed / "metrics.json").read_text("utf-8"))
     la, lb = a["run"]["loss_history"], b["run"]["loss_history"]
     assert [x["step"] for x in la] == [x["step"] for x in lb]
     assert max(abs(x["loss"] - y["loss"]) for x, y in zip(la, lb, strict=True)) <= 1e-6
     assert a["run"]["global_steps"] == b["run"]["global_steps"]
+    for key in ("dev/overall/seqeval_strict/f1", "dev/entities/span/f1"):
+        assert a[key] == b[key], key
+    assert b["config"]["paths"]["output_dir"] == str(killed)
+
+    # a finished run is not resumed, nor trained over
+    line = refused(run_train(fixture_corpus, full, *args, "resume=true"))
+    assert line == (
+        f"error: {full}: this run has finished (metrics.json is there); "
+        "nothing to resume (pick another hydra.run.dir for a new run)"
+    )
+    # the thread count is logged at start
+    assert "torch threads: 1 of " in (full / "train.log").read_text("utf-8")
+    assert a["run"]["torch_threads"] == 1
 
 
 def test_ddp_on_cpu_has_two_ranks_and_half_the_steps(fixture_corpus, tmp_path):

@@ -147,3 +147,133 @@ def test_optuna_search_config_composes_when_the_plugin_is_installed(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     cfg = compose("train", ["hparams_search=optuna"])
     assert cfg.optimized_metric == "dev/overall/seqeval_strict/f1"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml")))
+def test_every_experiment_asks_for_its_data(name, tmp_path):
+    from araevent.errors import UsageError
+
+    cfg = compose("train", [f"experiment={name}"])
+    with pytest.raises(UsageError, match=r"data\.dir=\.\.\."):
+        train_job(cfg, tmp_path)
+
+
+def test_the_layer_choice_is_a_data_option_for_any_model(tmp_path, fixture_corpus):
+    from araevent.training import label_schema, load_split, read_split
+
+    for layer, other in (("entities", "triggers"), ("triggers", "entities")):
+        cfg = compose("train", debug_overrides(fixture_corpus, tmp_path, f"data.layers=[{layer}]"))
+        job = train_job(cfg, tmp_path)
+        assert job.model.name == "tiny" and job.data.layers == (layer,)
+        docs, stats = read_split(job.data, "train")
+        assert load_split(job.data, "train") == docs and stats["documents"] == len(docs)
+        schema = label_schema(docs, job.data)
+        assert getattr(schema, layer) and not getattr(schema, other)
+        assert not any(d.layer(other) for d in docs)
+
+
+def test_metrics_record_the_run_folder_actually_used(tiny_run: Path, tmp_path):
+    metrics = json.loads((tiny_run / "metrics.json").read_text("utf-8"))
+    assert metrics["config"]["paths"]["output_dir"] == str(tiny_run)
+    # the default output_dir is a timestamped ./outputs/train/... path; the job records run_dir
+    job = train_job(compose("train", []), tmp_path / "chosen")
+    assert job.config["paths"]["output_dir"] == str(tmp_path / "chosen")
+
+
+def test_metrics_report_what_the_nested_policy_dropped(tiny_run: Path, fixture_corpus):
+    from araevent.io import read_many
+
+    metrics = json.loads((tiny_run / "metrics.json").read_text("utf-8"))
+    assert metrics["config"]["data"]["nested"] == "outer"
+    for split in ("train", "dev", "test"):
+        stats = read_many([fixture_corpus / f"{split}.jsonl"], nested="outer").stats
+        assert stats["dropped_nested"] > 0
+        assert metrics["run"]["reading"][split]["dropped_nested"] == stats["dropped_nested"]
+        assert metrics["run"]["reading"][split]["documents"] == stats["documents"]
+
+
+def _checkpoint(folder: Path, step: int) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    ckpt = folder / f"checkpoint-{step}"
+    ckpt.mkdir(parents=True)
+    (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step}), "utf-8")
+    save_file({"w": torch.arange(64, dtype=torch.float32)}, str(ckpt / "model.safetensors"))
+    torch.save({"state": {}}, ckpt / "optimizer.pt")
+    return ckpt
+
+
+def _truncate(path: Path, keep: int) -> None:
+    path.write_bytes(path.read_bytes()[:keep])
+
+
+def test_resume_skips_half_written_checkpoints_and_says_which(tmp_path, caplog):
+    from araevent.training import checkpoint_problem, newest_complete_checkpoint
+
+    folder = tmp_path / "checkpoints"
+    good = _checkpoint(folder, 5)
+    half_state = _checkpoint(folder, 10)
+    _truncate(half_state / "trainer_state.json", 7)
+    half_weights = _checkpoint(folder, 15)
+    _truncate(half_weights / "model.safetensors", 100)
+    half_optimizer = _checkpoint(folder, 20)
+    _truncate(half_optimizer / "optimizer.pt", 30)
+    no_header = _checkpoint(folder, 25)
+    (no_header / "model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{x")
+    assert checkpoint_problem(good) is None
+    with caplog.at_level("WARNING", logger="araevent.training"):
+        assert newest_complete_checkpoint(folder) == good
+    skipped = [r.getMessage() for r in caplog.records]
+    assert skipped == [
+        f"skipping incomplete checkpoint {no_header}: model.safetensors has no valid "
+        "safetensors header",
+        f"skipping incomplete checkpoint {half_optimizer}: optimizer.pt is truncated",
+        f"skipping incomplete checkpoint {half_weights}: model.safetensors is truncated",
+        f"skipping incomplete checkpoint {half_state}: trainer_state.json is not valid JSON "
+        "(half-written)",
+    ]
+
+
+def test_resume_from_a_half_written_checkpoint_path_fails_in_one_line(tmp_path):
+    from araevent.errors import UsageError
+    from araevent.training import resolve_resume
+
+    ckpt = _checkpoint(tmp_path / "checkpoints", 10)
+    _truncate(ckpt / "trainer_state.json", 7)
+    with pytest.raises(UsageError) as err:
+        resolve_resume(str(ckpt), tmp_path / "new")
+    assert str(err.value) == (
+        f"resume={ckpt}: incomplete checkpoint: trainer_state.json is not valid JSON "
+        "(half-written) (pass the run folder to use its newest complete checkpoint)"
+    )
+
+
+def test_a_full_disk_while_checkpointing_ends_in_one_line(
+    tmp_path, fixture_corpus, monkeypatch, capsys, caplog
+):
+    import errno
+
+    import torch
+    from transformers import Trainer
+
+    from araevent.entrypoints import run_training
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "checkpoints"))
+
+    monkeypatch.setattr(Trainer, "_save_checkpoint", full)
+    caplog.set_level("INFO", logger="araevent.training")
+    cfg = compose("train", debug_overrides(fixture_corpus, tmp_path, "trainer.epochs=1"))
+    with pytest.raises(SystemExit) as exit_:
+        run_training(cfg, tmp_path)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {tmp_path}: the disk is full (no space left on device writing "
+        f"{tmp_path / 'checkpoints'}) (free some space, then rerun the same command with "
+        "resume=true: it continues from the last complete checkpoint)\n"
+    )
+    assert not (tmp_path / "metrics.json").exists()
+    # the thread count is logged at the start of every training
+    assert f"torch threads: {torch.get_num_threads()} of " in caplog.text

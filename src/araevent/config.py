@@ -22,8 +22,30 @@ def rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+def hydra_subdir(task: str = "train") -> str | None:
+    """Where Hydra saves the composed config: ``.hydra`` (on rank 0 only).
+
+    For training, ``None`` (nothing saved) also when the run folder already holds
+    a run (a resumption, or an invocation training will refuse), so ``.hydra/``
+    always describes the invocation that started the run.
+    """
+    if rank() != 0:
+        return None
+    if task != "train":
+        return ".hydra"
+    from hydra.core.hydra_config import HydraConfig
+
+    from araevent.runfolder import holds_run
+
+    try:
+        out = HydraConfig.get().runtime.output_dir
+    except ValueError:  # composed outside a Hydra run (tests)
+        return ".hydra"
+    return None if out and holds_run(Path(out)) else ".hydra"
+
+
 def register_resolvers() -> None:
-    """Resolvers the Hydra configs use: a per-rank log name and ``.hydra/`` on rank 0 only."""
+    """Resolvers the Hydra configs use: a per-rank log name and :func:`hydra_subdir`."""
     from omegaconf import OmegaConf
 
     if not OmegaConf.has_resolver("araevent_rank_suffix"):
@@ -31,9 +53,7 @@ def register_resolvers() -> None:
             "araevent_rank_suffix", lambda: "" if rank() == 0 else f".rank{rank()}"
         )
     if not OmegaConf.has_resolver("araevent_hydra_subdir"):
-        OmegaConf.register_new_resolver(
-            "araevent_hydra_subdir", lambda: ".hydra" if rank() == 0 else None
-        )
+        OmegaConf.register_new_resolver("araevent_hydra_subdir", hydra_subdir)
 
 
 @dataclass
@@ -194,6 +214,9 @@ def train_job(cfg, run_dir: str | Path) -> TrainJob:
 
     require_complete(cfg)
     t = OmegaConf.to_container(cfg.trainer, resolve=True)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    # the folder actually used (hydra.run.dir), not the default timestamped path
+    config.setdefault("paths", {})["output_dir"] = str(run_dir)
     return TrainJob(
         run_dir=Path(run_dir),
         model=model_settings(cfg.model),
@@ -203,7 +226,7 @@ def train_job(cfg, run_dir: str | Path) -> TrainJob:
         resume=cfg.resume,
         test=bool(cfg.test),
         tags=list(cfg.get("tags") or []),
-        config=OmegaConf.to_container(cfg, resolve=True),
+        config=config,
     )
 
 

@@ -272,13 +272,18 @@ def describe_dropped(dropped: dict[str, int], nested: str = "") -> list[str]:
 
 
 def load_documents(
-    paths: str | os.PathLike | Iterable[str | os.PathLike], fmt: str | None = None, **kw: Any
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    fmt: str | None = None,
+    *,
+    stats: collections.Counter | None = None,
+    **kw: Any,
 ) -> Documents:
     """Read documents strictly: the first problem is raised.
 
     Args:
         paths: one path or several.
         fmt: as :func:`read_many`.
+        stats: a counter that receives the reader's counters (what was dropped).
         **kw: options of :func:`read_documents`.
 
     Returns:
@@ -292,6 +297,8 @@ def load_documents(
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     result = read_many(paths, fmt, **kw)
+    if stats is not None:
+        stats.update(result.stats)
     if result.errors:
         first = result.errors[0]
         more = len(result.errors) - 1

@@ -8,15 +8,21 @@ folder.
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import math
+import os
+import struct
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from araevent.config import DataSettings, ModelSettings, TrainJob
+from araevent.config import DataSettings, ModelSettings, TrainJob, rank
+from araevent.errors import UsageError
 from araevent.labels import get_label_set
 from araevent.modeling import (
     Preprocessor,
@@ -26,6 +32,7 @@ from araevent.modeling import (
     tiny_model,
     train_tiny_tokenizer,
 )
+from araevent.runfolder import claim, is_resume
 from araevent.schema import Document
 from araevent.tagging import LabelSchema, tag_document, window_features
 from araevent.text import KnownWords, span_vocabulary, split_units
@@ -35,26 +42,54 @@ SPLITS = ("train", "dev", "test")
 
 
 def load_split(data: DataSettings, split: str) -> list[Document]:
-    """Read one split (files, a folder, or a Hub dataset)."""
+    """Read one split (files, a folder, or a Hub dataset) strictly."""
+    return read_split(data, split)[0]
+
+
+def read_split(data: DataSettings, split: str) -> tuple[list[Document], dict[str, int]]:
+    """Read one split (files, a folder, or a Hub dataset) strictly.
+
+    Returns the documents and the reader's counters (``dropped_nested`` and the
+    like: what the nested policy ``data.nested`` dropped); a Hub split has only
+    ``documents``.
+    """
     location = getattr(data, split)
     if data.format == "hub":
         from araevent.io import load_hub_split
 
-        return load_hub_split(data, location)
-    from araevent.io import describe_dropped, load_documents
+        docs = load_hub_split(data, location)
+        return docs, {"documents": len(docs)}
+    from araevent.io import load_documents
 
-    label_set = get_label_set(data.label_set)
+    stats: Counter[str] = Counter()
     docs = load_documents(
         [location],
         data.format,
-        label_set=label_set,
+        stats=stats,
+        label_set=get_label_set(data.label_set),
         nested=data.nested,
         layers=data.layers,
         conll_layers=data.conll_layers,
     )
-    if docs.dropped:
-        log.warning("%s: %s", location, "; ".join(describe_dropped(docs.dropped, data.nested)))
-    return docs
+    return docs, dict(stats)
+
+
+DROP_WORDS = ("dropped", "unimported", "repaired")
+
+
+def report_reading(split: str, stats: dict[str, int], data: DataSettings) -> dict[str, int]:
+    """Log what reading ``split`` dropped or changed; return the nonzero counters."""
+    kept = {k: v for k, v in sorted(stats.items()) if v}
+    changed = {k: v for k, v in kept.items() if any(w in k for w in DROP_WORDS)}
+    if changed:
+        log.warning(
+            "%s: reading dropped or changed %s (data.nested=%s; run.reading in metrics.json)",
+            split,
+            ", ".join(f"{k}={v}" for k, v in changed.items()),
+            data.nested,
+        )
+    log.info("%s: %s", split, ", ".join(f"{k}={v}" for k, v in kept.items()))
+    return kept
 
 
 def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
@@ -78,8 +113,9 @@ def build_features(
     Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
     kept), spans off unit boundaries, empty and truncated units, windows.
     """
-    from datasets import Dataset
+    from datasets import Dataset, disable_progress_bars
 
+    disable_progress_bars()  # the counts below go to train.log; no bars on stderr
     label2id = schema.label2id
     tok = pre.tokenizer
     stats: Counter[str] = Counter()
@@ -115,14 +151,80 @@ def build_features(
     return ds, dict(stats)
 
 
+def _safetensors_problem(path: Path) -> str | None:
+    """Why a ``.safetensors`` file cannot load (bad header or truncated), else ``None``."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            if n > size - 8:
+                return f"{path.name} is truncated"
+            header = json.loads(f.read(n))
+    except (OSError, ValueError, struct.error):
+        return f"{path.name} has no valid safetensors header"
+    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
+    if 8 + n + max(ends, default=0) > size:
+        return f"{path.name} is truncated"
+    return None
+
+
+def checkpoint_problem(ckpt: Path) -> str | None:
+    """Why ``ckpt`` is not a complete checkpoint, else ``None``.
+
+    Complete: ``trainer_state.json`` parses, the safetensors weights (one file or
+    the shards of an index) have valid headers and full length, and the
+    optimizer/scheduler files present are whole zip archives (``torch.save``).
+    """
+    try:
+        json.loads((ckpt / "trainer_state.json").read_text("utf-8"))
+    except FileNotFoundError:
+        return "no trainer_state.json"
+    except (OSError, ValueError):
+        return "trainer_state.json is not valid JSON (half-written)"
+    index = ckpt / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = sorted(set(json.loads(index.read_text("utf-8"))["weight_map"].values()))
+        except (OSError, ValueError, KeyError):
+            return f"{index.name} is not valid JSON (half-written)"
+    elif (ckpt / "model.safetensors").is_file():
+        shards = ["model.safetensors"]
+    else:
+        return "no model.safetensors"
+    for name in shards:
+        problem = _safetensors_problem(ckpt / name)
+        if problem:
+            return problem
+    for name in ("optimizer.pt", "scheduler.pt"):
+        p = ckpt / name
+        if p.exists() and not zipfile.is_zipfile(p):
+            return f"{name} is truncated"
+    return None
+
+
+def _step(p: Path) -> int:
+    try:
+        return int(p.name.split("-")[-1])
+    except ValueError:
+        return -1
+
+
 def newest_complete_checkpoint(folder: Path) -> Path | None:
-    """The newest ``checkpoint-N`` that has ``trainer_state.json`` (written last)."""
+    """The newest complete ``checkpoint-N`` (see :func:`checkpoint_problem`).
+
+    Newer incomplete ones (a run killed or out of disk while saving) are skipped
+    with a warning naming them and why.
+    """
     if not folder.is_dir():
         return None
-    done = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    if not done:
-        return None
-    return max(done, key=lambda p: int(p.name.split("-")[-1]))
+    for ckpt in sorted(folder.glob("checkpoint-*"), key=_step, reverse=True):
+        if _step(ckpt) < 0 or not ckpt.is_dir():
+            continue
+        problem = checkpoint_problem(ckpt)
+        if problem is None:
+            return ckpt
+        log.warning("skipping incomplete checkpoint %s: %s", ckpt, problem)
+    return None
 
 
 def resolve_resume(resume: bool | str, run_dir: Path) -> str | None:
@@ -131,9 +233,7 @@ def resolve_resume(resume: bool | str, run_dir: Path) -> str | None:
     ``resume=true``: this run's newest complete checkpoint; ``resume=PATH``: a
     checkpoint folder, or a run folder whose newest complete checkpoint is used.
     """
-    from araevent.errors import UsageError
-
-    if resume is False or resume is None or resume == "false":
+    if not is_resume(resume):
         return None
     if resume is True or resume == "true":
         ckpt = newest_complete_checkpoint(run_dir / "checkpoints")
@@ -141,15 +241,21 @@ def resolve_resume(resume: bool | str, run_dir: Path) -> str | None:
             log.info("resume=true but %s has no complete checkpoint; starting fresh", run_dir)
         return str(ckpt) if ckpt else None
     path = Path(str(resume))
-    if (path / "trainer_state.json").is_file():
+    if (path / "trainer_state.json").exists():
+        problem = checkpoint_problem(path)
+        if problem:
+            raise UsageError(
+                f"resume={resume}: incomplete checkpoint: {problem} "
+                "(pass the run folder to use its newest complete checkpoint)"
+            )
         return str(path)
     for folder in (path / "checkpoints", path):
         ckpt = newest_complete_checkpoint(folder)
         if ckpt:
             return str(ckpt)
     raise UsageError(
-        f"resume={resume}: no complete checkpoint (one with trainer_state.json) "
-        "there; pass a checkpoint folder or a run folder"
+        f"resume={resume}: no complete checkpoint there "
+        "(pass a checkpoint folder or a run folder that has one)"
     )
 
 
@@ -286,6 +392,12 @@ def _log_callback():
                 }
                 log.info("step %d: %s", state.global_step, shown)
 
+        def on_epoch_end(self, args, state, control, **kwargs):
+            # Log (and so reset the running loss) where checkpoints are saved: a
+            # resumed run then logs the same loss history as an uninterrupted one.
+            control.should_log = True
+            return control
+
     return LogToLogger()
 
 
@@ -323,20 +435,59 @@ def make_trainer_class():
     return SpanTrainer
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (``torch.save`` and safetensors wrap ENOSPC)."""
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "StorageFull" in text or "file write failed" in text
+
+
 def train(job: TrainJob) -> dict[str, Any]:
-    """Run one training job; returns the metrics written to ``metrics.json``."""
+    """Run one training job in its claimed run folder; returns ``metrics.json``'s content.
+
+    Raises:
+        UsageError: the run folder holds another run (see :mod:`araevent.runfolder`),
+            the disk filled up, or the settings cannot work.
+        DataError: a data file is malformed.
+    """
+    with claim(job.run_dir, job.config, job.resume, rank()):
+        try:
+            return _train(job)
+        except (OSError, RuntimeError) as exc:
+            if not disk_full(exc):
+                raise
+            where = getattr(exc, "filename", None) or job.run_dir
+            raise UsageError(
+                f"{job.run_dir}: the disk is full (no space left on device writing {where}) "
+                "(free some space, then rerun the same command with resume=true: it "
+                "continues from the last complete checkpoint)"
+            ) from None
+
+
+def _train(job: TrainJob) -> dict[str, Any]:
     import torch
     from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, set_seed
 
     from araevent.reporting import display_path, finish_run
 
     started = time.time()
+    log.info(
+        "torch threads: %d of %d CPUs available (set OMP_NUM_THREADS to change)",
+        torch.get_num_threads(),
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+    )
     set_seed(job.seed)
     args = training_arguments(job)
-    data = {s: load_split(job.data, s) for s in SPLITS if getattr(job.data, s)}
+    data, reading = {}, {}
+    for split in SPLITS:
+        if getattr(job.data, split):
+            data[split], stats = read_split(job.data, split)
+            reading[split] = report_reading(split, stats, job.data)
     if not data.get("train") or not data.get("dev"):
-        from araevent.errors import UsageError
-
         raise UsageError("training needs a train and a dev split (data.train, data.dev)")
     schema = label_schema(data["train"], job.data)
     known = KnownWords.shipped().union(span_vocabulary(data["train"]))
@@ -412,5 +563,6 @@ def train(job: TrainJob) -> dict[str, Any]:
             {"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h
         ],
         "torch_threads": torch.get_num_threads(),
+        "reading": reading,
     }
     return finish_run(job, model, pre, schema, data, scorer, info, started)
