@@ -53,7 +53,7 @@ def blind_markup(doc: dict) -> str:
         closes.setdefault(end, []).append((start, label))
     out, text = [], doc["text"]
     for i in range(len(text) + 1):
-        for start, label in sorted(closes.get(i, []), key=lambda s: -s[0]):
+        for _start, label in sorted(closes.get(i, []), key=lambda s: -s[0]):
             out.append("]{" + label + "}")
         out.extend("[" * len(opens.get(i, [])))
         if i < len(text):
