@@ -309,13 +309,15 @@ def span_vocabulary(documents: Iterable, known: KnownWords | None = None) -> set
     rule 2 or «لل» splits is left out too: «للقوات» from «[القيادة العامة للقوات]»
     would keep «ل[لقوات ...]» from ever being a span (a first word such as «فاليتا»
     stays: the span says the word starts there). Splitting too finely loses
-    nothing; whole text words are never added.
+    nothing; whole text words are never added. Event arguments are spans too
+    («ب[حافلة]»): their words count as the entities' and triggers' do.
     """
     known = KnownWords.shipped() if known is None else known
     first: set[str] = set()
     later: set[str] = set()
     for doc in documents:
-        for span in (*doc.entities, *doc.triggers):
+        arguments = [a for t in doc.triggers for a in t.arguments or ()]
+        for span in (*doc.entities, *doc.triggers, *arguments):
             segment = doc.text[span.start : span.end]
             found = [segment[s:e] for s, e in _words(segment)]
             found = [w for w in found if len(lookup_key(w)) > 1]
