@@ -1,8 +1,10 @@
 """Check data files against the schema and the span pipeline, and print statistics.
 
-Reads JSONL, CoNLL or brat (by extension unless --format says), then splits every
-document into units and tags it exactly as training will. The table (stdout)
-counts documents, units, spans per layer and label, spans off unit boundaries,
+Reads JSONL, CoNLL or brat (by extension unless --format says; a Label Studio
+export with --format labelstudio), then splits every document into units and
+tags it exactly as training will. The table (stdout) counts documents, units,
+spans per layer and label, arguments per role, spans and arguments off unit
+boundaries,
 entity/trigger collisions, nested spans (and those the IOB2 tags cannot hold),
 units with nothing left after normalisation (fed to the model as [UNK]) and the
 longest document. Every problem goes to stderr as
@@ -10,7 +12,8 @@ longest document. Every problem goes to stderr as
 error. Properly nested spans of one layer are valid (--nested keep, the
 default); crossing spans are an error.
 
-Exit status: 0 clean, 1 data errors (or spans off unit boundaries), 2 usage errors.
+Exit status: 0 clean, 1 data errors (or spans or arguments off unit boundaries),
+2 usage errors.
 """
 
 from __future__ import annotations
@@ -22,12 +25,21 @@ from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
-from araevent.io import BRAT_NAMES, FORMATS, ReadResult, document_units, read_many
+from araevent.io import (
+    BRAT_NAMES,
+    FORMATS,
+    ReadResult,
+    count_arguments,
+    document_units,
+    read_many,
+)
 from araevent.labels import LAYERS, PRESETS, get_label_set
-from araevent.schema import DEFAULT_NESTED, NESTED_POLICIES
-from araevent.tagging import tag_document
+from araevent.labelstudio import read_labelstudio
+from araevent.schema import DEFAULT_NESTED, NESTED_POLICIES, Document, Span
+from araevent.tagging import _boundary_maps, _why_off, tag_document
 from araevent.text import KnownWords, Normalization, span_vocabulary
 
+READ_FORMATS = (*FORMATS, "labelstudio")
 OFF_BOUNDARY_FIX = (
     "move the span to unit edges: units are words split at whitespace and punctuation, "
     "with proclitics split off by the rule in README"
@@ -40,8 +52,9 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         "--from",
         dest="format",
-        choices=FORMATS,
-        help="input format (default: from the file extension; a folder is brat)",
+        choices=READ_FORMATS,
+        help="input format (default: from the file extension; a folder is brat); "
+        "labelstudio reads a Label Studio JSON export",
     )
     parser.add_argument(
         "--labels",
@@ -88,6 +101,8 @@ def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
         if not p.exists():
             raise UsageError(f"no such file or folder: {p}")
     layers = tuple(args.layers) if args.layers else LAYERS
+    if args.format == "labelstudio":
+        return _read_labelstudio(args, paths, layers)
     return read_many(
         paths,
         args.format,
@@ -97,6 +112,48 @@ def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
         conll_layers=layers if args.layers else None,
         repair=args.repair,
     )
+
+
+def _read_labelstudio(
+    args: argparse.Namespace, paths: list[Path], layers: tuple[str, ...]
+) -> ReadResult:
+    """Label Studio exports as one result; layers not in ``layers`` are emptied and counted."""
+    out = ReadResult()
+    for path in paths:
+        r = read_labelstudio(path, label_set=get_label_set(args.labels), nested=args.nested)
+        out.errors.extend(r.errors)
+        for doc in r.documents:
+            kept = Document(
+                doc.id,
+                doc.text,
+                doc.entities if "entities" in layers else [],
+                doc.triggers if "triggers" in layers else [],
+                doc.extra,
+            )
+            r.stats["dropped_layer"] += sum(len(doc.layer(x)) for x in LAYERS if x not in layers)
+            if "triggers" not in layers:
+                r.stats["dropped_arguments"] += count_arguments(doc.triggers)
+            out.add(kept, str(path), None)
+        out.stats.update(r.stats)
+        out.notes.extend(r.notes)
+    out.stats["documents"] = len(out.documents)
+    return out
+
+
+def argument_lines(doc: Document, units: list) -> list[str]:
+    """One line per argument of ``doc`` whose ends are not unit ends (it is never moved)."""
+    starts, ends = _boundary_maps(units)
+    lines = []
+    for t in doc.triggers:
+        for a in t.arguments or ():
+            if a.start in starts and a.end in ends:
+                continue
+            why = _why_off(units, Span(a.start, a.end, a.role), starts, ends)
+            lines.append(
+                f"{doc.id}: argument [{a.start}, {a.end}) {a.role} «{doc.text[a.start : a.end]}» "
+                f"of trigger [{t.start}, {t.end}) {t.label}: {why}"
+            )
+    return lines
 
 
 def known_words(args: argparse.Namespace, result: ReadResult) -> KnownWords:
@@ -141,7 +198,10 @@ def run(args: argparse.Namespace) -> int:
     normalise = Normalization()
     stats = result.stats
     spans: Counter[tuple[str, str]] = Counter()
+    roles: Counter[str] = Counter()
+    annotated = [0, 0]  # triggers annotated for arguments, triggers not
     off_lines: list[str] = []
+    off_args: list[str] = []
     longest = (0, "")
     units_total = empty_units = collisions = untagged = 0
     empty_memo: dict[str, bool] = {}
@@ -163,6 +223,11 @@ def run(args: argparse.Namespace) -> int:
         off_lines += [
             f"{where}: {o.describe(doc.text)} ({OFF_BOUNDARY_FIX})" for o in tagged.off_boundary
         ]
+        if "triggers" in layers:
+            roles.update(a.role for t in doc.triggers for a in t.arguments or ())
+            annotated[0] += sum(t.arguments is not None for t in doc.triggers)
+            annotated[1] += sum(t.arguments is None for t in doc.triggers)
+            off_args += [f"{where}: {x} ({OFF_BOUNDARY_FIX})" for x in argument_lines(doc, units)]
 
     rows: list[tuple[str, str]] = [
         ("files", str(len(args.paths))),
@@ -178,12 +243,17 @@ def run(args: argparse.Namespace) -> int:
         layer_spans = {lab: n for (lay, lab), n in spans.items() if lay == layer}
         rows.append((f"{layer} spans", str(sum(layer_spans.values()))))
         rows += [(f"  {lab}", str(n)) for lab, n in sorted(layer_spans.items())]
+    if "triggers" in layers:
+        rows.append(("arguments", str(sum(roles.values()))))
+        rows += [(f"  {role}", str(n)) for role, n in sorted(roles.items())]
+        rows.append(("triggers annotated for arguments", f"{annotated[0]} of {sum(annotated)}"))
     rows += [
         ("spans off unit boundaries", str(len(off_lines))),
         (
             "entity/trigger collisions",
             f"{collisions}  (trigger kept, entity dropped from tags)" if collisions else "0",
         ),
+        *([("arguments off unit boundaries", str(len(off_args)))] if "triggers" in layers else []),
         ("nested span pairs", str(stats["nested"])),
         (f"nested spans dropped ({args.nested})", str(stats["dropped_nested"])),
         (
@@ -197,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     if stats["dropped_layer"]:
         rows.append(("spans of layers not selected", str(stats["dropped_layer"])))
+    if stats["dropped_arguments"]:
+        rows.append(("arguments dropped with their triggers", str(stats["dropped_arguments"])))
     if stats["orphan_i"] or args.repair:
         rows.append(("I- tags continuing nothing", str(stats["orphan_i"])))
         rows.append(("  repaired to B-", str(stats["repaired_i"])))
@@ -211,12 +283,13 @@ def run(args: argparse.Namespace) -> int:
 
     for err in result.errors:
         print(err, file=sys.stderr)
-    for line in off_lines:
+    for line in off_lines + off_args:
         print(line, file=sys.stderr)
-    if result.errors or off_lines:
+    if result.errors or off_lines or off_args:
+        args_off = f", {len(off_args)} argument(s) off unit boundaries" if off_args else ""
         print(
             f"araevent validate: {len(result.errors)} error(s), {len(off_lines)} span(s) off "
-            "unit boundaries",
+            f"unit boundaries{args_off}",
             file=sys.stderr,
         )
         return 1
