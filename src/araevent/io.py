@@ -1164,7 +1164,8 @@ def _brat_document(
         if span_range is None:
             continue
         if tid not in trigger_tids and label == BRAT_ARGUMENT:  # an argument span, no entity
-            result.stats["brat_unimported_argument_span"] += tid not in referenced
+            if tid not in referenced:
+                result.stats["brat_unimported_argument_span"] += 1
             continue
         targets = [(lab, args) for (t, lab), (_, args) in triggers.items() if t == tid]
         layer = "triggers" if targets else "entities"
