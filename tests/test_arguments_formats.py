@@ -244,6 +244,13 @@ def test_convert_labelstudio_both_ways(tmp_path, capsys):
     back = tmp_path / "back.jsonl"
     assert main(["convert", str(out), str(back), "--from", "labelstudio", "--to", "jsonl"]) == 0
     assert src.read_text(encoding="utf-8") == back.read_text(encoding="utf-8")
+    again = tmp_path / "again.jsonl"  # a .json file holding a list reads as an export
+    assert main(["convert", str(out), str(again), "--to", "jsonl"]) == 0
+    assert src.read_text(encoding="utf-8") == again.read_text(encoding="utf-8")
+    (tmp_path / "taken").mkdir()
+    capsys.readouterr()
+    assert main(["convert", str(src), str(tmp_path / "taken"), "--to", "labelstudio"]) == 2
+    assert capsys.readouterr().err.startswith(f"araevent convert: cannot write {tmp_path}")
     capsys.readouterr()
     assert main(["validate", "--from", "labelstudio", "--labels", "ace2005", str(out)]) == 0
     table = capsys.readouterr().out

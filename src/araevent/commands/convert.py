@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from araevent.commands.validate import add_reading_arguments, known_words, read_inputs
+from araevent.errors import UsageError
 from araevent.io import FORMATS, check_brat_target, describe_dropped, write_documents
 from araevent.labels import LAYERS
 from araevent.labelstudio import to_task, write_tasks
@@ -95,4 +96,7 @@ def write_labelstudio(docs: list, path: Path) -> Path:
     """Tasks (the documents' spans and arguments as annotations) and their labelling config."""
     labels = {layer: sorted({s.label for d in docs for s in d.layer(layer)}) for layer in LAYERS}
     roles = sorted({a.role for d in docs for t in d.triggers for a in t.arguments or ()})
-    return write_tasks([to_task(d) for d in docs], path, labels, roles)
+    try:
+        return write_tasks([to_task(d) for d in docs], path, labels, roles)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None

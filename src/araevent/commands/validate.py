@@ -53,8 +53,8 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         "--from",
         dest="format",
         choices=READ_FORMATS,
-        help="input format (default: from the file extension; a folder is brat); "
-        "labelstudio reads a Label Studio JSON export",
+        help="input format (default: from the file extension; a folder is brat, a .json "
+        "file holding a list is a Label Studio JSON export)",
     )
     parser.add_argument(
         "--labels",
@@ -101,7 +101,9 @@ def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
         if not p.exists():
             raise UsageError(f"no such file or folder: {p}")
     layers = tuple(args.layers) if args.layers else LAYERS
-    if args.format == "labelstudio":
+    if args.format == "labelstudio" or (
+        args.format is None and all(is_labelstudio_export(p) for p in paths)
+    ):
         return _read_labelstudio(args, paths, layers)
     return read_many(
         paths,
@@ -112,6 +114,15 @@ def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
         conll_layers=layers if args.layers else None,
         repair=args.repair,
     )
+
+
+def is_labelstudio_export(path: Path) -> bool:
+    """Whether ``path`` is a ``.json`` file holding a JSON list (a JSONL line is an object)."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    with path.open("rb") as f:
+        head = f.read(64).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"[")
 
 
 def _read_labelstudio(
