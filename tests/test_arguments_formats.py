@@ -301,3 +301,16 @@ def test_validate_lists_arguments_off_unit_boundaries(tmp_path, capsys):
     ) in err
     assert err.rstrip().endswith("0 error(s), 0 span(s) off unit boundaries, 1 argument(s) off "
                                  "unit boundaries")  # fmt: skip
+
+
+def test_labelstudio_nested_policy_counts_the_arguments_it_drops(tmp_path):
+    regions = [
+        _region("k", "triggers", "Life:Die", "قتل"),
+        _region("w", "triggers", "Conflict:Attack", "قتل مسلحون"),  # holds «قتل»
+        _region("p", "entities", "PER", "الموصل"),
+    ]
+    rel = {"type": "relation", "from_id": "k", "to_id": "p", "labels": ["Place"]}
+    r = read_labelstudio(_export(tmp_path, [*regions, rel]), nested="outer")
+    assert r.errors == []
+    assert [t.label for t in r.documents[0].triggers] == ["Conflict:Attack"]
+    assert r.dropped == {"nested": 1, "arguments": 1}
