@@ -1303,7 +1303,7 @@ def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False)
     files: dict[str, bytes] = {}
     entity_types: set[str] = set()
     event_roles: dict[str, set[str]] = {}
-    no_arguments = False
+    no_arguments = argument_spans = False
     for doc in docs:
         ann: list[str] = []
         entities = sorted(doc.entities, key=lambda s: (s.start, s.end))
@@ -1320,6 +1320,7 @@ def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False)
             ann.append(_brat_t(len(ann) + 1, span.label, span.start, span.end, doc.text))
             entity_types.add(span.label)
         only = sorted({(a.start, a.end) for t in triggers for a in t.arguments or ()} - set(t_of))
+        argument_spans = argument_spans or bool(only)
         for start, end in only:
             t_of[(start, end)] = f"T{len(ann) + 1}"
             ann.append(_brat_t(len(ann) + 1, BRAT_ARGUMENT, start, end, doc.text))
@@ -1353,7 +1354,7 @@ def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False)
     conf = [
         "[entities]",
         *sorted(entity_types),
-        *([BRAT_ARGUMENT] if _writes_argument_spans(files) else []),
+        *([BRAT_ARGUMENT] if argument_spans else []),
         "",
         "[relations]",
         "",
@@ -1391,11 +1392,6 @@ def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False)
 
 def _brat_t(t: int, label: str, start: int, end: int, text: str) -> str:
     return f"T{t}\t{label} {start} {end}\t{_one_line(text[start:end])}"
-
-
-def _writes_argument_spans(files: dict[str, bytes]) -> bool:
-    tag = f"\t{BRAT_ARGUMENT} ".encode()
-    return any(name.endswith(".ann") and tag in data for name, data in files.items())
 
 
 def check_brat_target(target: str | os.PathLike, overwrite: bool = False) -> None:
