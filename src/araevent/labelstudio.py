@@ -295,7 +295,9 @@ def read_labelstudio(
     Returns:
         The documents, every error (naming the file, task and result), counters
         (``tasks``, ``unannotated``, ``several_annotations``, ``utf16_offsets``,
-        ``ambiguous_offsets``, ``dropped_nested``, ``unimported_<type>``) and notes.
+        ``ambiguous_offsets``, ``dropped_nested``, ``dropped_arguments`` (the arguments of
+        the triggers the nested policy dropped), ``unimported_<type>``, among them
+        ``unimported_argument region`` for argument regions no relation uses) and notes.
 
     Raises:
         UsageError: the file is missing, is not JSON, or an option is invalid.
