@@ -298,14 +298,20 @@ def test_brat_reader_triggers_entities_and_unimported_counts():
         ("الهجوم", "Conflict:Attack"),
         ("قتيلين", "Life:Die"),
     ]
-    assert r.stats["brat_unimported_argument"] == 2
+    attack = doc.triggers[0]
+    assert [(doc.text[x.start : x.end], x.role) for x in attack.arguments] == [
+        ("مسلحون", "Attacker"),
+        ("الموصل", "Place"),
+    ]
+    assert [t.arguments for t in doc.triggers[1:]] == [None, None]  # E lines without arguments
+    assert r.stats["brat_unimported_argument"] == 0
     assert r.stats["brat_unimported_relation"] == 1
     assert r.stats["brat_unimported_attribute"] == 1
     assert r.stats["brat_unimported_normalization"] == 1
     assert r.stats["brat_unimported_note"] == 1
     (note,) = r.notes
     assert note.endswith(
-        "not imported (araevent reads T spans and E triggers only): 2 event arguments, "
+        "not imported (araevent reads T spans, E triggers and their arguments only): "
         "1 attribute, 1 normalization, 1 note, 1 relation"
     )
     # one .ann (or its .txt) reads the same pair

@@ -122,9 +122,13 @@ def test_reader_on_a_realistic_export():
     assert result.stats["utf16_offsets"] == 1
     assert result.stats["unannotated"] == 1
     assert result.stats["several_annotations"] == 1
-    assert result.stats["unimported_relation"] == 1
+    # the relation from the trigger to the entity is an argument
+    assert [(d1.text[a.start : a.end], a.role) for a in d1.triggers[0].arguments] == [
+        ("القاهرة", "Place")
+    ]
+    assert d2.triggers == [] and result.stats["unimported_relation"] == 0
     assert result.errors == []
-    assert any("relation" in n for n in result.notes)
+    assert not any("relation" in n for n in result.notes)
 
 
 def test_reader_reports_every_problem(tmp_path):

@@ -20,9 +20,15 @@ the CoNLL writer writes those tokens back, so JSONL → CoNLL → JSONL → CoNL
 is stable.
 
 brat standoff: ``X.txt`` + ``X.ann``. ``T`` lines are spans; an ``E`` line
-makes its trigger ``T`` an event trigger labelled with the event type; every
-other ``T`` is an entity. Event arguments, relations, attributes,
-normalisations and notes are counted and reported, not imported.
+makes its trigger ``T`` an event trigger labelled with the event type, and its
+``Role:T3`` pairs the trigger's arguments (brat's numbered repeats ``Victim2``
+read as ``Victim``); every other ``T`` is an entity, except a ``T`` of the type
+``Argument``: an argument span that is no entity. An ``E`` line with arguments
+is annotated for arguments; one without is not (``arguments`` is ``None``)
+unless an ``A`` line marks it ``NoArguments`` (annotated: none). Relations,
+other attributes, normalisations, notes and events as arguments are counted
+and reported, not imported. CoNLL holds no arguments: writing it counts them
+(:func:`write_documents` returns ``{"arguments_not_written": n}``).
 """
 
 from __future__ import annotations
@@ -45,8 +51,10 @@ from araevent.labels import LAYERS, LabelSet, get_label_set, is_valid_label
 from araevent.schema import (
     DEFAULT_NESTED,
     NESTED_POLICIES,
+    Argument,
     Document,
     Span,
+    argument_errors,
     overlap_errors,
     overlapping_pairs,
     parse_document,
@@ -81,12 +89,16 @@ BRAT_KINDS = {
 }
 BRAT_NAMES = {
     "argument": "event argument",
+    "argument_span": "argument span in no event",
     "relation": "relation",
     "attribute": "attribute",
     "normalization": "normalization",
     "note": "note",
 }
+BRAT_ARGUMENT = "Argument"  # the brat type of an argument span that is no entity
+BRAT_NO_ARGUMENTS = "NoArguments"  # the brat attribute of an event annotated with no arguments
 _TAG = re.compile(r"([BI])-(.+)\Z")
+_REPEAT = re.compile(r"\d+\Z")
 _ID_IN_LINE = re.compile(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
@@ -96,6 +108,7 @@ DROP_REASONS = {
     "dropped_nested": "nested spans dropped (--nested {nested} keeps one span of each "
     "overlapping pair)",
     "dropped_layer": "spans dropped (their layer is not selected by --layers)",
+    "dropped_arguments": "arguments dropped with their triggers (by --nested {nested} or --layers)",
 }
 
 
@@ -319,7 +332,7 @@ def write_documents(
     conll_layers: Sequence[str] | None = None,
     known: KnownWords | None = None,
     overwrite: bool = False,
-) -> None:
+) -> dict[str, int]:
     """Write documents atomically in ``fmt``; nothing is written if anything fails.
 
     Args:
@@ -332,6 +345,10 @@ def write_documents(
         overwrite: brat: write into a folder that is not empty, replacing the files of
             the same names and keeping every other file (without it such a folder is refused).
 
+    Returns:
+        What the format could not hold, counted: ``{"arguments_not_written": n}`` for
+        CoNLL (it has no place for arguments); empty otherwise.
+
     Raises:
         DataError: a span cannot be written (CoNLL: not on unit boundaries, or overlapping).
         UsageError: unknown format, a brat target that is a file or a folder that is not
@@ -342,6 +359,25 @@ def write_documents(
         _write(docs, p, fmt, conll_layers=conll_layers, known=known, overwrite=overwrite)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or p}: {exc.strerror or exc}") from None
+    n_args = sum(count_arguments(d.triggers) for d in docs)
+    return {"arguments_not_written": n_args} if fmt == "conll" and n_args else {}
+
+
+def count_arguments(spans: Iterable[Span]) -> int:
+    """How many arguments ``spans`` (triggers) carry."""
+    return sum(len(s.arguments or ()) for s in spans)
+
+
+def _raw_arguments(obj: Any) -> int:
+    """How many arguments the triggers of a decoded JSON document hold (before any is dropped)."""
+    triggers = obj.get("triggers") if isinstance(obj, dict) else None
+    if not isinstance(triggers, list):
+        return 0
+    return sum(
+        len(t["arguments"])
+        for t in triggers
+        if isinstance(t, dict) and isinstance(t.get("arguments"), list)
+    )
 
 
 def _write(
@@ -439,6 +475,7 @@ def _resolve_nested(
         return spans, False
     kept, dropped = resolve_overlaps(spans, nested)
     result.stats["dropped_nested"] += len(dropped)
+    result.stats["dropped_arguments"] += count_arguments(dropped)
     return kept, True
 
 
@@ -564,6 +601,8 @@ def _read_jsonl(
         result.stats["dropped_layer"] += r.dropped_layer
         result.errors.extend(_with_fix(e) for e in r.errors)
         if r.document is not None:
+            kept = count_arguments(r.document.triggers)
+            result.stats["dropped_arguments"] += _raw_arguments(obj) - kept
             result.add(r.document, p, n)
 
 
@@ -980,7 +1019,8 @@ def _read_brat(
             f"{v} {BRAT_NAMES[k]}{'s' if v > 1 else ''}" for k, v in sorted(counts.items())
         )
         result.notes.append(
-            f"{path}: not imported (araevent reads T spans and E triggers only): {what}"
+            f"{path}: not imported (araevent reads T spans, E triggers and their arguments "
+            f"only): {what}"
         )
 
 
@@ -1020,7 +1060,8 @@ def _brat_document(
         return None
     a = str(ann)
     t_lines: dict[str, tuple[int, str, str, str | None]] = {}  # id -> (line, label, offs, text)
-    events: list[tuple[int, str, str]] = []  # (line, type, trigger id)
+    events: list[_BratEvent] = []
+    no_args: set[str] = set()  # E ids marked NoArguments
     id_lines: dict[str, int] = {}  # annotation id -> the line that first gave it
     lines, bad = _read_lines(ann)
     for n, line in lines:
@@ -1050,8 +1091,22 @@ def _brat_document(
         elif kind == "E" and len(parts) >= 2 and parts[1].split():
             first, *args = parts[1].split()
             etype, _, tid = first.rpartition(":")
-            events.append((n, etype, tid))
-            result.stats["brat_unimported_argument"] += len(args)
+            event = _BratEvent(n, parts[0], etype, tid)
+            for arg in args:
+                role, sep, ref = arg.rpartition(":")
+                if not sep or not role or not ref:
+                    result.errors.append(
+                        DataError(
+                            f"{parts[0]} argument {arg!r} is not Role:T",
+                            fix="an E line reads E1<TAB>Type:T1 Role:T2",
+                            **where,
+                        )
+                    )
+                    continue
+                event.args.append((_REPEAT.sub("", role) or role, ref))
+            events.append(event)
+        elif kind == "A" and len(parts) >= 2 and parts[1].split()[:1] == [BRAT_NO_ARGUMENTS]:
+            no_args.update(parts[1].split()[1:2])
         elif kind in BRAT_KINDS:
             result.stats[f"brat_unimported_{BRAT_KINDS[kind]}"] += 1
         else:
@@ -1062,29 +1117,67 @@ def _brat_document(
                     **where,
                 )
             )
-    trigger_types: dict[str, list[str]] = collections.defaultdict(list)
-    for n, etype, tid in events:
-        if tid not in t_lines:
+    ranges: dict[str, tuple[int, int] | None] = {
+        tid: _brat_offsets(tid, offs, text, span_text, {"path": a, "line": n, "doc_id": doc_id},
+                           result)
+        for tid, (n, _label, offs, span_text) in t_lines.items()
+    }  # fmt: skip
+    event_ids = {e.eid for e in events}
+    # (trigger T, event type) -> (E line, arguments or None)
+    triggers: dict[tuple[str, str], tuple[int, list[Argument] | None]] = {}
+    referenced: set[str] = set()
+    for e in events:
+        where = {"path": a, "line": e.line, "doc_id": doc_id}
+        if e.tid not in t_lines:
             result.errors.append(
                 DataError(
-                    f"event trigger {tid!r} is not a T line of this file",
-                    path=a,
-                    line=n,
-                    doc_id=doc_id,
+                    f"event trigger {e.tid!r} is not a T line of this file",
                     fix="an E line reads E1<TAB>Type:T1 Role:T2",
+                    **where,
                 )
             )
-        elif etype not in trigger_types[tid]:
-            trigger_types[tid].append(etype)
+            continue
+        args: list[Argument] = []
+        for role, ref in e.args:
+            if ref in event_ids and ref not in t_lines:
+                result.stats["brat_unimported_argument"] += 1  # an event as an argument
+            elif ref not in t_lines:
+                result.errors.append(
+                    DataError(
+                        f"{e.eid} argument {role}:{ref}: {ref} is not a T line of this file",
+                        fix="an argument refers to the T line of its span",
+                        **where,
+                    )
+                )
+            elif not is_valid_label(role):
+                result.errors.append(
+                    DataError(
+                        f"{e.eid} role {role!r} is malformed",
+                        fix="roles match [A-Za-z][A-Za-z0-9_.:-]*",
+                        **where,
+                    )
+                )
+            elif (got := ranges[ref]) is not None:
+                referenced.add(ref)
+                args.append(Argument(*got, role))
+        line, before = triggers.get((e.tid, e.etype), (e.line, None))
+        annotated = before is not None or bool(e.args) or e.eid in no_args
+        triggers[(e.tid, e.etype)] = (line, [*(before or []), *args] if annotated else None)
     spans: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
     line_of: dict[Span, int | None] = {}
-    for tid, (n, label, offs, span_text) in t_lines.items():
-        where = {"path": a, "line": n, "doc_id": doc_id}
-        span_range = _brat_offsets(tid, offs, text, span_text, where, result)
+    trigger_tids = {tid for tid, _ in triggers}
+    for tid, (n, label, _offs, _text) in t_lines.items():
+        span_range = ranges[tid]
         if span_range is None:
             continue
-        targets = [("triggers", t) for t in trigger_types[tid]] or [("entities", label)]
-        for layer, lab in targets:
+        if tid not in trigger_tids and label == BRAT_ARGUMENT:  # an argument span, no entity
+            if tid not in referenced:
+                result.stats["brat_unimported_argument_span"] += 1
+            continue
+        targets = [(lab, args) for (t, lab), (_, args) in triggers.items() if t == tid]
+        layer = "triggers" if targets else "entities"
+        for lab, args in targets or [(label, None)]:
+            where = {"path": a, "line": n, "doc_id": doc_id}
             if not is_valid_label(lab):
                 result.errors.append(
                     DataError(
@@ -1093,7 +1186,8 @@ def _brat_document(
                         **where,
                     )
                 )
-            elif label_set is not None and not label_set.allows(layer, lab):
+                continue
+            if label_set is not None and not label_set.allows(layer, lab):
                 result.errors.append(
                     DataError(
                         f"{layer} label {lab!r} ({tid}) is not in the {label_set.name} label set",
@@ -1101,8 +1195,21 @@ def _brat_document(
                         **where,
                     )
                 )
-            else:
-                span = Span(*span_range, lab)
+                continue
+            span = Span(*span_range, lab, arguments=None if args is None else tuple(args))
+            e_line = triggers[(tid, lab)][0] if targets else n
+            arg_errors = argument_errors(span, 0, label_set, {**where, "line": e_line})
+            result.errors += [
+                DataError(
+                    err.reason.replace("triggers[0]", f"{tid} {lab}", 1),
+                    fix=err.fix,
+                    path=err.path,
+                    line=err.line,
+                    doc_id=err.doc_id,
+                )
+                for err in arg_errors
+            ]
+            if not arg_errors:
                 spans[layer].append(span)
                 line_of[span] = n
     where = {"path": a, "line": None, "doc_id": doc_id}
@@ -1111,12 +1218,25 @@ def _brat_document(
     if len(result.errors) > n_errors:
         return None
     result.stats["dropped_layer"] += sum(len(spans[x]) for x in LAYERS if x not in layers)
+    if "triggers" not in layers:
+        result.stats["dropped_arguments"] += count_arguments(spans["triggers"])
     return Document(
         doc_id,
         text,
         spans["entities"] if "entities" in layers else [],
         spans["triggers"] if "triggers" in layers else [],
     )
+
+
+@dataclass
+class _BratEvent:
+    """One ``E`` line: its line, id, type, trigger ``T`` and ``(role, ref)`` pairs."""
+
+    line: int
+    eid: str
+    etype: str
+    tid: str
+    args: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _brat_offsets(
@@ -1189,31 +1309,70 @@ def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False)
         )
     files: dict[str, bytes] = {}
     entity_types: set[str] = set()
-    event_types: set[str] = set()
+    event_roles: dict[str, set[str]] = {}
+    no_arguments = argument_spans = False
     for doc in docs:
         ann: list[str] = []
         entities = sorted(doc.entities, key=lambda s: (s.start, s.end))
         triggers = sorted(doc.triggers, key=lambda s: (s.start, s.end))
-        for t, span in enumerate(entities + triggers, start=1):
-            text = _one_line(doc.text[span.start : span.end])
-            ann.append(f"T{t}\t{span.label} {span.start} {span.end}\t{text}")
-            if t > len(entities):
-                ann.append(f"E{t - len(entities)}\t{span.label}:T{t}")
-                event_types.add(span.label)
-            else:
-                entity_types.add(span.label)
+        t_of: dict[tuple[int, int], str] = {}  # span -> the T an argument refers to
+        for span in entities:
+            if span.label == BRAT_ARGUMENT:
+                raise DataError(
+                    f"entity label {BRAT_ARGUMENT!r} is the brat type of argument spans",
+                    doc_id=doc.id,
+                    fix="rename the entity label before writing brat",
+                )
+            t_of.setdefault((span.start, span.end), f"T{len(ann) + 1}")
+            ann.append(_brat_t(len(ann) + 1, span.label, span.start, span.end, doc.text))
+            entity_types.add(span.label)
+        only = sorted({(a.start, a.end) for t in triggers for a in t.arguments or ()} - set(t_of))
+        argument_spans = argument_spans or bool(only)
+        for start, end in only:
+            t_of[(start, end)] = f"T{len(ann) + 1}"
+            ann.append(_brat_t(len(ann) + 1, BRAT_ARGUMENT, start, end, doc.text))
+        n_t = len(ann)
+        events: list[str] = []
+        marks = 0  # A lines: events annotated with no arguments
+        for k, span in enumerate(triggers, start=1):
+            ann.append(_brat_t(n_t + k, span.label, span.start, span.end, doc.text))
+            roles = event_roles.setdefault(span.label, set())
+            seen: collections.Counter = collections.Counter()
+            line = f"E{k}\t{span.label}:T{n_t + k}"
+            for arg in sorted(span.arguments or (), key=lambda x: (x.start, x.end, x.role)):
+                if _REPEAT.search(arg.role):
+                    raise DataError(
+                        f"trigger [{span.start}, {span.end}) {span.label}: role {arg.role!r} "
+                        "ends in a digit, which brat reads as a repeat number",
+                        doc_id=doc.id,
+                        fix="rename the role before writing brat",
+                    )
+                roles.add(arg.role)
+                seen[arg.role] += 1
+                n = seen[arg.role]
+                line += f" {arg.role}{n if n > 1 else ''}:{t_of[(arg.start, arg.end)]}"
+            events.append(line)
+            if span.arguments == ():
+                no_arguments, marks = True, marks + 1
+                events.append(f"A{marks}\t{BRAT_NO_ARGUMENTS} E{k}")
+        ann += events
         files[f"{doc.id}.txt"] = doc.text.encode("utf-8")
         files[f"{doc.id}.ann"] = "".join(x + "\n" for x in ann).encode("utf-8")
     conf = [
         "[entities]",
         *sorted(entity_types),
+        *([BRAT_ARGUMENT] if argument_spans else []),
         "",
         "[relations]",
         "",
         "[events]",
-        *sorted(event_types),
+        *(
+            f"{etype}\t" + ", ".join(f"{r}*:<ENTITY>" for r in sorted(roles)) if roles else etype
+            for etype, roles in sorted(event_roles.items())
+        ),
         "",
         "[attributes]",
+        *([f"{BRAT_NO_ARGUMENTS}\tArg:<EVENT>"] if no_arguments else []),
         "",
     ]
     files["annotation.conf"] = "\n".join(conf).encode("utf-8")
@@ -1236,6 +1395,10 @@ def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _brat_t(t: int, label: str, start: int, end: int, text: str) -> str:
+    return f"T{t}\t{label} {start} {end}\t{_one_line(text[start:end])}"
 
 
 def check_brat_target(target: str | os.PathLike, overwrite: bool = False) -> None:

@@ -15,10 +15,19 @@ where the export says nothing either way it is read as UTF-16 units (what the
 browser measures) and reported as ambiguous (``offsets="code_points"`` or
 ``"utf16"`` decides instead). A task whose spans need both is an error.
 
+Arguments are relations (``type: relation``) from the trigger's region
+(``from_id``) to the argument's region (``to_id``), the role as the relation's
+one label; the config lists the roles in a ``<Relations>`` block. An argument
+span that is no entity is a region of the ``<Labels name="arguments">``
+control (label ``Argument``). A trigger with relations is annotated for
+arguments; one without is not (``arguments`` is ``None``) unless its region
+carries the per-region choice ``NoArguments`` (``<Choices
+name="no_arguments">``): annotated, with none.
+
 The reader takes Label Studio's JSON export (a list of tasks) and builds one
 document per task from its annotation (the one marked ground truth, else the
-last that was not cancelled). Relations and non-span results are counted and
-reported, not imported.
+last that was not cancelled). Other results (and argument regions that no
+relation uses) are counted and reported, not imported.
 """
 
 from __future__ import annotations
@@ -38,8 +47,10 @@ from araevent.labels import LAYERS, PRESETS, LabelSet, is_valid_label
 from araevent.schema import (
     DEFAULT_NESTED,
     NESTED_POLICIES,
+    Argument,
     Document,
     Span,
+    argument_errors,
     is_score,
     overlap_errors,
     resolve_overlaps,
@@ -49,6 +60,10 @@ TEXT_NAME = "text"
 ID_KEY = "doc_id"
 DEFAULT_FROM_NAMES = {"entities": "entities", "triggers": "triggers", "label": "entities"}
 OFFSET_UNITS = ("auto", "code_points", "utf16")
+ARGUMENTS_NAME = "arguments"  # the control of argument spans that are no entity
+ARGUMENT_LABEL = "Argument"
+NO_ARGUMENTS_NAME = "no_arguments"  # the per-region choice of a trigger with no arguments
+NO_ARGUMENTS = "NoArguments"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PALETTE = (
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
@@ -63,12 +78,15 @@ def config_path(tasks_path: str | os.PathLike) -> Path:
     return p.with_name(f"{p.stem}.label_config.xml")
 
 
-def label_config(labels: Mapping[str, Sequence[str]]) -> str:
+def label_config(labels: Mapping[str, Sequence[str]], roles: Sequence[str] = ()) -> str:
     """The labelling config (XML): one ``<Labels>`` control per layer over one ``<Text>``.
 
     Args:
         labels: span types per layer (``{"entities": [...], "triggers": [...]}``);
             a layer with no types gets no control.
+        roles: argument roles; when given, the ``arguments`` control (argument spans
+            that are no entity), a ``<Relations>`` block of the roles and the per-region
+            ``no_arguments`` choice for triggers annotated with none.
 
     Returns:
         The XML, right-to-left, with each label's description (from the presets) as its hint.
@@ -92,6 +110,19 @@ def label_config(labels: Mapping[str, Sequence[str]]) -> str:
             lines.append(f"    <Label {attrs}/>")
             colour += 1
         lines.append("  </Labels>")
+    if roles:
+        lines += [
+            f'  <Labels name="{ARGUMENTS_NAME}" toName="{TEXT_NAME}" showInline="true">',
+            f'    <Label value="{ARGUMENT_LABEL}" background="#808080" '
+            'hint="an argument span that is no entity"/>',
+            "  </Labels>",
+            "  <Relations>",
+            *(f"    <Relation value={quoteattr(r)}/>" for r in sorted(set(roles))),
+            "  </Relations>",
+            f'  <Choices name="{NO_ARGUMENTS_NAME}" toName="{TEXT_NAME}" perRegion="true">',
+            f'    <Choice value="{NO_ARGUMENTS}" hint="this trigger has no arguments"/>',
+            "  </Choices>",
+        ]
     lines += [
         '  <View style="direction: rtl; text-align: right">',
         f'    <Text name="{TEXT_NAME}" value="${TEXT_NAME}"/>',
@@ -102,25 +133,49 @@ def label_config(labels: Mapping[str, Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def _region(rid: str, control: str, kind: str, start: int, end: int, value: dict, text: str):
+    return {
+        "id": rid,
+        "from_name": control,
+        "to_name": TEXT_NAME,
+        "type": kind,
+        "value": {"start": start, "end": end, "text": text[start:end], **value},
+    }
+
+
 def _results(spans: Mapping[str, Sequence[Span]], text: str, scores: bool) -> list[dict]:
+    """Regions of the spans, then argument regions, relations and ``NoArguments`` choices."""
     out = []
+    region_of: dict[tuple[int, int], str] = {}  # an entity's span -> its region
     for layer in LAYERS:
         for i, s in enumerate(sorted(spans.get(layer, ()), key=lambda s: (s.start, s.end))):
-            item: dict[str, Any] = {
-                "id": f"{layer[0]}{i}",
-                "from_name": layer,
-                "to_name": TEXT_NAME,
-                "type": "labels",
-                "value": {
-                    "start": s.start,
-                    "end": s.end,
-                    "text": text[s.start : s.end],
-                    "labels": [s.label],
-                },
-            }
+            item = _region(f"{layer[0]}{i}", layer, "labels", s.start, s.end, {}, text)
+            item["value"]["labels"] = [s.label]
             if scores and s.score is not None:
                 item["score"] = round(float(s.score), 6)
             out.append(item)
+            if layer == "entities":
+                region_of.setdefault((s.start, s.end), item["id"])
+    triggers = sorted(spans.get("triggers", ()), key=lambda s: (s.start, s.end))
+    only = sorted({(a.start, a.end) for t in triggers for a in t.arguments or ()} - set(region_of))
+    for i, (a, b) in enumerate(only):
+        region_of[(a, b)] = f"a{i}"
+        out.append(_region(f"a{i}", ARGUMENTS_NAME, "labels", a, b, {}, text))
+        out[-1]["value"]["labels"] = [ARGUMENT_LABEL]
+    for i, t in enumerate(triggers):
+        for arg in sorted(t.arguments or (), key=lambda x: (x.start, x.end, x.role)):
+            out.append(
+                {
+                    "type": "relation",
+                    "from_id": f"t{i}",
+                    "to_id": region_of[(arg.start, arg.end)],
+                    "direction": "right",
+                    "labels": [arg.role],
+                }
+            )
+        if t.arguments == ():
+            value = {"choices": [NO_ARGUMENTS]}
+            out.append(_region(f"t{i}", NO_ARGUMENTS_NAME, "choices", t.start, t.end, value, text))
     return out
 
 
@@ -162,9 +217,14 @@ def to_task(
 
 
 def write_tasks(
-    tasks: Sequence[dict[str, Any]], path: str | os.PathLike, labels: Mapping[str, Sequence[str]]
+    tasks: Sequence[dict[str, Any]],
+    path: str | os.PathLike,
+    labels: Mapping[str, Sequence[str]],
+    roles: Sequence[str] = (),
 ) -> Path:
     """Write tasks as one JSON list (atomically) and the labelling config beside them.
+
+    ``roles`` (argument roles) add the argument controls to the config (see :func:`label_config`).
 
     Returns:
         The config's path (see :func:`config_path`).
@@ -172,7 +232,7 @@ def write_tasks(
     data = json.dumps(list(tasks), ensure_ascii=False, indent=1) + "\n"
     atomic_write_bytes(path, data.encode("utf-8"))
     conf = config_path(path)
-    atomic_write_bytes(conf, label_config(labels).encode("utf-8"))
+    atomic_write_bytes(conf, label_config(labels, roles).encode("utf-8"))
     return conf
 
 
@@ -235,7 +295,9 @@ def read_labelstudio(
     Returns:
         The documents, every error (naming the file, task and result), counters
         (``tasks``, ``unannotated``, ``several_annotations``, ``utf16_offsets``,
-        ``ambiguous_offsets``, ``dropped_nested``, ``unimported_<type>``) and notes.
+        ``ambiguous_offsets``, ``dropped_nested``, ``dropped_arguments`` (the arguments of
+        the triggers the nested policy dropped), ``unimported_<type>``, among them
+        ``unimported_argument region`` for argument regions no relation uses) and notes.
 
     Raises:
         UsageError: the file is missing, is not JSON, or an option is invalid.
@@ -282,7 +344,7 @@ def read_labelstudio(
     ambiguous: list[str] = []
     for n, t in read:
         before = len(result.errors)
-        doc = _task_document(t, offsets, export_units, ambiguous, result, nested)
+        doc = _task_document(t, offsets, export_units, ambiguous, result, nested, label_set)
         if doc is not None:
             result.add(doc, str(p), None)
         task_of.update((id(e), n) for e in result.errors[before:])
@@ -323,12 +385,13 @@ class _Raw:
     """One span result as exported, before the offsets are decided."""
 
     what: str  # "task 3 result 1", for messages
-    layer: str
+    layer: str  # entities, triggers, or ARGUMENTS_NAME
     label: str
     start: int
     end: int
     span_text: Any
     score: float | None
+    rid: Any = None  # the region id relations refer to
 
     def bounds(self, text: str, units: str) -> tuple[int, int] | None:
         """Code-point bounds if the offsets, read as ``units``, fit the text and the span text."""
@@ -344,6 +407,16 @@ class _Raw:
 
 
 @dataclass
+class _Relation:
+    """One relation result: an argument of the trigger region ``trigger`` in region ``argument``."""
+
+    what: str
+    trigger: Any
+    argument: Any
+    role: str
+
+
+@dataclass
 class _Task:
     """A task whose data and results are well formed; its offsets are not yet decided."""
 
@@ -353,6 +426,8 @@ class _Task:
     extra: dict[str, Any]
     where: dict[str, Any]
     spans: list[_Raw] = field(default_factory=list)
+    relations: list[_Relation] = field(default_factory=list)
+    no_arguments: set[Any] = field(default_factory=set)  # trigger regions marked NoArguments
 
     def units(self, offsets: str) -> str:
         """``code_points``, ``utf16``, ``either`` (no span tells) or ``mixed`` (spans need both)."""
@@ -463,8 +538,12 @@ def _read_task(
     out = _Task(task_id, doc_id, text, extra, where)
     for k, item in enumerate(items):
         raw = _read_result(item, f"task {task_id} result {k}", where, result, layers_of, label_set)
-        if raw is not None:
+        if isinstance(raw, _Raw):
             out.spans.append(raw)
+        elif isinstance(raw, _Relation):
+            out.relations.append(raw)
+        elif raw is not None:  # a trigger region marked NoArguments
+            out.no_arguments.add(raw)
     return out if len(result.errors) == n_errors else None
 
 
@@ -475,8 +554,11 @@ def _read_result(
     result: ReadResult,
     layers_of: Mapping[str, str],
     label_set: LabelSet | None,
-) -> _Raw | None:
-    """One result as a span whose offsets are not yet decided (``None``: not a span, or bad)."""
+) -> _Raw | _Relation | str | None:
+    """One result as a span whose offsets are not yet decided, or a relation.
+
+    A ``NoArguments`` choice gives its region id; ``None``: none of these, or bad.
+    """
 
     def error(problem: str, fix: str) -> None:
         result.errors.append(DataError(f"{what}: {problem}", fix=fix, **where))
@@ -485,6 +567,16 @@ def _read_result(
         error(f"is {type(item).__name__}, not an object", "export the project as JSON")
         return None
     kind = item.get("type")
+    if kind == "relation":
+        return _read_relation(item, what, error)
+    value = item.get("value")
+    choices = value.get("choices") if isinstance(value, dict) else None
+    if (
+        kind == "choices"
+        and item.get("from_name") == NO_ARGUMENTS_NAME
+        and choices == [NO_ARGUMENTS]
+    ):
+        return item.get("id")
     if kind != "labels":
         result.stats[f"unimported_{kind if isinstance(kind, str) and kind else 'unknown'}"] += 1
         return None
@@ -496,6 +588,8 @@ def _read_result(
         )
         return None
     layer = layers_of.get(from_name) if isinstance(from_name, str) else None
+    if from_name == ARGUMENTS_NAME and from_name not in layers_of:
+        layer = ARGUMENTS_NAME
     if layer is None:
         error(
             f"from_name {from_name!r} is not a known control",
@@ -507,7 +601,8 @@ def _read_result(
         error(f"labels {labels!r} is not one label", "give every span exactly one label")
         return None
     label = labels[0]
-    if not is_valid_label(label) or (label_set and not label_set.allows(layer, label)):
+    allowed = layer == ARGUMENTS_NAME or not label_set or label_set.allows(layer, label)
+    if not is_valid_label(label) or not allowed:
         why = "malformed" if not is_valid_label(label) else f"not in the {label_set.name} set"
         error(
             f"{layer} label {label!r} is {why}",
@@ -521,7 +616,78 @@ def _read_result(
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
         error(f"offsets [{start!r}, {end!r}) are not integers", "offsets are integers")
         return None
-    return _Raw(what, layer, label, start, end, value.get("text"), score)
+    return _Raw(what, layer, label, start, end, value.get("text"), score, item.get("id"))
+
+
+def _read_relation(item: dict, what: str, error: Any) -> _Relation | None:
+    """An argument relation: from the trigger's region to the argument's (``left``: reversed)."""
+    ends = (item.get("from_id"), item.get("to_id"))
+    if item.get("direction") == "left":
+        ends = ends[::-1]
+    labels = item.get("labels")
+    if not (isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)):
+        error(
+            f"relation labels {labels!r} is not one role",
+            "give every argument relation exactly one role (the <Relations> labels)",
+        )
+        return None
+    if not is_valid_label(labels[0]):
+        error(f"role {labels[0]!r} is malformed", "roles match [A-Za-z][A-Za-z0-9_.:-]*")
+        return None
+    return _Relation(what, *ends, labels[0])
+
+
+def _with_arguments(
+    t: _Task,
+    triggers: list[Span],
+    regions: dict[Any, tuple[str, Span]],
+    result: ReadResult,
+    label_set: LabelSet | None,
+) -> list[Span]:
+    """The task's triggers with the arguments its relations give (errors recorded)."""
+    args: dict[Any, list[Argument]] = {}
+    used: set[Any] = set()
+    for rel in t.relations:
+        trigger, target = regions.get(rel.trigger), regions.get(rel.argument)
+        if trigger is None or trigger[0] != "triggers" or target is None:
+            bad = rel.trigger if trigger is None or trigger[0] != "triggers" else rel.argument
+            result.errors.append(
+                DataError(
+                    f"{rel.what}: relation {rel.trigger!r} -> {rel.argument!r}: region {bad!r} "
+                    f"is not {'a trigger' if bad == rel.trigger else 'a span'} of this task",
+                    fix="an argument is a relation from a trigger region to a span region",
+                    **t.where,
+                )
+            )
+            continue
+        used.add(rel.argument)
+        args.setdefault(rel.trigger, []).append(Argument(target[1].start, target[1].end, rel.role))
+    unused = sum(
+        1 for rid, (kind, _) in regions.items() if kind == ARGUMENTS_NAME and rid not in used
+    )
+    if unused:
+        result.stats["unimported_argument region"] += unused
+    out = []
+    for rid, (layer, span) in regions.items():
+        if layer != "triggers":
+            continue
+        got = args.get(rid)
+        annotated = got is not None or rid in t.no_arguments
+        span = Span(span.start, span.end, span.label, span.score, span.extra,
+                    tuple(got or ()) if annotated else None)  # fmt: skip
+        errors = argument_errors(span, 0, label_set, t.where)
+        result.errors += [
+            DataError(
+                err.reason.replace("triggers[0]", f"task {t.task_id} region {rid}", 1),
+                fix=err.fix,
+                path=err.path,
+                line=err.line,
+                doc_id=err.doc_id,
+            )
+            for err in errors
+        ]
+        out.append(span)
+    return out + [s for s in triggers if not any(s is x for _, x in regions.values())]
 
 
 def _task_document(
@@ -531,6 +697,7 @@ def _task_document(
     ambiguous: list[str],
     result: ReadResult,
     nested: str,
+    label_set: LabelSet | None = None,
 ) -> Document | None:
     """The document of a checked task, its offsets read in the units the task needs."""
     units = t.units(offsets)
@@ -549,7 +716,8 @@ def _task_document(
         if export_units is None and t.converts():  # the two readings differ: ambiguous
             ambiguous.append(str(t.task_id))
     n_errors = len(result.errors)
-    spans: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
+    spans: dict[str, list[Span]] = {layer: [] for layer in (*LAYERS, ARGUMENTS_NAME)}
+    regions: dict[Any, tuple[str, Span]] = {}
     for r in t.spans:
         bounds = r.bounds(t.text, units)
         if bounds is None:
@@ -563,8 +731,12 @@ def _task_document(
                 )
             )
             continue
-        spans[r.layer].append(Span(*bounds, r.label, r.score))
+        span = Span(*bounds, r.label, r.score)
+        if r.rid is not None:
+            regions.setdefault(r.rid, (r.layer, span))
+        spans[r.layer].append(span)
     result.stats["utf16_offsets"] += units == "utf16" and t.converts()
+    spans["triggers"] = _with_arguments(t, spans["triggers"], regions, result, label_set)
     for layer in LAYERS:
         n_pairs, errors = overlap_errors(
             spans[layer], layer, nested, t.where, prefix=f"task {t.task_id}: "
@@ -573,6 +745,7 @@ def _task_document(
         result.errors.extend(errors)
         spans[layer], dropped = resolve_overlaps(spans[layer], nested)
         result.stats["dropped_nested"] += len(dropped)
+        result.stats["dropped_arguments"] += sum(len(s.arguments or ()) for s in dropped)
     if len(result.errors) > n_errors:
         return None
     return Document(t.doc_id, t.text, spans["entities"], spans["triggers"], t.extra)

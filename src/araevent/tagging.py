@@ -101,7 +101,7 @@ class TaggedDocument:
     nested_untagged: list[Span] = field(default_factory=list)  # inner spans of nested pairs
 
 
-class _Alignment:
+class UnitAlignment:
     """Where spans may start and end on a document's units.
 
     A span aligns to units by its visible characters: its first base character must
@@ -179,11 +179,11 @@ def spans_to_tags(
     with or without a word's RLM, BOM or leading diacritic tags the same units.
     Spans must not overlap (resolve nesting first); an overlap is an internal error.
     """
-    return _layer_tags(_Alignment(units), spans, doc_id, layer)
+    return _layer_tags(UnitAlignment(units), spans, doc_id, layer)
 
 
 def _layer_tags(
-    where: _Alignment, spans: Sequence[Span], doc_id: str, layer: str
+    where: UnitAlignment, spans: Sequence[Span], doc_id: str, layer: str
 ) -> tuple[list[str], list[OffBoundary]]:
     tags = [OUTSIDE] * len(where.units)
     off: list[OffBoundary] = []
@@ -213,7 +213,7 @@ def tag_document(
     tags = [OUTSIDE] * len(units)
     off: list[OffBoundary] = []
     per_layer: dict[str, list[str]] = {}
-    where = _Alignment(units)
+    where = UnitAlignment(units)
     flat: dict[str, list[Span]] = {}
     nested_untagged: list[Span] = []
     for layer in layers:

@@ -1,4 +1,4 @@
-"""Convert documents between JSONL, CoNLL and brat standoff.
+"""Convert documents between JSONL, CoNLL, brat standoff and Label Studio.
 
 Reads IN exactly as `araevent validate` does and refuses to write anything if
 there is any error. The output is written atomically (a temporary file or
@@ -7,8 +7,12 @@ not on unit boundaries cannot be written: they are listed and nothing is
 written; documents read from CoNLL keep their tokens as the lines. brat output
 is a folder of X.txt/X.ann pairs plus annotation.conf; a folder that is not
 empty is refused unless --overwrite (which replaces the files of the same names
-and deletes nothing). Spans dropped on the way (--nested outer|inner, --layers)
-are counted per reason on stderr.
+and deletes nothing). Label Studio output (--to labelstudio) is a JSON list of
+tasks, the documents' spans and arguments as annotations, plus the labelling
+config beside it (X.label_config.xml); --from labelstudio reads an export back.
+Spans dropped on the way (--nested outer|inner, --layers) are counted per
+reason on stderr, and so are the arguments dropped with their triggers and
+the arguments CoNLL cannot hold ("N arguments not written").
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ import sys
 from pathlib import Path
 
 from araevent.commands.validate import add_reading_arguments, known_words, read_inputs
+from araevent.errors import UsageError
 from araevent.io import FORMATS, check_brat_target, describe_dropped, write_documents
+from araevent.labels import LAYERS
+from araevent.labelstudio import to_task, write_tasks
+
+WRITE_FORMATS = (*FORMATS, "labelstudio")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "output", type=Path, metavar="OUT", help="file to write (a folder for brat)"
     )
-    parser.add_argument("--to", required=True, choices=FORMATS, help="output format")
+    parser.add_argument(
+        "--to",
+        required=True,
+        choices=WRITE_FORMATS,
+        help="output format (labelstudio: tasks for annotators, and their labelling config)",
+    )
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -54,15 +68,35 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     conll_layers = tuple(args.layers) if args.layers else None
-    write_documents(
-        result.documents,
-        args.output,
-        args.to,
-        conll_layers=conll_layers,
-        known=known_words(args, result),
-        overwrite=args.overwrite,
-    )
+    lost: dict[str, int] = {}
+    if args.to == "labelstudio":
+        write_labelstudio(result.documents, args.output)
+    else:
+        lost = write_documents(
+            result.documents,
+            args.output,
+            args.to,
+            conll_layers=conll_layers,
+            known=known_words(args, result),
+            overwrite=args.overwrite,
+        )
     for what in describe_dropped(result.dropped, args.nested):
         print(f"araevent convert: {what}", file=sys.stderr)
+    if lost.get("arguments_not_written"):
+        print(
+            f"araevent convert: {lost['arguments_not_written']} arguments not written "
+            "(CoNLL holds no arguments; convert to jsonl, brat or labelstudio to keep them)",
+            file=sys.stderr,
+        )
     print(f"wrote {len(result.documents)} documents to {args.output} ({args.to})")
     return 0
+
+
+def write_labelstudio(docs: list, path: Path) -> Path:
+    """Tasks (the documents' spans and arguments as annotations) and their labelling config."""
+    labels = {layer: sorted({s.label for d in docs for s in d.layer(layer)}) for layer in LAYERS}
+    roles = sorted({a.role for d in docs for t in d.triggers for a in t.arguments or ()})
+    try:
+        return write_tasks([to_task(d) for d in docs], path, labels, roles)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None

@@ -1,8 +1,10 @@
 """Check data files against the schema and the span pipeline, and print statistics.
 
-Reads JSONL, CoNLL or brat (by extension unless --format says), then splits every
-document into units and tags it exactly as training will. The table (stdout)
-counts documents, units, spans per layer and label, spans off unit boundaries,
+Reads JSONL, CoNLL or brat (by extension unless --format says; a Label Studio
+export with --format labelstudio), then splits every document into units and
+tags it exactly as training will. The table (stdout) counts documents, units,
+spans per layer and label, arguments per role, spans and arguments off unit
+boundaries,
 entity/trigger collisions, nested spans (and those the IOB2 tags cannot hold),
 units with nothing left after normalisation (fed to the model as [UNK]) and the
 longest document. Every problem goes to stderr as
@@ -12,7 +14,8 @@ default); crossing spans are an error. With --model RUN the units are the
 model's own (its known_words.txt), so a dev or test span that the model can
 never predict is reported as off unit boundaries.
 
-Exit status: 0 clean, 1 data errors (or spans off unit boundaries), 2 usage errors.
+Exit status: 0 clean, 1 data errors (or spans or arguments off unit boundaries),
+2 usage errors.
 """
 
 from __future__ import annotations
@@ -24,13 +27,22 @@ from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
-from araevent.io import BRAT_NAMES, FORMATS, ReadResult, document_units, read_many
+from araevent.io import (
+    BRAT_NAMES,
+    FORMATS,
+    ReadResult,
+    count_arguments,
+    document_units,
+    read_many,
+)
 from araevent.labels import LAYERS, PRESETS, get_label_set
+from araevent.labelstudio import read_labelstudio
 from araevent.modeling import resolve_model_dir
-from araevent.schema import DEFAULT_NESTED, NESTED_POLICIES
-from araevent.tagging import tag_document
+from araevent.schema import DEFAULT_NESTED, NESTED_POLICIES, Document
+from araevent.tagging import UnitAlignment, tag_document
 from araevent.text import KNOWN_WORDS_FILE, KnownWords, Normalization, span_vocabulary
 
+READ_FORMATS = (*FORMATS, "labelstudio")
 OFF_BOUNDARY_FIX = (
     "move the span to unit edges: units are words split at whitespace and punctuation, "
     "with proclitics split off by the rule in README"
@@ -43,8 +55,9 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         "--from",
         dest="format",
-        choices=FORMATS,
-        help="input format (default: from the file extension; a folder is brat)",
+        choices=READ_FORMATS,
+        help="input format (default: from the file extension; a folder is brat, a .json "
+        "file holding a list is a Label Studio JSON export)",
     )
     parser.add_argument(
         "--labels",
@@ -91,6 +104,10 @@ def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
         if not p.exists():
             raise UsageError(f"no such file or folder: {p}")
     layers = tuple(args.layers) if args.layers else LAYERS
+    if args.format == "labelstudio" or (
+        args.format is None and all(is_labelstudio_export(p) for p in paths)
+    ):
+        return _read_labelstudio(args, paths, layers)
     return read_many(
         paths,
         args.format,
@@ -100,6 +117,57 @@ def read_inputs(args: argparse.Namespace, paths: list[Path]) -> ReadResult:
         conll_layers=layers if args.layers else None,
         repair=args.repair,
     )
+
+
+def is_labelstudio_export(path: Path) -> bool:
+    """Whether ``path`` is a ``.json`` file holding a JSON list (a JSONL line is an object)."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    with path.open("rb") as f:
+        head = f.read(64).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"[")
+
+
+def _read_labelstudio(
+    args: argparse.Namespace, paths: list[Path], layers: tuple[str, ...]
+) -> ReadResult:
+    """Label Studio exports as one result; layers not in ``layers`` are emptied and counted."""
+    out = ReadResult()
+    for path in paths:
+        r = read_labelstudio(path, label_set=get_label_set(args.labels), nested=args.nested)
+        out.errors.extend(r.errors)
+        for doc in r.documents:
+            kept = Document(
+                doc.id,
+                doc.text,
+                doc.entities if "entities" in layers else [],
+                doc.triggers if "triggers" in layers else [],
+                doc.extra,
+            )
+            r.stats["dropped_layer"] += sum(len(doc.layer(x)) for x in LAYERS if x not in layers)
+            if "triggers" not in layers:
+                r.stats["dropped_arguments"] += count_arguments(doc.triggers)
+            out.add(kept, str(path), None)
+        out.stats.update(r.stats)
+        out.notes.extend(r.notes)
+    out.stats["documents"] = len(out.documents)
+    return out
+
+
+def argument_lines(doc: Document, units: list) -> list[str]:
+    """One line per argument of ``doc`` whose ends are not unit ends (it is never moved)."""
+    where = UnitAlignment(units)
+    lines = []
+    for t in doc.triggers:
+        for a in t.arguments or ():
+            why = where.align(a)
+            if not isinstance(why, str):
+                continue
+            lines.append(
+                f"{doc.id}: argument [{a.start}, {a.end}) {a.role} «{doc.text[a.start : a.end]}» "
+                f"of trigger [{t.start}, {t.end}) {t.label}: {why}"
+            )
+    return lines
 
 
 def known_words(args: argparse.Namespace, result: ReadResult) -> KnownWords:
@@ -162,7 +230,10 @@ def run(args: argparse.Namespace) -> int:
     normalise = Normalization()
     stats = result.stats
     spans: Counter[tuple[str, str]] = Counter()
+    roles: Counter[str] = Counter()
+    annotated = [0, 0]  # triggers annotated for arguments, triggers not
     off_lines: list[str] = []
+    off_args: list[str] = []
     longest = (0, "")
     units_total = empty_units = collisions = untagged = 0
     empty_memo: dict[str, bool] = {}
@@ -184,6 +255,11 @@ def run(args: argparse.Namespace) -> int:
         off_lines += [
             f"{where}: {o.describe(doc.text)} ({OFF_BOUNDARY_FIX})" for o in tagged.off_boundary
         ]
+        if "triggers" in layers:
+            roles.update(a.role for t in doc.triggers for a in t.arguments or ())
+            annotated[0] += sum(t.arguments is not None for t in doc.triggers)
+            annotated[1] += sum(t.arguments is None for t in doc.triggers)
+            off_args += [f"{where}: {x} ({OFF_BOUNDARY_FIX})" for x in argument_lines(doc, units)]
 
     rows: list[tuple[str, str]] = [
         ("files", str(len(args.paths))),
@@ -199,12 +275,17 @@ def run(args: argparse.Namespace) -> int:
         layer_spans = {lab: n for (lay, lab), n in spans.items() if lay == layer}
         rows.append((f"{layer} spans", str(sum(layer_spans.values()))))
         rows += [(f"  {lab}", str(n)) for lab, n in sorted(layer_spans.items())]
+    if "triggers" in layers:
+        rows.append(("arguments", str(sum(roles.values()))))
+        rows += [(f"  {role}", str(n)) for role, n in sorted(roles.items())]
+        rows.append(("triggers annotated for arguments", f"{annotated[0]} of {sum(annotated)}"))
     rows += [
         ("spans off unit boundaries", str(len(off_lines))),
         (
             "entity/trigger collisions",
             f"{collisions}  (trigger kept, entity dropped from tags)" if collisions else "0",
         ),
+        *([("arguments off unit boundaries", str(len(off_args)))] if "triggers" in layers else []),
         ("nested span pairs", str(stats["nested"])),
         (f"nested spans dropped ({args.nested})", str(stats["dropped_nested"])),
         (
@@ -218,6 +299,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     if stats["dropped_layer"]:
         rows.append(("spans of layers not selected", str(stats["dropped_layer"])))
+    if stats["dropped_arguments"]:
+        rows.append(("arguments dropped with their triggers", str(stats["dropped_arguments"])))
     if stats["orphan_i"] or args.repair:
         rows.append(("I- tags continuing nothing", str(stats["orphan_i"])))
         rows.append(("  repaired to B-", str(stats["repaired_i"])))
@@ -232,12 +315,13 @@ def run(args: argparse.Namespace) -> int:
 
     for err in result.errors:
         print(err, file=sys.stderr)
-    for line in off_lines:
+    for line in off_lines + off_args:
         print(line, file=sys.stderr)
-    if result.errors or off_lines:
+    if result.errors or off_lines or off_args:
+        args_off = f", {len(off_args)} argument(s) off unit boundaries" if off_args else ""
         print(
             f"araevent validate: {len(result.errors)} error(s), {len(off_lines)} span(s) off "
-            "unit boundaries",
+            f"unit boundaries{args_off}",
             file=sys.stderr,
         )
         return 1
