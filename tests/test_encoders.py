@@ -110,6 +110,9 @@ def test_standin_trains_reloads_predicts_and_publishes(family, standins, fixture
     # an uncased BERT normaliser folds hamza letters in many units; a cased one changes none
     changed = coverage["train"]["normalizer_changed_share"]
     assert (changed > 0.05) if family == "bert-uncased" else (changed < 0.01)
+    # only SentencePiece starts units with a lone «▁» (the subword that carries the label)
+    bare = coverage["train"]["bare_prefix_share"]
+    assert (bare > 0.05) if family == "unigram" else (bare == 0)
 
     # the Auto classes read the run's model folder with its labels
     tok = AutoTokenizer.from_pretrained(run / "model")
@@ -218,3 +221,58 @@ def _normalizer(family, tok):
     if family.kind == "unigram":  # Precompiled is NFKC-type; the stand-in keeps it in memory
         return lambda s: unicodedata.normalize("NFKC", s)
     return tok.backend_tokenizer.normalizer.normalize_str
+
+
+# --- trainer and encoder mismatches: one sentence each -----------------------------
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="the check is for machines without CUDA"
+)
+def test_trainer_gpu_without_cuda_fails_in_one_sentence(fixture_corpus, tmp_path):
+    cmd = [sys.executable, str(ROOT / "train.py"), "trainer=gpu", f"data.dir={fixture_corpus}"]
+    done = subprocess.run(
+        [*cmd, f"hydra.run.dir={tmp_path / 'run'}"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: trainer.use_cpu=false (trainer=gpu) but torch sees no CUDA GPU on this "
+        "machine; train with trainer=cpu"
+    ]
+    assert not (tmp_path / "run/model").exists()
+
+
+@pytest.mark.parametrize("flag", ["bf16", "fp16"])
+def test_mixed_precision_is_rejected_on_cpu_with_the_reason(flag, tmp_path):
+    from araevent.config import train_job
+    from araevent.errors import UsageError
+    from araevent.training import check_device
+
+    job = train_job(compose("train", ["trainer=cpu", f"trainer.{flag}=true"]), tmp_path)
+    with pytest.raises(UsageError) as err:
+        check_device(job.trainer)
+    msg = str(err.value)
+    assert msg.startswith(f"trainer.{flag}=true with trainer.use_cpu=true: mixed precision")
+    assert msg.endswith(f"set trainer.{flag}=false")
+
+
+def test_max_length_beyond_the_position_table_names_the_limit(standins):
+    from araevent.errors import UsageError
+    from araevent.modeling import load_pretrained
+    from araevent.tagging import LabelSchema
+
+    schema = LabelSchema.build(["GPE"], ["Attack"])
+    # XLM-R numbers positions from padding_idx + 1: 514 rows hold 512 tokens
+    tok, model = load_pretrained(str(standins["unigram"]), schema, max_length=512)
+    assert model.config.max_position_embeddings == 514 and tok.cls_token == "<s>"
+    with pytest.raises(UsageError) as err:
+        load_pretrained(str(standins["unigram"]), schema, max_length=513)
+    assert str(err.value) == (
+        f"model.max_length=513 is more than the 512 positions {standins['unigram']} has; "
+        "set model.max_length=512 or lower"
+    )

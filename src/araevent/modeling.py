@@ -506,16 +506,20 @@ def tokenizer_coverage(preprocessor: Preprocessor, texts: Sequence[str]) -> dict
     included); ``normalizer_changed_units``: units whose normalised text the
     tokenizer's own normaliser changes further (BERT lowercasing/accent
     stripping, NFKC), so their subwords are not those of the text araevent
-    chose. Shares are of all units.
+    chose; ``bare_prefix_units``: units whose first subword (the one that carries
+    the label) is a lone word-start mark (SentencePiece «▁»), no letter of the
+    unit. Shares are of all units.
     """
     tok = preprocessor.tokenizer
     normalizer = tok.backend_tokenizer.normalizer
     norm = preprocessor.settings.normalization
     unk = [tok.unk_token_id]
-    units = unk_units = changed = 0
+    bare = {i for t, i in tok.get_vocab().items() if t and not t.strip("▁")}
+    units = unk_units = changed = bare_first = 0
     for ed in preprocessor.encode(texts):
         units += len(ed.units)
         unk_units += sum(1 for g in ed.encoding.subwords if g == unk)
+        bare_first += sum(1 for g in ed.encoding.subwords if g and g[0] in bare)
         if normalizer is not None:
             for u in ed.units:
                 s = norm(u.text)
@@ -526,6 +530,8 @@ def tokenizer_coverage(preprocessor: Preprocessor, texts: Sequence[str]) -> dict
         "unk_share": round(unk_units / max(units, 1), 4),
         "normalizer_changed_units": changed,
         "normalizer_changed_share": round(changed / max(units, 1), 4),
+        "bare_prefix_units": bare_first,
+        "bare_prefix_share": round(bare_first / max(units, 1), 4),
     }
 
 
