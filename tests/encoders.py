@@ -34,7 +34,9 @@ class Family:
 FAMILIES = {
     # tokenizer_config.json on the Hub: do_lower_case false, strip_accents null
     # (aubmindlab/bert-base-arabertv02, CAMeL-Lab/bert-base-arabic-camelbert-msa)
-    "bert-cased": Family("bert-cased", ("arabert-base", "camelbert-msa"), "wordpiece"),
+    "bert-cased": Family(
+        "bert-cased", ("arabert-base", "arabert-large", "camelbert-msa"), "wordpiece"
+    ),
     # do_lower_case true, strip_accents null, so accents are stripped: NFD and every
     # Mn mark dropped (UBC-NLP/MARBERTv2; asafaya/bert-*-arabic copies show the same)
     "bert-uncased": Family(
@@ -86,7 +88,7 @@ def _wordpiece(family: Family, texts: list[str]):
     )
 
 
-def _unigram(texts: list[str]):
+def unigram_tokenizer(texts: list[str]):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import UnigramTrainer
     from transformers import XLMRobertaTokenizerFast
@@ -135,7 +137,7 @@ def build_standin(family: Family, out: Path, texts: list[str] | None = None) -> 
     else:
         from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
-        tokenizer = _unigram(texts)
+        tokenizer = unigram_tokenizer(texts)
         config = XLMRobertaConfig(
             vocab_size=len(tokenizer),
             max_position_embeddings=MAX_POSITIONS + tokenizer.pad_token_id + 1,

@@ -20,7 +20,7 @@ import pytest
 
 from araevent.text import split_units
 from conftest import CONFIGS, ROOT, compose
-from encoders import FAMILIES, build_standin
+from encoders import FAMILIES, build_standin, corpus_texts, unigram_tokenizer
 
 # raw-text hazards: diacritics, tatweel, Eastern digits, proclitics, emoji, CRLF,
 # a presentation-form ligature (NFKC changes it), hamza letters (BERT uncased folds them)
@@ -85,6 +85,7 @@ def raw_words(tok, text: str) -> list[tuple[int, int]]:
     return list(out.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(TRAINED))
 def test_standin_trains_reloads_predicts_and_publishes(family, standins, fixture_corpus, tmp_path):
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
@@ -189,6 +190,7 @@ UNIT_TABLE = [  # a raw word and its units (raw slices)
 # the text the model sees of each unit of each raw word, per config
 EXPECTED_SEEN = {
     "arabert-base": [["و", "الكتاب"], ["ب", "القاهرة"], ["مصر"], ["2024م"], ["أسامة"], ["ﻻ"]],
+    "arabert-large": [["و", "الكتاب"], ["ب", "القاهرة"], ["مصر"], ["2024م"], ["أسامة"], ["ﻻ"]],
     "camelbert-msa": [["و", "الكتاب"], ["ب", "القاهرة"], ["مصر"], ["٢٠٢٤م"], ["أسامة"], ["ﻻ"]],
     "marbert": [["و", "الكتاب"], ["ب", "القاهرة"], ["مصر"], ["٢٠٢٤م"], ["اسامة"], ["ﻻ"]],
     "bert-mini-arabic": [["و", "الكتاب"], ["ب", "القاهرة"], ["مصر"], ["٢٠٢٤م"], ["اسامة"], ["ﻻ"]],
@@ -222,6 +224,10 @@ def test_each_config_states_what_its_model_sees(config, standins):
         assert [u.text for u in units] == expected_units
         seen.append([normalizer(norm(u.text)) for u in units])
     assert seen == EXPECTED_SEEN[config]
+    # the Hub id is recorded, the Hub model is loaded unless a local copy is given
+    cfg = compose("train", [f"model={config}"]).model
+    assert settings.name_or_path == cfg.base_model and "/" in cfg.base_model
+    assert settings.preprocessing.decoding == "viterbi"
     assert (CONFIGS / "model" / f"{config}.yaml").read_text("utf-8").count("equivalent") == 1
 
 
@@ -298,3 +304,33 @@ def test_tiny_run_reports_its_tokenizer_coverage_too(tiny_run):
     # the tiny WordPiece is built from the training units: none unknown, no own normaliser
     assert train["unk_units"] == 0 and train["normalizer_changed_units"] == 0
     assert train["bare_prefix_units"] == 0
+
+
+def test_nfkc_normaliser_keeps_offsets_on_the_raw_text():
+    """XLM-R's NFKC-type normaliser under araevent's pipeline: a ligature stays one raw char.
+
+    transformers rebuilds ``XLMRobertaTokenizer`` on load keeping only a ``Precompiled``
+    normaliser (what the Hub model has), so the stand-in folder loses its NFKC; the
+    tokenizer built in memory keeps it.
+    """
+
+    from araevent.modeling import (
+        Preprocessing,
+        Preprocessor,
+        araevent_tokenizer_pipeline,
+        tokenizer_coverage,
+    )
+    from araevent.text import KnownWords, Normalization
+
+    tok = unigram_tokenizer(corpus_texts())
+    known = KnownWords.shipped()
+    norm = Normalization(strip_diacritics=False, strip_tatweel=False, digits=False)
+    text = "ﻻ بد من بغداد، وﻻ"
+    saved = araevent_tokenizer_pipeline(tok, known, norm)
+    assert saved.backend_tokenizer.normalizer.normalize_str("ﻻ") == "لا"
+    assert [text[a:b] for a, b in raw_words(saved, text)] == [
+        "ﻻ", "بد", "من", "بغداد", "،", "وﻻ",
+    ]  # fmt: skip
+    pre = Preprocessor(tok, known, Preprocessing(norm, max_length=64, stride=8))
+    coverage = tokenizer_coverage(pre, [text])
+    assert coverage["units"] == 6 and coverage["normalizer_changed_units"] == 2
