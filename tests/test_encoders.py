@@ -244,7 +244,8 @@ def _normalizer(family, tok):
 
 
 @pytest.mark.skipif(
-    __import__("torch").cuda.is_available(), reason="the check is for machines without CUDA"
+    __import__("torch").cuda.is_available() or __import__("torch").backends.mps.is_available(),
+    reason="the check is for machines without a GPU",
 )
 def test_trainer_gpu_without_cuda_fails_in_one_sentence(fixture_corpus, tmp_path):
     cmd = [sys.executable, str(ROOT / "train.py"), "trainer=gpu", f"data.dir={fixture_corpus}"]
@@ -258,8 +259,8 @@ def test_trainer_gpu_without_cuda_fails_in_one_sentence(fixture_corpus, tmp_path
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: trainer.use_cpu=false (trainer=gpu) but torch sees no CUDA GPU on this "
-        "machine; train with trainer=cpu"
+        "error: trainer.use_cpu=false (trainer=gpu) but torch sees no GPU (CUDA or MPS) on "
+        "this machine; train with trainer=cpu"
     ]
     assert not (tmp_path / "run/model").exists()
 

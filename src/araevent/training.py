@@ -208,10 +208,10 @@ def check_device(t) -> None:
             f"GPUs (fp16 does not train on CPU, bf16 on CPU is slower than fp32 on most "
             f"CPUs); set trainer.{flag}=false"
         )
-    if not t.use_cpu and not torch.cuda.is_available():
+    if not t.use_cpu and not (torch.cuda.is_available() or torch.backends.mps.is_available()):
         raise UsageError(
-            "trainer.use_cpu=false (trainer=gpu) but torch sees no CUDA GPU on this "
-            "machine; train with trainer=cpu"
+            "trainer.use_cpu=false (trainer=gpu) but torch sees no GPU (CUDA or MPS) on "
+            "this machine; train with trainer=cpu"
         )
 
 
