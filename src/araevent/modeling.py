@@ -432,10 +432,33 @@ def _offline_message(name: str, exc: Exception) -> UsageError:
     )
 
 
-def load_pretrained(name_or_path: str, schema: LabelSchema, *, revision: str | None = None):
+# RoBERTa-style encoders number positions from padding_idx + 1 (XLMRobertaConfig)
+_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl")
+
+
+def usable_positions(config) -> int | None:
+    """Tokens one window may hold under ``config`` (its position table), or ``None``."""
+    n = getattr(config, "max_position_embeddings", None)
+    if n is None:
+        return None
+    if getattr(config, "model_type", "") in _OFFSET_POSITIONS:
+        n -= (config.pad_token_id or 0) + 1
+    return int(n)
+
+
+def load_pretrained(
+    name_or_path: str,
+    schema: LabelSchema,
+    *,
+    revision: str | None = None,
+    max_length: int | None = None,
+):
     """Tokenizer and a token-classification head over ``schema``'s tags.
 
-    For a Hub name or a local folder; no remote code, safetensors weights.
+    For a Hub name or a local folder; no remote code, safetensors weights. The
+    tokenizer must be fast (``word_ids``) and have the special tokens a window
+    needs; ``max_length`` (subwords per window, specials included) must fit the
+    encoder's position table (RoBERTa/XLM-R lose ``padding_idx + 1`` rows).
     """
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
@@ -459,7 +482,57 @@ def load_pretrained(name_or_path: str, schema: LabelSchema, *, revision: str | N
         raise _offline_message(name_or_path, exc) from None
     if not getattr(tokenizer, "is_fast", False):
         raise UsageError(f"{name_or_path} has no fast tokenizer; araevent needs word_ids()")
+    missing = [
+        n for n in ("cls", "sep", "pad", "unk") if getattr(tokenizer, f"{n}_token_id") is None
+    ]
+    if missing:
+        raise UsageError(
+            f"{name_or_path}: the tokenizer has no {', '.join(missing)} token; araevent "
+            "windows are <cls> units <sep> padded with <pad> (use an encoder tokenizer)"
+        )
+    positions = usable_positions(model.config)
+    if max_length is not None and positions is not None and max_length > positions:
+        raise UsageError(
+            f"model.max_length={max_length} is more than the {positions} positions "
+            f"{name_or_path} has; set model.max_length={positions} or lower"
+        )
     return tokenizer, model
+
+
+def tokenizer_coverage(preprocessor: Preprocessor, texts: Sequence[str]) -> dict[str, Any]:
+    """How the encoder's own tokenizer treats araevent's units of ``texts``.
+
+    ``unk_units``: units the model sees as a lone unknown token (empty ones
+    included); ``normalizer_changed_units``: units whose normalised text the
+    tokenizer's own normaliser changes further (BERT lowercasing/accent
+    stripping, NFKC), so their subwords are not those of the text araevent
+    chose; ``bare_prefix_units``: units whose first subword (the one that carries
+    the label) is a lone word-start mark (SentencePiece «▁»), no letter of the
+    unit. Shares are of all units.
+    """
+    tok = preprocessor.tokenizer
+    normalizer = tok.backend_tokenizer.normalizer
+    norm = preprocessor.settings.normalization
+    unk = [tok.unk_token_id]
+    bare = {i for t, i in tok.get_vocab().items() if t and not t.strip("▁")}
+    units = unk_units = changed = bare_first = 0
+    for ed in preprocessor.encode(texts):
+        units += len(ed.units)
+        unk_units += sum(1 for g in ed.encoding.subwords if g == unk)
+        bare_first += sum(1 for g in ed.encoding.subwords if g and g[0] in bare)
+        if normalizer is not None:
+            for u in ed.units:
+                s = norm(u.text)
+                changed += normalizer.normalize_str(s) != s
+    return {
+        "units": units,
+        "unk_units": unk_units,
+        "unk_share": round(unk_units / max(units, 1), 4),
+        "normalizer_changed_units": changed,
+        "normalizer_changed_share": round(changed / max(units, 1), 4),
+        "bare_prefix_units": bare_first,
+        "bare_prefix_share": round(bare_first / max(units, 1), 4),
+    }
 
 
 def attach_metadata(

@@ -316,10 +316,19 @@ def _has_marks(text: str) -> bool:
     return any(is_diacritic(c) or c == TATWEEL for c in text)
 
 
-def _parity_reason(span: tuple, units: Sequence[Unit], long_doc: bool) -> str:
-    """The likely reason one span differs between ``Extractor`` and the pipeline."""
+def _parity_reason(
+    span: tuple, units: Sequence[Unit], long_doc: bool, word_aware: bool = True
+) -> str:
+    """The likely reason one span differs between ``Extractor`` and the pipeline.
+
+    ``word_aware``: the tokenizer model has a continuing-subword prefix (WordPiece,
+    BPE); without one (Unigram) the pipeline guesses word starts from spaces.
+    """
     inside = [i for i, u in enumerate(units) if u.start < span[1] and u.end > span[0]]
     near = units[max(inside[0] - 1, 0) : inside[-1] + 2] if inside else []
+    glued = any(a.end == b.start for a, b in zip(near, near[1:], strict=False))
+    if not word_aware and glued:
+        return "a unit with no space before it: the pipeline merges it into the word before"
     if any(_has_marks(u.text) for u in near):
         return "diacritics or tatweel in a unit of the span or next to it"
     if long_doc:
@@ -360,6 +369,10 @@ def pipeline_parity(
         device="cpu",
         stride=stride,
     )
+    # transformers groups subwords into words by this prefix, else by spaces in the text
+    word_aware = bool(
+        getattr(pipe.tokenizer.backend_tokenizer.model, "continuing_subword_prefix", None)
+    )
     texts = [x if isinstance(x, str) else x.text for x in items]
     predicted = extractor.predict(items, replace=True)
     outputs = pipe(texts) if texts else []
@@ -375,7 +388,7 @@ def pipeline_parity(
         n_pipe += len(theirs)
         same += mine == theirs
         for span in sorted(mine ^ theirs):
-            reason = _parity_reason(span, ed.units, len(ed.encoding.windows) > 1)
+            reason = _parity_reason(span, ed.units, len(ed.encoding.windows) > 1, word_aware)
             reasons[reason] += 1
             if len(examples) < 12:
                 side = "extractor only" if span in mine else "pipeline only"

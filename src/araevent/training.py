@@ -30,6 +30,7 @@ from araevent.modeling import (
     load_pretrained,
     save_model_dir,
     tiny_model,
+    tokenizer_coverage,
     train_tiny_tokenizer,
 )
 from araevent.runfolder import claim, is_resume
@@ -265,7 +266,9 @@ def _tokenizer_and_model(
     """Tiny: build the tokenizer on rank 0 (saved), others load it after a barrier."""
     m = job.model
     if m.tiny is None:
-        return load_pretrained(m.name_or_path, schema, revision=m.revision)
+        return load_pretrained(
+            m.name_or_path, schema, revision=m.revision, max_length=m.preprocessing.max_length
+        )
     from transformers import AutoTokenizer
 
     tok_dir = job.run_dir / "tokenizer"
@@ -302,11 +305,45 @@ def build_tiny_model(tokenizer, schema: LabelSchema, m: ModelSettings):
     )
 
 
+def check_device(t) -> None:
+    """``trainer=gpu`` needs CUDA; mixed precision (bf16/fp16) is for GPUs only."""
+    import torch
+
+    from araevent.errors import UsageError
+
+    if t.use_cpu and (t.bf16 or t.fp16):
+        flag = "bf16" if t.bf16 else "fp16"
+        raise UsageError(
+            f"trainer.{flag}=true with trainer.use_cpu=true: mixed precision is for CUDA "
+            f"GPUs (fp16 does not train on CPU, bf16 on CPU is slower than fp32 on most "
+            f"CPUs); set trainer.{flag}=false"
+        )
+    if not t.use_cpu and not (torch.cuda.is_available() or torch.backends.mps.is_available()):
+        raise UsageError(
+            "trainer.use_cpu=false (trainer=gpu) but torch sees no GPU (CUDA or MPS) on "
+            "this machine; train with trainer=cpu"
+        )
+
+
+def base_model_name(m: ModelSettings, configured: str | None) -> str:
+    """What ``base_model`` records: the Hub id, also when trained from a local copy.
+
+    ``configured`` is the model config's ``base_model`` (its Hub id); it names a
+    local ``name_or_path`` only, never a different Hub model passed instead.
+    """
+    if not m.name_or_path:
+        return f"araevent-{m.name}"
+    if configured and Path(m.name_or_path).is_dir():
+        return configured
+    return m.name_or_path
+
+
 def training_arguments(job: TrainJob):
     """``TrainingArguments`` from the trainer settings; evaluation and saving every epoch."""
     from transformers import TrainingArguments
 
     t = job.trainer
+    check_device(t)
     return TrainingArguments(
         output_dir=str(job.run_dir / "checkpoints"),
         eval_strategy="epoch",
@@ -498,7 +535,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
         schema,
         job.model.preprocessing,
         label_set=job.data.label_set,
-        base_model=job.model.name_or_path or f"araevent-{job.model.name}",
+        base_model=base_model_name(job.model, job.config.get("model", {}).get("base_model")),
     )
     pre = Preprocessor(tokenizer, known, job.model.preprocessing)
     train_ds, train_stats = build_features(pre, data["train"], schema, job.data.layers)
@@ -564,5 +601,8 @@ def _train(job: TrainJob) -> dict[str, Any]:
         ],
         "torch_threads": torch.get_num_threads(),
         "reading": reading,
+        "tokenizer_coverage": {
+            s: tokenizer_coverage(pre, [d.text for d in data[s]]) for s in data if s != "dev"
+        },
     }
     return finish_run(job, model, pre, schema, data, scorer, info, started)
