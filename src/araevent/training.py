@@ -512,13 +512,13 @@ def _train(job: TrainJob) -> dict[str, Any]:
     from araevent.reporting import display_path, finish_run
 
     started = time.time()
+    set_seed(job.seed)
+    args = training_arguments(job)  # checks the device settings first: one line when they fail
     log.info(
         "torch threads: %d of %d CPUs available (set OMP_NUM_THREADS to change)",
         torch.get_num_threads(),
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
     )
-    set_seed(job.seed)
-    args = training_arguments(job)
     data, reading = {}, {}
     for split in SPLITS:
         if getattr(job.data, split):
