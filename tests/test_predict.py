@@ -207,21 +207,88 @@ def test_cli_nested_input_spans(tiny_run, tmp_path, capsys):
 def test_cli_forced_input_format_and_errors(tiny_run, tmp_path, capsys):
     src = tmp_path / "in.txt"
     src.write_text('{"id": "a", "text": "نص"}\nنص عادي\n', "utf-8")
-    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(src), "--quiet"], capsys)
-    assert code == 0 and len(out.splitlines()) == 2  # not every line is JSON: plain text
-    code, _, err = run_cli(
-        ["--model", str(tiny_run), "--input", str(src), "--input-format", "jsonl"], capsys
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
+    assert (code, out) == (1, "")  # the first line is a JSON object: JSONL, line 2 is broken
+    assert err.splitlines() == [
+        f"{src}:2: invalid JSON: Expecting value at column 1 "
+        "(each line must be one complete JSON object)",
+        f"araevent predict: 1 error(s) in {src}; nothing written (run araevent validate on it)",
+    ]
+    code, out, _ = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--input-format", "text", "--quiet"],
+        capsys,
     )
-    assert code == 1 and "in.txt:2" in err and "nothing written" in err
-    code, _, err = run_cli(["--model", str(tmp_path), "--input", str(src)], capsys)
+    assert code == 0
+    assert [json.loads(x)["text"] for x in out.splitlines()] == [
+        '{"id": "a", "text": "نص"}',
+        "نص عادي",
+    ]
+    plain = tmp_path / "plain.txt"
+    plain.write_text('نص عادي\n{"id": "a", "text": "نص"}\n', "utf-8")
+    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(plain), "--quiet"], capsys)
+    assert code == 0 and [json.loads(x)["id"] for x in out.splitlines()] == ["1", "2"]
+    code, _, err = run_cli(["--model", str(tmp_path), "--input", str(plain)], capsys)
     assert code == 2 and "model folder" in err
     code, _, err = run_cli(
-        ["--model", str(tiny_run), "--input", str(src), "--format", "brat"], capsys
+        ["--model", str(tiny_run), "--input", str(plain), "--format", "brat"], capsys
     )
     assert code == 2 and "--output" in err
     (tmp_path / "bad.txt").write_bytes(b"\xd8\xa7\n\xff\n")
     code, _, err = run_cli(["--model", str(tiny_run), "--input", str(tmp_path / "bad.txt")], capsys)
     assert code == 1 and "bad.txt:2" in err
+    code, _, err = run_cli(["--model", str(tiny_run), "--input", str(tmp_path)], capsys)
+    assert (code, err) == (2, f"araevent predict: --input {tmp_path}: a folder, not a file\n")
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_cli_jsonl_with_a_truncated_line_is_reported_not_read_as_text(
+    tiny_run, tmp_path, capsys, monkeypatch, stdin
+):
+    gold = flat_docs(3)
+    lines = [json.dumps(d, ensure_ascii=False) for d in gold]
+    data = "\ufeff" + "\n".join(lines) + "\n\n" + lines[0][:40] + "\n"  # BOM, blank line
+    src = tmp_path / "in.jsonl"
+    src.write_text(data, "utf-8")
+    argv = ["--model", str(tiny_run), "--output", str(tmp_path / "out.jsonl")]
+    if stdin:
+        code, out, err = run_cli(argv, capsys, data.encode("utf-8"), monkeypatch)
+        name = "<stdin>"
+    else:
+        code, out, err = run_cli([*argv, "--input", str(src)], capsys)
+        name = str(src)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"{name}:5: {gold[0]['id']}: invalid JSON: Unterminated string starting at at column 36 "
+        "(each line must be one complete JSON object)",
+        f"araevent predict: 1 error(s) in {name}; nothing written (run araevent validate on it)",
+    ]
+    assert not (tmp_path / "out.jsonl").exists()
+    # the valid lines alone are read as documents with their ids and spans
+    src.write_text("\n".join(lines) + "\n", "utf-8")
+    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(src), "--quiet"], capsys)
+    docs = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and [d["id"] for d in docs] == [g["id"] for g in gold]
+    assert [len(d["entities"]) for d in docs] == [len(g["entities"]) for g in gold]
+
+
+def test_cli_jsonl_reports_every_bad_line(tiny_run, tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"id": "a", "text": "نص"}\n[1, 2]\n{"id": "a", "text": "نص آخر"}\n{"id": "b"}\n',
+        "utf-8",
+    )
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{src}:2: a document is a JSON object, got list (")
+    assert lines[1:3] == [
+        f"{src}:3: a: duplicate document id 'a', first seen at {src}:1 "
+        "(give every document a unique id)",
+        f"{src}:4: b: document has no 'text' (every document needs its raw text as a string)",
+    ]
+    assert lines[3] == (
+        f"araevent predict: 3 error(s) in {src}; nothing written (run araevent validate on it)"
+    )
 
 
 def test_cli_conll_brat_and_labelstudio(tiny_run, tmp_path, capsys):
