@@ -349,3 +349,64 @@ def test_prediction_spans_helper_reads_both_places():
     doc.extra["predicted_entities"] = [{"start": 3, "end": 6, "label": "GPE", "score": 0.5}]
     assert [s.key for s in predicted_spans(doc)["entities"]] == [(3, 6, "GPE")]
     assert predicted_spans(doc)["triggers"] == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "output", "message"),
+    [
+        (
+            lambda d: (d / "afile").write_text("x"),
+            "afile/tasks.json",
+            "afile is a file, not a folder",
+        ),
+        (lambda d: (d / "adir").mkdir(), "adir", "adir is a folder; labelstudio output is a file"),
+        (
+            lambda d: (d / "t.label_config.xml").mkdir(),
+            "t.json",
+            "t.label_config.xml is a folder; labelstudio output is a file",
+        ),
+    ],
+)
+def test_cli_labelstudio_to_an_unusable_path_is_one_line(
+    tiny_run, tmp_path, capsys, monkeypatch, setup, output, message
+):
+    setup(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = run_cli(
+        [
+            "--model",
+            str(tiny_run),
+            "--input",
+            str(LINES),
+            "--format",
+            "labelstudio",
+            "--output",
+            output,
+        ],
+        capsys,
+    )
+    assert (code, out) == (2, "")
+    assert err == f"araevent predict: --output {output}: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_cli_labelstudio_write_failure_leaves_no_half_pair(tiny_run, tmp_path, capsys, monkeypatch):
+    import araevent.labelstudio as ls
+
+    real = ls.atomic_write_bytes
+
+    def refuse_config(path, data):
+        if str(path).endswith(".label_config.xml"):
+            raise PermissionError(13, "Permission denied", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(ls, "atomic_write_bytes", refuse_config)
+    tasks = tmp_path / "tasks.json"
+    argv = ["--model", str(tiny_run), "--input", str(LINES), "--format", "labelstudio"]
+    code, out, err = run_cli([*argv, "--output", str(tasks), "--quiet"], capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"araevent predict: cannot write {tmp_path / 'tasks.label_config.xml'}: Permission denied\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -223,11 +223,35 @@ def check_output(fmt: str, output: str) -> None:
         raise UsageError(f"--output {output} is a file; brat output is a folder")
 
 
+def check_file_target(fmt: str, output: str) -> None:
+    """Refuse a file output (and Label Studio's config beside it) that cannot be written.
+
+    Raises:
+        UsageError: the target is a folder, or a file stands where a folder on its path must be.
+    """
+    if fmt == "brat" or output == "-":
+        return
+    targets = [Path(output)]
+    if fmt == "labelstudio":
+        from araevent.labelstudio import config_path
+
+        targets.append(config_path(output))
+    for target in targets:
+        if target.is_dir():
+            raise UsageError(f"--output {output}: {target} is a folder; {fmt} output is a file")
+        for parent in target.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UsageError(f"--output {output}: {parent} is a file, not a folder")
+                break
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the model, predict every document, write the output; 0 on success."""
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
     check_output(args.format, args.output)
+    check_file_target(args.format, args.output)
     name, data = read_input(args.input)
     fmt, docs, counts, errors = parse_inputs(name, data, args.input_format, args.nested)
     if errors:
@@ -285,7 +309,7 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
 
     schema = extractor.schema
     if args.format == "labelstudio":
-        from araevent.labelstudio import to_task, write_tasks
+        from araevent.labelstudio import to_task
 
         path = extractor.loaded.path.resolve()  # name the run, not the whole local path
         version = f"araevent:{path.parent.name if path.name == 'model' else path.name}"
@@ -296,7 +320,7 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
             if any(key in d.extra for key in PREDICTED.values()):
                 own = Document(d.id, d.text, d.entities, d.triggers, extra)
             tasks.append(to_task(own, predicted_spans(d), model_version=version))
-        write_tasks(tasks, args.output, schema.to_dict())
+        write_labelstudio(tasks, Path(args.output), schema.to_dict())
         return
     if args.format in ("brat", "conll"):  # one set of spans: the predictions
         docs = [
@@ -321,6 +345,29 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
     else:
         sys.stdout.writelines(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
     sys.stdout.flush()
+
+
+def write_labelstudio(tasks: list[dict], path: Path, labels: dict) -> None:
+    """Write the tasks and their labelling config, or neither (a failure is one line).
+
+    Raises:
+        UsageError: either file cannot be written; a file this call created is removed.
+    """
+    from araevent.labelstudio import config_path, write_tasks
+
+    conf = config_path(path)
+    created = [p for p in (path, conf) if not p.exists()]
+    try:
+        write_tasks(tasks, path, labels)
+    except (OSError, UsageError) as exc:
+        for p in created:
+            if p.is_file():
+                p.unlink()
+        if isinstance(exc, UsageError):
+            raise
+        # name the target, not the temporary file beside it
+        failed = conf if conf.name in Path(getattr(exc, "filename", "") or "").name else path
+        raise UsageError(f"cannot write {failed}: {exc.strerror or exc}") from None
 
 
 def summary(stats: dict[str, int], timing: dict[str, float], args: argparse.Namespace) -> str:
