@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -238,6 +240,23 @@ def test_cli_forced_input_format_and_errors(tiny_run, tmp_path, capsys):
     assert code == 1 and "bad.txt:2" in err
     code, _, err = run_cli(["--model", str(tiny_run), "--input", str(tmp_path)], capsys)
     assert (code, err) == (2, f"araevent predict: --input {tmp_path}: a folder, not a file\n")
+    missing = tmp_path / "missing.txt"
+    code, _, err = run_cli(["--model", str(tiny_run), "--input", str(missing)], capsys)
+    assert (code, err) == (2, f"araevent predict: --input {missing}: no such input file\n")
+
+
+def test_cli_reads_a_pipe(tiny_run, tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("نص أول\n\nنص ثان\n", "utf-8"))
+    writer.start()
+    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(fifo), "--quiet"], capsys)
+    writer.join()
+    assert code == 0
+    assert [(d["id"], d["text"]) for d in map(json.loads, out.splitlines())] == [
+        ("1", "نص أول"),
+        ("3", "نص ثان"),
+    ]
 
 
 @pytest.mark.parametrize("stdin", [False, True])

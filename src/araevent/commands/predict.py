@@ -107,7 +107,7 @@ def read_input(source: str) -> tuple[str, bytes]:
     if source == "-":
         return "<stdin>", sys.stdin.buffer.read()
     path = Path(source)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():  # a pipe, such as <(zcat f.gz), is read
         what = "a folder, not a file" if path.is_dir() else "no such input file"
         raise UsageError(f"--input {path}: {what}")
     try:
