@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -58,7 +59,7 @@ BROKEN = {
     ),
     "truncated safetensors": (
         truncated_weights,
-        f"the weights do not load: Error while deserializing header: invalid header length {FIX}",
+        f"the weights are damaged: Error while deserializing header: invalid header length {FIX}",
     ),
     "weights without the classifier": (
         classifier_dropped,
@@ -77,6 +78,13 @@ BROKEN = {
         lambda f: (f / "config.json").write_text('{"araevent": {"preprocessing": {}}}', "utf-8"),
         "config.json 'araevent' block lacks layers.entities/layers.triggers (lists of labels) "
         f"or preprocessing {FIX}",
+    ),
+    "unknown model type": (
+        lambda f: (f / "config.json").write_text(
+            (f / "config.json").read_text("utf-8").replace('"bert"', '"nosuchmodel"'), "utf-8"
+        ),
+        # transformers' own words follow; they change between its versions
+        re.compile(r"the model does not load: .*`nosuchmodel`.* \(restore the folder .*\)"),
     ),
     "no tokenizer": (
         lambda f: [(f / n).unlink() for n in ("tokenizer.json", "tokenizer_config.json")],
@@ -107,7 +115,13 @@ def test_broken_model_folder_is_one_usage_error(model_copy, case):
     breaks(model_copy)
     with pytest.raises(UsageError) as caught:
         load_model_dir(model_copy)
-    assert str(caught.value) == f"model folder {model_copy}: {message}"
+    prefix = f"model folder {model_copy}: "
+    if isinstance(message, re.Pattern):
+        text = str(caught.value)
+        assert text.startswith(prefix) and "\n" not in text
+        assert message.fullmatch(text.removeprefix(prefix))
+    else:
+        assert str(caught.value) == prefix + message
 
 
 @pytest.mark.parametrize("value", ["/dev/zero", "/etc/passwd", "../known_words.txt", "a/b.txt", 3])
@@ -147,7 +161,7 @@ def test_cli_and_evaluate_get_the_same_one_line(model_copy, fixture_corpus, tmp_
     captured = capsys.readouterr()
     assert (code, captured.out) == (2, "")
     assert captured.err == (
-        f"araevent predict: model folder {model_copy}: the weights do not load: "
+        f"araevent predict: model folder {model_copy}: the weights are damaged: "
         f"Error while deserializing header: invalid header length {FIX}\n"
     )
     out = tmp_path / "eval"
@@ -159,7 +173,7 @@ def test_cli_and_evaluate_get_the_same_one_line(model_copy, fixture_corpus, tmp_
         run_evaluation(cfg, out)
     assert exit_.value.code == 2
     assert capsys.readouterr().err == (
-        f"error: model folder {model_copy}: the weights do not load: "
+        f"error: model folder {model_copy}: the weights are damaged: "
         f"Error while deserializing header: invalid header length {FIX}\n"
     )
 
@@ -185,3 +199,16 @@ def test_model_path_that_is_no_folder(tmp_path, make, message):
 def test_unknown_device_is_one_line(tiny_run):
     with pytest.raises(UsageError, match=r"^cannot put the model on device 'nodevice': "):
         load_model_dir(tiny_run, device="nodevice")
+
+
+def test_broken_base_model_folder_for_training_is_one_line(model_copy):
+    from araevent.modeling import load_pretrained
+    from araevent.tagging import LabelSchema
+
+    truncated_weights(model_copy)
+    with pytest.raises(UsageError) as caught:
+        load_pretrained(str(model_copy), LabelSchema.build(["PER"], []))
+    assert str(caught.value) == (
+        f"cannot load model from {model_copy}: Error while deserializing header: invalid "
+        "header length (check its config.json, weights and tokenizer files)"
+    )

@@ -638,6 +638,28 @@ def _check_files(path: Path) -> None:
         raise _broken(path, "tokenizer.json is missing")
 
 
+def _load_parts(path: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """The tokenizer, the model and its loading info; a damaged file is one line."""
+    from safetensors import SafetensorError
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    # transformers, tokenizers and safetensors raise many types for a damaged file
+    # (OSError, ValueError, SafetensorError, a bare Exception from Rust): one line each
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _broken(path, f"the tokenizer does not load: {_first_line(exc)}") from None
+    try:
+        model, info = AutoModelForTokenClassification.from_pretrained(
+            path, use_safetensors=True, output_loading_info=True
+        )
+    except SafetensorError as exc:
+        raise _broken(path, f"the weights are damaged: {_first_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise _broken(path, f"the model does not load: {_first_line(exc)}") from None
+    return tokenizer, model, info
+
+
 def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedModel:
     """Load everything inference needs from a model folder (or run folder), offline.
 
@@ -645,7 +667,6 @@ def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedMode
         UsageError: the folder is missing, or one line naming the folder and what in it
             is missing or broken (config.json, weights, tokenizer, known words).
     """
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     path = resolve_model_dir(path)
@@ -661,20 +682,10 @@ def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedMode
         )
     known = _known_words(path, meta)
     _check_files(path)
-    # transformers, tokenizers and safetensors raise many types for a damaged file
-    # (OSError, ValueError, SafetensorError, a bare Exception from Rust): one line each
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-    except Exception as exc:  # noqa: BLE001
-        raise _broken(path, f"the tokenizer does not load: {_first_line(exc)}") from None
     verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # its load report of missing weights: reported below
+    hf_logging.set_verbosity_error()  # its warnings and load report: what matters is raised
     try:
-        model, info = AutoModelForTokenClassification.from_pretrained(
-            path, use_safetensors=True, output_loading_info=True
-        )
-    except Exception as exc:  # noqa: BLE001
-        raise _broken(path, f"the weights do not load: {_first_line(exc)}") from None
+        tokenizer, model, info = _load_parts(path)
     finally:
         hf_logging.set_verbosity(verbosity)
     missing = sorted(info.get("missing_keys") or []) + sorted(info.get("mismatched_keys") or [])

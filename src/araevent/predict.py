@@ -232,7 +232,8 @@ class Extractor:
             decoding: ``argmax`` or ``viterbi``; the model's configured decoding when ``None``.
 
         Raises:
-            UsageError: ``path`` holds no araevent model.
+            UsageError: ``path`` holds no araevent model, or one line naming the folder
+                and what in it is missing or broken.
         """
         return cls(load_model_dir(path, device=device), batch_size, decoding)
 
