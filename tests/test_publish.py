@@ -517,3 +517,19 @@ def test_a_broken_model_folder_is_not_published(tiny_run, tmp_path, capsys):
         "(restore the folder from the run, or train again)\n"
     )
     assert not out.exists()
+
+
+def test_known_words_under_another_name_go_up_and_load(tiny_run, tmp_path):
+    from araevent.predict import Extractor
+
+    model = shutil.copytree(tiny_run / "model", tmp_path / "model")
+    (model / "known_words.txt").rename(model / "words.txt")
+    config = json.loads((model / "config.json").read_text("utf-8"))
+    config["araevent"]["known_words"] = "words.txt"
+    (model / "config.json").write_text(json.dumps(config), "utf-8")
+    folder = hub.build_folder(hub.load_source(model), tmp_path / "out", repo_id=REPO)
+    assert set(folder.files) == MODEL_FILES - {"known_words.txt"} | {"words.txt", "README.md"}
+    loaded = Extractor.from_pretrained(folder.path)  # a missing words.txt would not load
+    assert sorted(loaded.known) == sorted(
+        w for w in (model / "words.txt").read_text("utf-8").splitlines() if w
+    )

@@ -639,7 +639,11 @@ def _model_files(model_dir: Path) -> list[Path]:
             f"{model_dir} has no safetensors weights; save the model with "
             "save_pretrained(safe_serialization=True)"
         )
-    files += [model_dir / n for n in MODEL_FILES if (model_dir / n).is_file()]
+    known = _read_json(model_dir / "config.json").get(CONFIG_KEY, {}).get("known_words")
+    names = [*MODEL_FILES]
+    if isinstance(known, str) and known and Path(known).name == known:  # as the loader takes it
+        names.append(known)
+    files += [model_dir / n for n in dict.fromkeys(names) if (model_dir / n).is_file()]
     return files
 
 
