@@ -410,6 +410,15 @@ def test_cli_labelstudio_to_an_unusable_path_is_one_line(
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "conll"])
+def test_cli_file_output_onto_a_folder_is_one_line_before_any_work(tiny_run, tmp_path, capsys, fmt):
+    argv = ["--model", str(tiny_run), "--input", str(LINES), "--format", fmt]
+    code, out, err = run_cli([*argv, "--output", str(tmp_path)], capsys)
+    assert (code, out) == (2, "")
+    where = f"--output {tmp_path}: {tmp_path}"
+    assert err == f"araevent predict: {where} is a folder; {fmt} output is a file\n"
+
+
 def test_cli_labelstudio_write_failure_leaves_no_half_pair(tiny_run, tmp_path, capsys, monkeypatch):
     import araevent.labelstudio as ls
 
