@@ -167,7 +167,8 @@ def load_source(path: str | Path) -> Source:
 
     Raises:
         UsageError: the folder does not load as :class:`~araevent.Extractor` loads it (one
-            line naming the folder and what is missing or broken), or has no metrics to read.
+            line naming the folder and what is missing or broken), or its metrics.json
+            cannot be read.
     """
     from transformers.utils import logging as hf_logging
 
@@ -179,11 +180,6 @@ def load_source(path: str | Path) -> Source:
         if bar:
             hf_logging.enable_progress_bar()
     model_config = _read_json(model_dir / "config.json")
-    if not model_config.get(CONFIG_KEY):
-        raise UsageError(
-            f"{model_dir}/config.json has no {CONFIG_KEY!r} block; publish a model folder "
-            "written by train.py"
-        )
     run_dir = model_dir.parent if model_dir.name == "model" else None
     if run_dir is None or not (run_dir / METRICS_FILE).is_file():
         return Source(model_dir, run_dir, model_config)
