@@ -42,6 +42,15 @@ def classifier_dropped(folder: Path) -> None:
     save_file(kept, folder / "model.safetensors", metadata={"format": "pt"})
 
 
+def classifier_reshaped(folder: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(folder / "model.safetensors")
+    tensors["classifier.weight"] = tensors["classifier.weight"][:5]
+    tensors["classifier.bias"] = tensors["classifier.bias"][:5]
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+
+
 def fifo_known_words(folder: Path) -> None:
     os.mkfifo(folder / "words.fifo")
     set_known_words(folder, "words.fifo")
@@ -65,6 +74,11 @@ BROKEN = {
         classifier_dropped,
         "the weights lack 2 tensor(s) the config needs (first: classifier.bias); "
         f"they would be random {FIX}",
+    ),
+    "weights of another shape": (
+        classifier_reshaped,
+        "2 tensor(s) in the weights do not have the shape config.json gives "
+        f"(first: classifier.bias) {FIX}",
     ),
     "config.json not JSON": (
         lambda f: (f / "config.json").write_text('{"broken', "utf-8"),

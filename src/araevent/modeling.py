@@ -651,8 +651,8 @@ def _load_parts(path: Path) -> tuple[Any, Any, dict[str, Any]]:
         raise _broken(path, f"the tokenizer does not load: {_first_line(exc)}") from None
     try:
         model, info = AutoModelForTokenClassification.from_pretrained(
-            path, use_safetensors=True, output_loading_info=True
-        )
+            path, use_safetensors=True, output_loading_info=True, ignore_mismatched_sizes=True
+        )  # a shape that differs is listed in the info and refused by the caller
     except SafetensorError as exc:
         raise _broken(path, f"the weights are damaged: {_first_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001
@@ -688,12 +688,22 @@ def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedMode
         tokenizer, model, info = _load_parts(path)
     finally:
         hf_logging.set_verbosity(verbosity)
-    missing = sorted(info.get("missing_keys") or []) + sorted(info.get("mismatched_keys") or [])
+    missing = sorted(info.get("missing_keys") or [])
     if missing:
         raise _broken(
             path,
             f"the weights lack {len(missing)} tensor(s) the config needs "
             f"(first: {missing[0]}); they would be random",
+        )
+    # (name, saved shape, expected shape), or the name alone in some versions
+    mismatched = sorted(
+        k if isinstance(k, str) else k[0] for k in info.get("mismatched_keys") or []
+    )
+    if mismatched:
+        raise _broken(
+            path,
+            f"{len(mismatched)} tensor(s) in the weights do not have the shape config.json "
+            f"gives (first: {mismatched[0]})",
         )
     id2label = model.config.id2label
     if len(id2label) != len(schema.tags) or schema.tags != [
