@@ -210,6 +210,16 @@ def test_model_path_that_is_no_folder(tmp_path, make, message):
     assert str(caught.value) == message.format(p=tmp_path)
 
 
+def test_a_hub_id_is_not_a_folder_and_the_line_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as caught:
+        load_model_dir("me/araevent-tiny")
+    assert str(caught.value) == (
+        "no such model folder: me/araevent-tiny "
+        "(a Hub model? download it first: snapshot_download('me/araevent-tiny'))"
+    )
+
+
 def test_unknown_device_is_one_line(tiny_run):
     with pytest.raises(UsageError, match=r"^cannot put the model on device 'nodevice': "):
         load_model_dir(tiny_run, device="nodevice")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -526,7 +527,15 @@ def resolve_model_dir(path: str | Path) -> Path:
     """
     path = Path(path)
     if not path.exists():
-        raise UsageError(f"no such model folder: {path}")
+        hub_id = re.fullmatch(r"[\w.-]+/[\w.-]+", str(path))
+        raise UsageError(
+            f"no such model folder: {path}"
+            + (
+                f" (a Hub model? download it first: snapshot_download({str(path)!r}))"
+                if hub_id
+                else ""
+            )
+        )
     if not path.is_dir():
         raise UsageError(f"{path} is a file; give the model/ folder train.py wrote, or its run")
     for candidate in (path, path / "model"):
