@@ -18,6 +18,10 @@ from conftest import sample_docs
 
 DATA = Path(__file__).parent / "data"
 LINES = DATA / "infer_lines.txt"
+AUTO_HINT = (
+    "nothing written (read as JSONL since a line is a JSON object; run araevent validate on "
+    "it, or pass --input-format text if it is plain text)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +218,7 @@ def test_cli_forced_input_format_and_errors(tiny_run, tmp_path, capsys):
     assert err.splitlines() == [
         f"{src}:2: invalid JSON: Expecting value at column 1 "
         "(each line must be one complete JSON object)",
-        f"araevent predict: 1 error(s) in {src}; nothing written (run araevent validate on it)",
+        f"araevent predict: 1 error(s) in {src}; {AUTO_HINT}",
     ]
     code, out, _ = run_cli(
         ["--model", str(tiny_run), "--input", str(src), "--input-format", "text", "--quiet"],
@@ -225,8 +229,18 @@ def test_cli_forced_input_format_and_errors(tiny_run, tmp_path, capsys):
         '{"id": "a", "text": "نص"}',
         "نص عادي",
     ]
+    mixed = tmp_path / "mixed.txt"  # a JSON object on any line makes it JSONL
+    mixed.write_text('نص عادي\n{"id": "a", "text": "نص"}\n', "utf-8")
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(mixed)], capsys)
+    assert (code, out) == (1, "") and err.startswith(f"{mixed}:1: invalid JSON: ")
+    code, _, err = run_cli(
+        ["--model", str(tiny_run), "--input", str(mixed), "--input-format", "jsonl"], capsys
+    )
+    assert code == 1 and err.splitlines()[-1] == (
+        f"araevent predict: 1 error(s) in {mixed}; nothing written (run araevent validate on it)"
+    )
     plain = tmp_path / "plain.txt"
-    plain.write_text('نص عادي\n{"id": "a", "text": "نص"}\n', "utf-8")
+    plain.write_text("{ملاحظة} نص\nنص عادي\n", "utf-8")
     code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(plain), "--quiet"], capsys)
     assert code == 0 and [json.loads(x)["id"] for x in out.splitlines()] == ["1", "2"]
     code, _, err = run_cli(["--model", str(tmp_path), "--input", str(plain)], capsys)
@@ -279,7 +293,7 @@ def test_cli_jsonl_with_a_truncated_line_is_reported_not_read_as_text(
     assert err.splitlines() == [
         f"{name}:5: {gold[0]['id']}: invalid JSON: Unterminated string starting at at column 36 "
         "(each line must be one complete JSON object)",
-        f"araevent predict: 1 error(s) in {name}; nothing written (run araevent validate on it)",
+        f"araevent predict: 1 error(s) in {name}; {AUTO_HINT}",
     ]
     assert not (tmp_path / "out.jsonl").exists()
     # the valid lines alone are read as documents with their ids and spans
@@ -288,6 +302,17 @@ def test_cli_jsonl_with_a_truncated_line_is_reported_not_read_as_text(
     docs = [json.loads(x) for x in out.splitlines()]
     assert code == 0 and [d["id"] for d in docs] == [g["id"] for g in gold]
     assert [len(d["entities"]) for d in docs] == [len(g["entities"]) for g in gold]
+
+
+def test_cli_jsonl_with_a_truncated_first_line_is_reported(tiny_run, tmp_path, capsys):
+    gold = flat_docs(2)
+    lines = [json.dumps(d, ensure_ascii=False) for d in gold]
+    src = tmp_path / "in.jsonl"
+    src.write_text(lines[0][-30:] + "\n" + lines[1] + "\n", "utf-8")  # lost its head
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0].startswith(f"{src}:1: invalid JSON: ")
+    assert err.splitlines()[1] == f"araevent predict: 1 error(s) in {src}; {AUTO_HINT}"
 
 
 def test_cli_jsonl_reports_every_bad_line(tiny_run, tmp_path, capsys):
@@ -305,9 +330,7 @@ def test_cli_jsonl_reports_every_bad_line(tiny_run, tmp_path, capsys):
         "(give every document a unique id)",
         f"{src}:4: b: document has no 'text' (every document needs its raw text as a string)",
     ]
-    assert lines[3] == (
-        f"araevent predict: 3 error(s) in {src}; nothing written (run araevent validate on it)"
-    )
+    assert lines[3] == f"araevent predict: 3 error(s) in {src}; {AUTO_HINT}"
 
 
 def test_cli_conll_brat_and_labelstudio(tiny_run, tmp_path, capsys):

@@ -2,9 +2,9 @@
 
 Input (--input FILE, or - for stdin) is plain text with one document per line
 (ids are line numbers; blank lines are skipped and counted) or JSONL documents:
-a file whose first non-blank line is a JSON object is JSONL, and any line of it
-that is not a valid document is reported (nothing is predicted); only
---input-format text reads such a file as plain text.
+a file with a line that is a JSON object is JSONL, and any line of it that is
+not a valid document is reported (nothing is predicted), so a truncated line is
+never read as text; only --input-format text reads such a file as plain text.
 Documents keep their own spans and get the predictions in predicted_entities /
 predicted_triggers, unless --replace. Every offset indexes the input text
 exactly as given: diacritics, tatweel, a carriage return before the line end
@@ -62,8 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-format",
         default="auto",
         choices=("auto", "text", "jsonl"),
-        help="auto (default): JSONL when the first non-blank line is a JSON object "
-        "(its broken lines are reported); text forces plain text",
+        help="auto (default): JSONL when a line is a JSON object (its broken lines are "
+        "reported); text forces plain text",
     )
     parser.add_argument(
         "--nested",
@@ -143,20 +143,29 @@ def decode_lines(name: str, data: bytes) -> list[str]:
     return lines
 
 
-def looks_like_jsonl(data: bytes) -> bool:
-    """Whether the first non-blank line is a JSON object.
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
 
-    Every later line of such a file is read as JSONL and a broken one is reported;
-    only ``--input-format text`` reads it as plain text.
+
+def looks_like_jsonl(data: bytes) -> bool:
+    """Whether any non-blank line is a JSON object (the first one, in a JSONL file).
+
+    Every line of such a file is read as JSONL and a broken one is reported, so a
+    truncated or damaged line, the first one included, is never read as text; only
+    ``--input-format text`` reads such a file as plain text.
     """
     for raw in _without_bom(data).split(b"\n"):
         line = raw.decode("utf-8", "replace")
-        if not line.strip():
+        if not line.lstrip().startswith("{"):
             continue
         try:
-            return isinstance(json.loads(line), dict)
+            if isinstance(json.loads(line), dict):
+                return True
         except (ValueError, RecursionError):
-            return False
+            continue
     return False
 
 
@@ -257,9 +266,14 @@ def run(args: argparse.Namespace) -> int:
     if errors:
         for err in errors:
             print(err, file=sys.stderr)
+        hint = "run araevent validate on it"
+        if args.input_format == "auto":
+            hint = (
+                f"read as JSONL since a line is a JSON object; {hint}, "
+                "or pass --input-format text if it is plain text"
+            )
         print(
-            f"araevent predict: {len(errors)} error(s) in {name}; nothing written "
-            f"(run araevent validate on it)",
+            f"araevent predict: {len(errors)} error(s) in {name}; nothing written ({hint})",
             file=sys.stderr,
         )
         return 1
