@@ -93,3 +93,16 @@ def test_a_unit_longer_than_the_window_keeps_its_first_subwords(extractor):
     assert pred.truncated_units == 1
     assert [u.text for u in pred.units] == text.split()
     assert len(pred.tags) == len(pred.units) and pred.windows > 1
+
+
+@pytest.mark.parametrize("item", ["نص \ud800 هنا", {"id": "x", "text": "نص \udfff"}])
+def test_a_lone_surrogate_is_a_data_error_naming_the_document(extractor, item):
+    from araevent.errors import DataError
+
+    doc_id, code = ("0", "D800") if isinstance(item, str) else ("x", "DFFF")
+    with pytest.raises(DataError) as caught:
+        extractor.predict([item])
+    assert str(caught.value) == (
+        f"{doc_id}: text has a lone surrogate U+{code} at offset 3 "
+        "(the text must be valid Unicode: pair it or remove it)"
+    )

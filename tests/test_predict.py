@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,10 @@ from conftest import sample_docs
 
 DATA = Path(__file__).parent / "data"
 LINES = DATA / "infer_lines.txt"
+AUTO_HINT = (
+    "nothing written (read as JSONL since a line is a JSON object; run araevent validate on "
+    "it, or pass --input-format text if it is plain text)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -207,21 +213,124 @@ def test_cli_nested_input_spans(tiny_run, tmp_path, capsys):
 def test_cli_forced_input_format_and_errors(tiny_run, tmp_path, capsys):
     src = tmp_path / "in.txt"
     src.write_text('{"id": "a", "text": "نص"}\nنص عادي\n', "utf-8")
-    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(src), "--quiet"], capsys)
-    assert code == 0 and len(out.splitlines()) == 2  # not every line is JSON: plain text
-    code, _, err = run_cli(
-        ["--model", str(tiny_run), "--input", str(src), "--input-format", "jsonl"], capsys
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
+    assert (code, out) == (1, "")  # the first line is a JSON object: JSONL, line 2 is broken
+    assert err.splitlines() == [
+        f"{src}:2: invalid JSON: Expecting value at column 1 "
+        "(each line must be one complete JSON object)",
+        f"araevent predict: 1 error(s) in {src}; {AUTO_HINT}",
+    ]
+    code, out, _ = run_cli(
+        ["--model", str(tiny_run), "--input", str(src), "--input-format", "text", "--quiet"],
+        capsys,
     )
-    assert code == 1 and "in.txt:2" in err and "nothing written" in err
-    code, _, err = run_cli(["--model", str(tmp_path), "--input", str(src)], capsys)
+    assert code == 0
+    assert [json.loads(x)["text"] for x in out.splitlines()] == [
+        '{"id": "a", "text": "نص"}',
+        "نص عادي",
+    ]
+    mixed = tmp_path / "mixed.txt"  # a JSON object on any line makes it JSONL
+    mixed.write_text('نص عادي\n{"id": "a", "text": "نص"}\n', "utf-8")
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(mixed)], capsys)
+    assert (code, out) == (1, "") and err.startswith(f"{mixed}:1: invalid JSON: ")
+    code, _, err = run_cli(
+        ["--model", str(tiny_run), "--input", str(mixed), "--input-format", "jsonl"], capsys
+    )
+    assert code == 1 and err.splitlines()[-1] == (
+        f"araevent predict: 1 error(s) in {mixed}; nothing written (run araevent validate on it)"
+    )
+    plain = tmp_path / "plain.txt"
+    plain.write_text("{ملاحظة} نص\nنص عادي\n", "utf-8")
+    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(plain), "--quiet"], capsys)
+    assert code == 0 and [json.loads(x)["id"] for x in out.splitlines()] == ["1", "2"]
+    code, _, err = run_cli(["--model", str(tmp_path), "--input", str(plain)], capsys)
     assert code == 2 and "model folder" in err
     code, _, err = run_cli(
-        ["--model", str(tiny_run), "--input", str(src), "--format", "brat"], capsys
+        ["--model", str(tiny_run), "--input", str(plain), "--format", "brat"], capsys
     )
     assert code == 2 and "--output" in err
     (tmp_path / "bad.txt").write_bytes(b"\xd8\xa7\n\xff\n")
     code, _, err = run_cli(["--model", str(tiny_run), "--input", str(tmp_path / "bad.txt")], capsys)
     assert code == 1 and "bad.txt:2" in err
+    code, _, err = run_cli(["--model", str(tiny_run), "--input", str(tmp_path)], capsys)
+    assert (code, err) == (2, f"araevent predict: --input {tmp_path}: a folder, not a file\n")
+    missing = tmp_path / "missing.txt"
+    code, _, err = run_cli(["--model", str(tiny_run), "--input", str(missing)], capsys)
+    assert (code, err) == (2, f"araevent predict: --input {missing}: no such input file\n")
+
+
+def test_cli_reads_a_pipe(tiny_run, tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("نص أول\n\nنص ثان\n", "utf-8"))
+    writer.start()
+    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(fifo), "--quiet"], capsys)
+    writer.join()
+    assert code == 0
+    assert [(d["id"], d["text"]) for d in map(json.loads, out.splitlines())] == [
+        ("1", "نص أول"),
+        ("3", "نص ثان"),
+    ]
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_cli_jsonl_with_a_truncated_line_is_reported_not_read_as_text(
+    tiny_run, tmp_path, capsys, monkeypatch, stdin
+):
+    gold = flat_docs(3)
+    lines = [json.dumps(d, ensure_ascii=False) for d in gold]
+    data = "\ufeff" + "\n".join(lines) + "\n\n" + lines[0][:40] + "\n"  # BOM, blank line
+    src = tmp_path / "in.jsonl"
+    src.write_text(data, "utf-8")
+    argv = ["--model", str(tiny_run), "--output", str(tmp_path / "out.jsonl")]
+    if stdin:
+        code, out, err = run_cli(argv, capsys, data.encode("utf-8"), monkeypatch)
+        name = "<stdin>"
+    else:
+        code, out, err = run_cli([*argv, "--input", str(src)], capsys)
+        name = str(src)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"{name}:5: {gold[0]['id']}: invalid JSON: Unterminated string starting at at column 36 "
+        "(each line must be one complete JSON object)",
+        f"araevent predict: 1 error(s) in {name}; {AUTO_HINT}",
+    ]
+    assert not (tmp_path / "out.jsonl").exists()
+    # the valid lines alone are read as documents with their ids and spans
+    src.write_text("\n".join(lines) + "\n", "utf-8")
+    code, out, _ = run_cli(["--model", str(tiny_run), "--input", str(src), "--quiet"], capsys)
+    docs = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and [d["id"] for d in docs] == [g["id"] for g in gold]
+    assert [len(d["entities"]) for d in docs] == [len(g["entities"]) for g in gold]
+
+
+def test_cli_jsonl_with_a_truncated_first_line_is_reported(tiny_run, tmp_path, capsys):
+    gold = flat_docs(2)
+    lines = [json.dumps(d, ensure_ascii=False) for d in gold]
+    src = tmp_path / "in.jsonl"
+    src.write_text(lines[0][-30:] + "\n" + lines[1] + "\n", "utf-8")  # lost its head
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0].startswith(f"{src}:1: invalid JSON: ")
+    assert err.splitlines()[1] == f"araevent predict: 1 error(s) in {src}; {AUTO_HINT}"
+
+
+def test_cli_jsonl_reports_every_bad_line(tiny_run, tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"id": "a", "text": "نص"}\n[1, 2]\n{"id": "a", "text": "نص آخر"}\n{"id": "b"}\n',
+        "utf-8",
+    )
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", str(src)], capsys)
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{src}:2: a document is a JSON object, got list (")
+    assert lines[1:3] == [
+        f"{src}:3: a: duplicate document id 'a', first seen at {src}:1 "
+        "(give every document a unique id)",
+        f"{src}:4: b: document has no 'text' (every document needs its raw text as a string)",
+    ]
+    assert lines[3] == f"araevent predict: 3 error(s) in {src}; {AUTO_HINT}"
 
 
 def test_cli_conll_brat_and_labelstudio(tiny_run, tmp_path, capsys):
@@ -282,3 +391,73 @@ def test_prediction_spans_helper_reads_both_places():
     doc.extra["predicted_entities"] = [{"start": 3, "end": 6, "label": "GPE", "score": 0.5}]
     assert [s.key for s in predicted_spans(doc)["entities"]] == [(3, 6, "GPE")]
     assert predicted_spans(doc)["triggers"] == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "output", "message"),
+    [
+        (
+            lambda d: (d / "afile").write_text("x"),
+            "afile/tasks.json",
+            "afile is a file, not a folder",
+        ),
+        (lambda d: (d / "adir").mkdir(), "adir", "adir is a folder; labelstudio output is a file"),
+        (
+            lambda d: (d / "t.label_config.xml").mkdir(),
+            "t.json",
+            "t.label_config.xml is a folder; labelstudio output is a file",
+        ),
+    ],
+)
+def test_cli_labelstudio_to_an_unusable_path_is_one_line(
+    tiny_run, tmp_path, capsys, monkeypatch, setup, output, message
+):
+    setup(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = run_cli(
+        [
+            "--model",
+            str(tiny_run),
+            "--input",
+            str(LINES),
+            "--format",
+            "labelstudio",
+            "--output",
+            output,
+        ],
+        capsys,
+    )
+    assert (code, out) == (2, "")
+    assert err == f"araevent predict: --output {output}: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "conll"])
+def test_cli_file_output_onto_a_folder_is_one_line_before_any_work(tiny_run, tmp_path, capsys, fmt):
+    argv = ["--model", str(tiny_run), "--input", str(LINES), "--format", fmt]
+    code, out, err = run_cli([*argv, "--output", str(tmp_path)], capsys)
+    assert (code, out) == (2, "")
+    where = f"--output {tmp_path}: {tmp_path}"
+    assert err == f"araevent predict: {where} is a folder; {fmt} output is a file\n"
+
+
+def test_cli_labelstudio_write_failure_leaves_no_half_pair(tiny_run, tmp_path, capsys, monkeypatch):
+    import araevent.labelstudio as ls
+
+    real = ls.atomic_write_bytes
+
+    def refuse_config(path, data):
+        if str(path).endswith(".label_config.xml"):
+            raise PermissionError(13, "Permission denied", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(ls, "atomic_write_bytes", refuse_config)
+    tasks = tmp_path / "tasks.json"
+    argv = ["--model", str(tiny_run), "--input", str(LINES), "--format", "labelstudio"]
+    code, out, err = run_cli([*argv, "--output", str(tasks), "--quiet"], capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"araevent predict: cannot write {tmp_path / 'tasks.label_config.xml'}: Permission denied\n"
+    )
+    assert list(tmp_path.iterdir()) == []

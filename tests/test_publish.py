@@ -420,3 +420,116 @@ def test_make_publish_wraps_the_command():
         check=True,
     ).stdout
     assert "-m araevent.cli publish outputs/train/x --repo-id me/m --dry-run /tmp/d" in out
+
+
+# ---------------------------------------------------------------- TensorBoard and names
+
+HOST = "build-node7.example.org"
+
+
+@pytest.fixture
+def run_with_events(tiny_run, tmp_path, monkeypatch) -> Path:
+    """A run folder whose TensorBoard event file is named on host ``HOST``."""
+    monkeypatch.setattr(hub.socket, "gethostname", lambda: HOST)
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run / "model", run / "model")
+    shutil.copyfile(tiny_run / "report.md", run / "report.md")
+    (run / "tensorboard").mkdir()
+    (run / "tensorboard" / f"events.out.tfevents.1796196447.{HOST}.5543.0").write_bytes(b"\0ok")
+    return run
+
+
+@pytest.mark.parametrize("pattern", ["*", "**/*", "tensor*"])
+def test_a_broad_include_does_not_sweep_in_tensorboard(run_with_events, tmp_path, capsys, pattern):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "publish",
+            str(run_with_events),
+            "--repo-id",
+            REPO,
+            "--dry-run",
+            str(out),
+            "--include",
+            pattern,
+        ]
+    )
+    assert (code, capsys.readouterr().err) == (
+        2,
+        f"araevent publish: --include {pattern!r} matches tensorboard/ (its event files name "
+        "the training machine); to upload them, say so: --include tensorboard\n",
+    )
+    assert not out.exists()
+
+
+def test_tensorboard_named_goes_up_without_the_host_name(run_with_events, tmp_path):
+    source = hub.load_source(run_with_events)
+    folder = hub.build_folder(source, tmp_path / "out", repo_id=REPO, include=["tensorboard"])
+    events = "tensorboard/events.out.tfevents.1796196447.host.5543.0"
+    assert set(folder.files) == MODEL_FILES | {"README.md", events}
+    assert (tmp_path / "out" / events).read_bytes() == b"\0ok"
+    assert not any(HOST.split(".")[0] in f for f in folder.files)
+
+
+def test_a_host_name_in_an_included_file_name_writes_nothing(run_with_events, tmp_path, capsys):
+    (run_with_events / "notes-build-node7.txt").write_text("notes", "utf-8")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "publish",
+            str(run_with_events),
+            "--repo-id",
+            REPO,
+            "--dry-run",
+            str(out),
+            "--include",
+            "notes-*",
+        ]
+    )
+    assert (code, capsys.readouterr().err) == (
+        2,
+        "araevent publish: nothing written: the upload folder would publish local paths, a host "
+        "name or a token (notes-build-node7.txt: the host name 'build-node7' in the file name); "
+        "leave such files out of --include\n",
+    )
+    assert not out.exists()
+
+
+def test_an_event_file_name_without_a_host_part_is_refused(run_with_events, tmp_path):
+    (run_with_events / "tensorboard" / "events.out.tfevents.odd").write_bytes(b"\0")
+    with pytest.raises(hub.UsageError, match=r"^--include: cannot tell the host name in the "):
+        hub.build_folder(
+            hub.load_source(run_with_events),
+            tmp_path / "out",
+            repo_id=REPO,
+            include=["tensorboard"],
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_broken_model_folder_is_not_published(tiny_run, tmp_path, capsys):
+    model = shutil.copytree(tiny_run / "model", tmp_path / "model")
+    (model / "tokenizer.json").unlink()
+    out = tmp_path / "out"
+    assert main(["publish", str(model), "--repo-id", REPO, "--dry-run", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"araevent publish: model folder {model}: tokenizer.json is missing "
+        "(restore the folder from the run, or train again)\n"
+    )
+    assert not out.exists()
+
+
+def test_known_words_under_another_name_go_up_and_load(tiny_run, tmp_path):
+    from araevent.predict import Extractor
+
+    model = shutil.copytree(tiny_run / "model", tmp_path / "model")
+    (model / "known_words.txt").rename(model / "words.txt")
+    config = json.loads((model / "config.json").read_text("utf-8"))
+    config["araevent"]["known_words"] = "words.txt"
+    (model / "config.json").write_text(json.dumps(config), "utf-8")
+    folder = hub.build_folder(hub.load_source(model), tmp_path / "out", repo_id=REPO)
+    assert set(folder.files) == MODEL_FILES - {"known_words.txt"} | {"words.txt", "README.md"}
+    loaded = Extractor.from_pretrained(folder.path)  # a missing words.txt would not load
+    assert sorted(loaded.known) == sorted(
+        w for w in (model / "words.txt").read_text("utf-8").splitlines() if w
+    )

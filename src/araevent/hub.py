@@ -16,6 +16,7 @@ import json
 import math
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from araevent.errors import UsageError
-from araevent.modeling import CONFIG_KEY, resolve_model_dir
+from araevent.modeling import CONFIG_KEY, load_model_dir
 from araevent.text import KNOWN_WORDS_FILE
 
 CARD_FILE = "README.md"
@@ -61,6 +62,11 @@ ABSOLUTE_PATH_PATTERN = re.compile(
     r"opt|srv|media|nfs|gpfs|lustre|cluster|net|storage|content)(?:/|\b)"
     r"|\b[A-Za-z]:\\"
 )
+
+# TensorBoard's event file name: events.out.tfevents.<time>.<host name>.<pid>.<n>
+TENSORBOARD_DIR = "tensorboard"
+TFEVENTS = re.compile(r"(?P<head>events\.out\.tfevents\.\d+)\.(?P<host>.+)\.(?P<tail>\d+\.\d+)")
+HOST_PLACEHOLDER = "host"
 
 LOCAL_PATH = re.compile(r"(?:/|[A-Za-z]:[\\/])[^\n/\\]+(?:[\\/][^\n/\\]*)+")
 
@@ -157,14 +163,23 @@ def _run_config(run_dir: Path, metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_source(path: str | Path) -> Source:
-    """Read a run folder or a model folder (whose parent may be its run folder)."""
-    model_dir = resolve_model_dir(path)
+    """Read a run folder or a model folder (whose parent may be its run folder).
+
+    Raises:
+        UsageError: the folder does not load as :class:`~araevent.Extractor` loads it (one
+            line naming the folder and what is missing or broken), or its metrics.json
+            cannot be read.
+    """
+    from transformers.utils import logging as hf_logging
+
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # transformers' "Loading weights" bar
+    try:
+        model_dir = load_model_dir(path).path  # what would not load must not go up
+    finally:
+        if bar:
+            hf_logging.enable_progress_bar()
     model_config = _read_json(model_dir / "config.json")
-    if not model_config.get(CONFIG_KEY):
-        raise UsageError(
-            f"{model_dir}/config.json has no {CONFIG_KEY!r} block; publish a model folder "
-            "written by train.py"
-        )
     run_dir = model_dir.parent if model_dir.name == "model" else None
     if run_dir is None or not (run_dir / METRICS_FILE).is_file():
         return Source(model_dir, run_dir, model_config)
@@ -620,18 +635,43 @@ def _model_files(model_dir: Path) -> list[Path]:
             f"{model_dir} has no safetensors weights; save the model with "
             "save_pretrained(safe_serialization=True)"
         )
-    files += [model_dir / n for n in MODEL_FILES if (model_dir / n).is_file()]
+    known = _read_json(model_dir / "config.json").get(CONFIG_KEY, {}).get("known_words")
+    names = [*MODEL_FILES]
+    if isinstance(known, str) and known and Path(known).name == known:  # as the loader takes it
+        names.append(known)
+    files += [model_dir / n for n in dict.fromkeys(names) if (model_dir / n).is_file()]
     return files
+
+
+def _upload_name(rel: str) -> str:
+    """``rel`` with the host name in a TensorBoard event file name replaced by ``host``.
+
+    Raises:
+        UsageError: a ``tfevents`` file name whose host part cannot be told.
+    """
+    folder, _, name = rel.rpartition("/")
+    if "tfevents" not in name:
+        return rel
+    m = TFEVENTS.fullmatch(name)
+    if m is None:
+        raise UsageError(
+            f"--include: cannot tell the host name in the TensorBoard file name {rel}; "
+            f"rename it to events.out.tfevents.<time>.{HOST_PLACEHOLDER}.<pid>.<n>"
+        )
+    name = f"{m['head']}.{HOST_PLACEHOLDER}.{m['tail']}"
+    return f"{folder}/{name}" if folder else name
 
 
 def _included(source: Source, patterns: Sequence[str]) -> dict[str, Path]:
     """Files named by ``--include`` globs, keyed by their path in the upload folder.
 
     Globs are relative to the run folder (the model folder without one); files under
-    ``model/`` land beside the weights.
+    ``model/`` land beside the weights. ``tensorboard/`` goes up only when a pattern
+    starts with it (its event files go up with the host name in their names replaced).
     """
     root = (source.run_dir or source.model_dir).resolve()
     model_dir = source.model_dir.resolve()
+    tensorboard = root / TENSORBOARD_DIR
     out: dict[str, Path] = {}
     for pattern in patterns:
         if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
@@ -645,28 +685,57 @@ def _included(source: Source, patterns: Sequence[str]) -> dict[str, Path]:
         ]
         if not files:
             raise UsageError(f"--include {pattern!r} matches no file in {root}")
+        asked_tensorboard = Path(pattern).parts[0] == TENSORBOARD_DIR
         for f in files:
             f = f.resolve()
             if not f.is_relative_to(root):
                 raise UsageError(f"--include {pattern!r}: {f.name} lies outside {root}")
+            if f.is_relative_to(tensorboard) and not asked_tensorboard:
+                raise UsageError(
+                    f"--include {pattern!r} matches {TENSORBOARD_DIR}/ (its event files name "
+                    f"the training machine); to upload them, say so: --include {TENSORBOARD_DIR}"
+                )
             base = model_dir if f.is_relative_to(model_dir) else root
-            out[f.relative_to(base).as_posix()] = f
+            out[_upload_name(f.relative_to(base).as_posix())] = f
     if CARD_FILE in out:
         raise UsageError(f"--include: {CARD_FILE} is the generated model card; rename the file")
     return out
 
 
+def _host_names() -> list[str]:
+    """This machine's host name and its first label (``node1`` of ``node1.example.org``)."""
+    host = socket.gethostname()
+    return [h for h in dict.fromkeys((host, host.split(".")[0])) if h]
+
+
+def _name_leaks(rel: str, needles: Sequence[str], token: str | None) -> list[str]:
+    """What the path ``rel`` itself gives away: a local path, the host name, a token."""
+    hits = [repr(s) for s in needles if s in rel]
+    hits += [
+        f"the host name {h!r}"
+        for h in _host_names()
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(h)}(?![A-Za-z0-9])", rel)
+    ]
+    if (token and token in rel) or TOKEN_PATTERN.search(rel):
+        hits.append("a Hugging Face token")
+    return [f"{rel}: {h} in the file name" for h in hits]
+
+
 def leaks(folder: Path, local: Sequence[str] = (), token: str | None = None) -> list[str]:
-    """``file: what`` for every absolute local path or token found in ``folder``.
+    """``file: what`` for every absolute local path, host name or token found in ``folder``.
 
     Every file (weights included) is searched for the exact strings in ``local`` and for
-    ``token``; text files also for absolute-path and token patterns. The token itself is
-    never part of the answer.
+    ``token``; text files also for absolute-path and token patterns. The names of the
+    files araevent does not write itself (``--include`` ones) are searched for the same
+    and for this machine's host name. The token itself is never part of the answer.
     """
     needles = [s for s in local if len(s) >= 6]
+    own = {*MODEL_FILES, CARD_FILE}
     found = []
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = f.relative_to(folder).as_posix()
+        if "/" in rel or not (rel in own or any(f.match(w) for w in WEIGHT_PATTERNS)):
+            found += _name_leaks(rel, needles, token)
         raw = f.read_bytes()
         hits = [repr(s) for s in needles if s.encode("utf-8") in raw]
         try:
@@ -770,7 +839,8 @@ def build_folder(
         found = leaks(tmp, local_strings(source), token)
         if found:
             raise UsageError(
-                f"nothing written: the upload folder would publish local paths or a token "
+                f"nothing written: the upload folder would publish local paths, a host name "
+                f"or a token "
                 f"({'; '.join(found[:5])}); leave such files out of --include"
             )
         parsed = check_card(tmp / CARD_FILE, eval_results(source))

@@ -243,6 +243,23 @@ def read_documents(
     return result
 
 
+def read_jsonl_bytes(
+    data: bytes, name: str, *, nested: str = "error", layers: Sequence[str] = LAYERS
+) -> ReadResult:
+    """Read JSONL documents already in memory (standard input, say) as :func:`read_documents`.
+
+    ``name`` stands for the file in messages (``<stdin>``).
+    """
+    if nested not in NESTED_POLICIES:
+        raise UsageError(f"unknown nested policy {nested!r}; choose {', '.join(NESTED_POLICIES)}")
+    result = ReadResult()
+    layers = _check_layers(layers, "layers")
+    _read_jsonl(Path(name), result, label_set=None, nested=nested, layers=layers, data=data)
+    result.stats["documents"] = len(result.documents)
+    result.errors.sort(key=lambda e: (e.path or "", e.line or 0))
+    return result
+
+
 def read_many(paths: Iterable[str | os.PathLike], fmt: str | None = None, **kw: Any) -> ReadResult:
     """Read several files into one result; a repeated document id is an error naming both places.
 
@@ -431,14 +448,16 @@ def _with_fix(err: DataError) -> DataError:
     return DataError(err.reason, path=err.path, line=err.line, doc_id=err.doc_id, fix=SCHEMA_FIX)
 
 
-def _read_lines(path: Path) -> tuple[list[tuple[int, str | None]], dict[int, tuple[str, str]]]:
-    """Numbered lines decoded one by one (a UTF-8 BOM is dropped).
+def _read_lines(
+    path: Path, data: bytes | None = None
+) -> tuple[list[tuple[int, str | None]], dict[int, tuple[str, str]]]:
+    """Numbered lines decoded one by one (a UTF-8 BOM is dropped); ``data`` is the file's bytes.
 
     Returns:
         ``(lines, bad)``: a line that is not UTF-8 is ``None`` in ``lines`` and
         ``bad[n]`` holds ``(what is wrong, the line decoded with replacements)``.
     """
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     lines: list[tuple[int, str | None]] = []
@@ -580,9 +599,10 @@ def _read_jsonl(
     label_set: LabelSet | None,
     nested: str,
     layers: tuple[str, ...],
+    data: bytes | None = None,
 ) -> None:
     p = str(path)
-    lines, bad = _read_lines(path)
+    lines, bad = _read_lines(path, data)
     for n, line in lines:
         if line is None:
             what, lossy = bad[n]

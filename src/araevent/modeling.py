@@ -7,7 +7,9 @@ and an ``araevent`` block (layers, normalisation, window settings, decoding);
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -423,6 +425,12 @@ def tiny_model(
     return BertForTokenClassification(config)
 
 
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):  # str() is only the quoted key
+        return f"{type(exc).__name__}: {exc}"
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _offline_message(name: str, exc: Exception) -> UsageError:
     return UsageError(
         f"cannot load model {name!r}: it is not a local folder and not in the Hugging Face "
@@ -476,10 +484,16 @@ def load_pretrained(
             label2id=schema.label2id,
             ignore_mismatched_sizes=True,
         )
-    except OSError as exc:
+    # a damaged file raises OSError, ValueError, SafetensorError or a bare Exception (Rust)
+    except Exception as exc:  # noqa: BLE001
         if Path(name_or_path).is_dir():
-            raise UsageError(f"cannot load model from {name_or_path}: {exc}") from None
-        raise _offline_message(name_or_path, exc) from None
+            raise UsageError(
+                f"cannot load model from {name_or_path}: {_first_line(exc)} "
+                "(check its config.json, weights and tokenizer files)"
+            ) from None
+        if isinstance(exc, OSError):
+            raise _offline_message(name_or_path, exc) from None
+        raise UsageError(f"cannot load model {name_or_path!r}: {_first_line(exc)}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise UsageError(f"{name_or_path} has no fast tokenizer; araevent needs word_ids()")
     missing = [
@@ -579,8 +593,24 @@ def save_model_dir(path: str | Path, model, tokenizer, known: KnownWords) -> Pat
 
 
 def resolve_model_dir(path: str | Path) -> Path:
-    """A ``model/`` folder, or a run folder that contains one."""
+    """A ``model/`` folder, or a run folder that contains one.
+
+    Raises:
+        UsageError: ``path`` is missing, a file, or holds no ``config.json``.
+    """
     path = Path(path)
+    if not path.exists():
+        hub_id = re.fullmatch(r"[\w.-]+/[\w.-]+", str(path))
+        raise UsageError(
+            f"no such model folder: {path}"
+            + (
+                f" (a Hub model? download it first: snapshot_download({str(path)!r}))"
+                if hub_id
+                else ""
+            )
+        )
+    if not path.is_dir():
+        raise UsageError(f"{path} is a file; give the model/ folder train.py wrote, or its run")
     for candidate in (path, path / "model"):
         if (candidate / "config.json").is_file():
             return candidate
@@ -599,26 +629,179 @@ class LoadedModel:
     path: Path
 
 
-def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedModel:
-    """Load everything inference needs from a model folder (or run folder), offline."""
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+RETRAIN = "restore the folder from the run, or train again"
 
-    path = resolve_model_dir(path)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForTokenClassification.from_pretrained(path, use_safetensors=True)
-    meta = getattr(model.config, CONFIG_KEY, None)
+
+def _broken(path: Path, what: str, fix: str = RETRAIN) -> UsageError:
+    """One line naming a model folder and what is missing or broken in it."""
+    return UsageError(f"model folder {path}: {what} ({fix})")
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """``config.json``'s araevent block, checked for the keys inference reads."""
+    try:
+        config = json.loads((path / "config.json").read_text("utf-8"))
+    except OSError as exc:
+        raise _broken(path, f"config.json cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _broken(path, "config.json is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise _broken(
+            path,
+            f"config.json is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+        ) from None
+    except RecursionError:
+        raise _broken(path, "config.json is nested too deeply") from None
+    if not isinstance(config, dict):
+        raise _broken(path, f"config.json holds a {type(config).__name__}, not a JSON object")
+    meta = config.get(CONFIG_KEY)
     if not meta:
         raise UsageError(
             f"{path}/config.json has no {CONFIG_KEY!r} block; it was not written "
             "by araevent (train it with train.py)"
         )
-    schema = LabelSchema.build(meta["layers"]["entities"], meta["layers"]["triggers"])
-    if schema.tags != [model.config.id2label[i] for i in range(len(schema.tags))]:
+    layers = meta.get("layers") if isinstance(meta, dict) else None
+    if not (
+        isinstance(layers, dict)
+        and all(
+            isinstance(layers.get(k), list) and all(isinstance(x, str) for x in layers[k])
+            for k in ("entities", "triggers")
+        )
+        and isinstance(meta.get("preprocessing"), dict)
+    ):
+        raise _broken(
+            path,
+            f"config.json {CONFIG_KEY!r} block lacks layers.entities/layers.triggers "
+            "(lists of labels) or preprocessing",
+        )
+    return meta
+
+
+def _known_words(path: Path, meta: dict[str, Any]) -> KnownWords:
+    """The known words named by ``araevent.known_words``: a file name inside the folder only."""
+    name = meta.get("known_words")
+    if name is None:  # folders from before the key: the file if there, else the shipped list
+        f = path / KNOWN_WORDS_FILE
+        return KnownWords.load(f) if f.is_file() else KnownWords.shipped()
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+        raise _broken(
+            path,
+            f"config.json {CONFIG_KEY}.known_words is {name!r}; only a file name inside the "
+            "model folder is accepted",
+            f'set it to "{KNOWN_WORDS_FILE}" and put the file beside config.json',
+        )
+    f = path / name
+    if not f.is_file():  # missing, a folder, a FIFO, a device
+        what = "is missing" if not f.exists() else "is not a regular file"
+        raise _broken(path, f"the known-words file {name} named in config.json {what}")
+    try:
+        return KnownWords.load(f)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _broken(
+            path, f"the known-words file {name} cannot be read: {_first_line(exc)}"
+        ) from None
+
+
+def _check_files(path: Path) -> None:
+    """The weights and the tokenizer are there, in the formats araevent loads."""
+    if not any((path / n).is_file() for n in ("model.safetensors", "model.safetensors.index.json")):
+        others = sorted(
+            p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".h5", ".msgpack")
+        )
+        if others:
+            raise _broken(
+                path,
+                f"it has {', '.join(others)} but no model.safetensors; araevent loads "
+                "safetensors weights only",
+                "convert them: load the model and save_pretrained(safe_serialization=True)",
+            )
+        raise _broken(path, "model.safetensors is missing")
+    if not (path / "tokenizer.json").is_file():
+        raise _broken(path, "tokenizer.json is missing")
+
+
+def _load_parts(path: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """The tokenizer, the model and its loading info; a damaged file is one line."""
+    from safetensors import SafetensorError
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    # transformers, tokenizers and safetensors raise many types for a damaged file
+    # (OSError, ValueError, SafetensorError, a bare Exception from Rust): one line each
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _broken(path, f"the tokenizer does not load: {_first_line(exc)}") from None
+    try:
+        model, info = AutoModelForTokenClassification.from_pretrained(
+            path, use_safetensors=True, output_loading_info=True, ignore_mismatched_sizes=True
+        )  # a shape that differs is listed in the info and refused by the caller
+    except SafetensorError as exc:
+        raise _broken(path, f"the weights are damaged: {_first_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise _broken(path, f"the model does not load: {_first_line(exc)}") from None
+    return tokenizer, model, info
+
+
+def load_model_dir(path: str | Path, *, device: str | None = None) -> LoadedModel:
+    """Load everything inference needs from a model folder (or run folder), offline.
+
+    Raises:
+        UsageError: the folder is missing, or one line naming the folder and what in it
+            is missing or broken (config.json, weights, tokenizer, known words).
+    """
+    from transformers.utils import logging as hf_logging
+
+    path = resolve_model_dir(path)
+    meta = _read_config(path)
+    try:
+        schema = LabelSchema.build(meta["layers"]["entities"], meta["layers"]["triggers"])
+        preprocessing = Preprocessing.from_dict(meta["preprocessing"])
+    except (TypeError, ValueError) as exc:  # a label in both layers, a bad setting
+        raise _broken(path, f"config.json {CONFIG_KEY!r} block is invalid: {exc}") from None
+    if preprocessing.decoding not in ("argmax", "viterbi"):
+        raise _broken(
+            path, f"config.json decoding is {preprocessing.decoding!r}, not argmax or viterbi"
+        )
+    known = _known_words(path, meta)
+    _check_files(path)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its warnings and load report: what matters is raised
+    try:
+        tokenizer, model, info = _load_parts(path)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise _broken(
+            path,
+            f"the weights lack {len(missing)} tensor(s) the config needs "
+            f"(first: {missing[0]}); they would be random",
+        )
+    # (name, saved shape, expected shape), or the name alone in some versions
+    mismatched = sorted(
+        k if isinstance(k, str) else k[0] for k in info.get("mismatched_keys") or []
+    )
+    if mismatched:
+        raise _broken(
+            path,
+            f"{len(mismatched)} tensor(s) in the weights do not have the shape config.json "
+            f"gives (first: {mismatched[0]})",
+        )
+    id2label = model.config.id2label
+    if len(id2label) != len(schema.tags) or schema.tags != [
+        id2label.get(i) for i in range(len(schema.tags))
+    ]:
         raise UsageError(f"{path}/config.json: id2label does not match the araevent layers")
-    known_file = path / meta.get("known_words", KNOWN_WORDS_FILE)
-    known = KnownWords.load(known_file) if known_file.is_file() else KnownWords.shipped()
-    pre = Preprocessor(tokenizer, known, Preprocessing.from_dict(meta["preprocessing"]))
+    try:
+        pre = Preprocessor(tokenizer, known, preprocessing)
+    except UsageError as exc:
+        raise _broken(path, f"config.json preprocessing: {exc}") from None
     model.eval()
     if device:
-        model.to(device)
+        try:
+            model.to(device)
+        except (RuntimeError, AssertionError, ValueError) as exc:
+            raise UsageError(
+                f"cannot put the model on device {device!r}: {_first_line(exc)}"
+            ) from None
     return LoadedModel(model, tokenizer, schema, pre, meta, path)

@@ -7,6 +7,7 @@ are decoded to character spans on the raw text by ``tagging.decode_spans``.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from araevent.errors import DataError
 from araevent.labels import LAYERS
 from araevent.modeling import LoadedModel, Preprocessor, load_model_dir
 from araevent.schema import Document, Span, parse_document
@@ -155,17 +157,29 @@ class Predictor:
         return out
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _as_document(item: str | Document | dict, n: int) -> Document:
     if isinstance(item, Document):
-        return item
-    if isinstance(item, str):
-        return Document(id=str(n), text=item)
-    if isinstance(item, dict):
+        doc = item
+    elif isinstance(item, str):
+        doc = Document(id=str(n), text=item)
+    elif isinstance(item, dict):
         result = parse_document(item, line=n + 1)
         if result.document is None:
             raise result.errors[0]
-        return result.document
-    raise TypeError(f"cannot predict on {type(item).__name__}; give a str, dict or Document")
+        doc = result.document
+    else:
+        raise TypeError(f"cannot predict on {type(item).__name__}; give a str, dict or Document")
+    bad = LONE_SURROGATE.search(doc.text)
+    if bad:  # the tokenizer cannot take it (JSON "\ud800" decodes to one)
+        raise DataError(
+            f"text has a lone surrogate U+{ord(bad.group()):04X} at offset {bad.start()}",
+            doc_id=doc.id,
+            fix="the text must be valid Unicode: pair it or remove it",
+        )
+    return doc
 
 
 def predicted_spans(doc: Document) -> dict[str, list[Span]]:
@@ -232,7 +246,8 @@ class Extractor:
             decoding: ``argmax`` or ``viterbi``; the model's configured decoding when ``None``.
 
         Raises:
-            UsageError: ``path`` holds no araevent model.
+            UsageError: ``path`` holds no araevent model, or one line naming the folder
+                and what in it is missing or broken.
         """
         return cls(load_model_dir(path, device=device), batch_size, decoding)
 
@@ -268,7 +283,8 @@ class Extractor:
             :attr:`stats`.
 
         Raises:
-            DataError: a dict breaks the document schema.
+            DataError: a dict breaks the document schema, or a text holds a lone
+                surrogate (a JSON escape of half a pair decodes to one).
         """
         items = list(items)
         docs = [_as_document(x, i) for i, x in enumerate(items)]

@@ -1,8 +1,10 @@
 """Predict entity and trigger spans with a trained model folder.
 
 Input (--input FILE, or - for stdin) is plain text with one document per line
-(ids are line numbers; blank lines are skipped and counted) or JSONL documents,
-told apart by trying JSON on every line (or say so with --input-format).
+(ids are line numbers; blank lines are skipped and counted) or JSONL documents:
+a file with a line that is a JSON object is JSONL, and any line of it that is
+not a valid document is reported (nothing is predicted), so a truncated line is
+never read as text; only --input-format text reads such a file as plain text.
 Documents keep their own spans and get the predictions in predicted_entities /
 predicted_triggers, unless --replace. Every offset indexes the input text
 exactly as given: diacritics, tatweel, a carriage return before the line end
@@ -20,14 +22,16 @@ Output (--output FILE, or - for stdout) formats:
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 import time
 from pathlib import Path
 
 from araevent.errors import DataError, UsageError
+from araevent.io import read_jsonl_bytes
 from araevent.labels import LAYERS
-from araevent.schema import NESTED_POLICIES, Document, parse_document, parse_span
+from araevent.schema import NESTED_POLICIES, Document, parse_span
 
 OUTPUT_FORMATS = ("jsonl", "conll", "brat", "labelstudio")
 CHUNK = 512  # documents per progress-bar step
@@ -58,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-format",
         default="auto",
         choices=("auto", "text", "jsonl"),
-        help="auto: JSONL when every non-blank line is a JSON object",
+        help="auto (default): JSONL when a line is a JSON object (its broken lines are "
+        "reported); text forces plain text",
     )
     parser.add_argument(
         "--nested",
@@ -103,14 +108,22 @@ def read_input(source: str) -> tuple[str, bytes]:
     """The input's name (for messages) and bytes; ``-`` is stdin.
 
     Raises:
-        UsageError: the file does not exist.
+        UsageError: the file does not exist or cannot be read.
     """
     if source == "-":
         return "<stdin>", sys.stdin.buffer.read()
     path = Path(source)
-    if not path.is_file():
-        raise UsageError(f"no such input file: {path}")
-    return str(path), path.read_bytes()
+    if not path.exists() or path.is_dir():  # a pipe, such as <(zcat f.gz), is read
+        what = "a folder, not a file" if path.is_dir() else "no such input file"
+        raise UsageError(f"--input {path}: {what}")
+    try:
+        return str(path), path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _without_bom(data: bytes) -> bytes:
+    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
 
 
 def decode_lines(name: str, data: bytes) -> list[str]:
@@ -119,8 +132,7 @@ def decode_lines(name: str, data: bytes) -> list[str]:
     Raises:
         DataError: a byte is not UTF-8 (naming its line).
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = _without_bom(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -137,88 +149,80 @@ def decode_lines(name: str, data: bytes) -> list[str]:
     return lines
 
 
-def looks_like_jsonl(lines: list[str]) -> bool:
-    """Whether every non-blank line is a JSON object (and there is at least one)."""
-    seen = False
-    for line in lines:
-        if not line.strip():
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def looks_like_jsonl(data: bytes) -> bool:
+    """Whether any non-blank line is a JSON object (the first one, in a JSONL file).
+
+    Every line of such a file is read as JSONL and a broken one is reported, so a
+    truncated or damaged line, the first one included, is never read as text; only
+    ``--input-format text`` reads such a file as plain text.
+    """
+    for raw in _without_bom(data).split(b"\n"):
+        line = raw.decode("utf-8", "replace")
+        if not line.lstrip().startswith("{"):
             continue
         try:
-            if not isinstance(json.loads(line), dict):
-                return False
-        except json.JSONDecodeError:
-            return False
-        seen = True
-    return seen
+            if isinstance(json.loads(line), dict):
+                return True
+        except (ValueError, RecursionError):
+            continue
+    return False
+
+
+def _all_input_spans(doc: Document, line: str) -> Document:
+    """``doc`` with every span of its JSONL line, overlapping ones included (--nested keep)."""
+    obj = json.loads(line)
+    where = {"path": None, "line": None, "doc_id": doc.id}
+    spans = {
+        layer: [
+            parse_span(x, doc.text, where=where, layer=layer, index=i)[0]
+            for i, x in enumerate(obj.get(layer, []))
+        ]
+        for layer in LAYERS
+    }
+    return Document(doc.id, doc.text, spans["entities"], spans["triggers"], doc.extra)
 
 
 def parse_inputs(
-    name: str, lines: list[str], fmt: str, nested: str = "keep"
+    name: str, data: bytes, fmt: str, nested: str = "keep"
 ) -> tuple[str, list[Document], dict[str, int], list]:
-    """Read the lines as plain text or JSONL documents.
+    """Read the input as plain text or JSONL documents (``auto``: see :func:`looks_like_jsonl`).
 
     Returns:
         The format read (``text`` or ``jsonl``), the documents, counts (``blank``
         lines skipped, ``dropped_nested`` spans) and every error.
+
+    Raises:
+        DataError: plain text that is not UTF-8.
     """
     if fmt == "auto":
-        fmt = "jsonl" if looks_like_jsonl(lines) else "text"
-    docs: list[Document] = []
-    errors: list[DataError] = []
+        fmt = "jsonl" if looks_like_jsonl(data) else "text"
     counts = {"blank": 0, "dropped_nested": 0}
-    seen: dict[str, int] = {}
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            counts["blank"] += fmt == "text"
-            continue
-        if fmt == "text":
-            docs.append(Document(str(n), line))
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(
-                DataError(
-                    f"invalid JSON: {exc.msg} at column {exc.colno}",
-                    path=name,
-                    line=n,
-                    fix="each line must be one complete JSON object",
-                )
-            )
-            continue
-        result = parse_document(
-            obj, path=name, line=n, nested="outer" if nested == "keep" else nested
-        )
-        errors.extend(result.errors)
-        doc = result.document
-        if doc is None:
-            continue
-        if nested == "keep" and result.dropped_nested:  # the input's spans, all of them
-            where = {"path": name, "line": n, "doc_id": doc.id}
-            spans = {
-                layer: [
-                    parse_span(x, doc.text, where=where, layer=layer, index=i)[0]
-                    for i, x in enumerate(obj.get(layer, []))
-                ]
-                for layer in LAYERS
-            }
-            doc = Document(doc.id, doc.text, spans["entities"], spans["triggers"], doc.extra)
-        else:
-            counts["dropped_nested"] += result.dropped_nested
-        if doc.id in seen:
-            errors.append(
-                DataError(
-                    f"duplicate document id {doc.id!r}, first at line {seen[doc.id]}",
-                    path=name,
-                    line=n,
-                    doc_id=doc.id,
-                    fix="give every document a unique id",
-                )
-            )
-            continue
-        seen[doc.id] = n
-        docs.append(doc)
-    return fmt, docs, counts, errors
+    if fmt == "text":
+        docs = []
+        for n, line in enumerate(decode_lines(name, data), start=1):
+            if line.strip():
+                docs.append(Document(str(n), line))
+            else:
+                counts["blank"] += 1
+        return fmt, docs, counts, []
+    # keep: read as outer (every span is checked), then put the dropped spans back
+    result = read_jsonl_bytes(data, name, nested="outer" if nested == "keep" else nested)
+    docs = result.documents
+    if nested == "keep" and result.stats["dropped_nested"]:
+        lines = _without_bom(data).split(b"\n")
+        docs = [
+            _all_input_spans(d, lines[result.locations[d.id][1] - 1].decode("utf-8")) for d in docs
+        ]
+    else:
+        counts["dropped_nested"] = result.stats["dropped_nested"]
+    return fmt, docs, counts, result.errors
 
 
 def check_output(fmt: str, output: str, overwrite: bool = False) -> None:
@@ -238,20 +242,48 @@ def check_output(fmt: str, output: str, overwrite: bool = False) -> None:
         check_brat_target(output, overwrite)
 
 
+def check_file_target(fmt: str, output: str) -> None:
+    """Refuse a file output (and Label Studio's config beside it) that cannot be written.
+
+    Raises:
+        UsageError: the target is a folder, or a file stands where a folder on its path must be.
+    """
+    if fmt == "brat" or output == "-":
+        return
+    targets = [Path(output)]
+    if fmt == "labelstudio":
+        from araevent.labelstudio import config_path
+
+        targets.append(config_path(output))
+    for target in targets:
+        if target.is_dir():
+            raise UsageError(f"--output {output}: {target} is a folder; {fmt} output is a file")
+        for parent in target.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UsageError(f"--output {output}: {parent} is a file, not a folder")
+                break
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the model, predict every document, write the output; 0 on success."""
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
     check_output(args.format, args.output, args.overwrite)
+    check_file_target(args.format, args.output)
     name, data = read_input(args.input)
-    lines = decode_lines(name, data)
-    fmt, docs, counts, errors = parse_inputs(name, lines, args.input_format, args.nested)
+    fmt, docs, counts, errors = parse_inputs(name, data, args.input_format, args.nested)
     if errors:
         for err in errors:
             print(err, file=sys.stderr)
+        hint = "run araevent validate on it"
+        if args.input_format == "auto":
+            hint = (
+                f"read as JSONL since a line is a JSON object; {hint}, "
+                "or pass --input-format text if it is plain text"
+            )
         print(
-            f"araevent predict: {len(errors)} error(s) in {name}; nothing written "
-            f"(run araevent validate on it)",
+            f"araevent predict: {len(errors)} error(s) in {name}; nothing written ({hint})",
             file=sys.stderr,
         )
         return 1
@@ -301,7 +333,7 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
 
     schema = extractor.schema
     if args.format == "labelstudio":
-        from araevent.labelstudio import to_task, write_tasks
+        from araevent.labelstudio import to_task
 
         path = extractor.loaded.path.resolve()  # name the run, not the whole local path
         version = f"araevent:{path.parent.name if path.name == 'model' else path.name}"
@@ -312,7 +344,7 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
             if any(key in d.extra for key in PREDICTED.values()):
                 own = Document(d.id, d.text, d.entities, d.triggers, extra)
             tasks.append(to_task(own, predicted_spans(d), model_version=version))
-        write_tasks(tasks, args.output, schema.to_dict())
+        write_labelstudio(tasks, Path(args.output), schema.to_dict())
         return
     if args.format in ("brat", "conll"):  # one set of spans: the predictions
         docs = [
@@ -337,6 +369,29 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
     else:
         sys.stdout.writelines(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
     sys.stdout.flush()
+
+
+def write_labelstudio(tasks: list[dict], path: Path, labels: dict) -> None:
+    """Write the tasks and their labelling config, or neither (a failure is one line).
+
+    Raises:
+        UsageError: either file cannot be written; a file this call created is removed.
+    """
+    from araevent.labelstudio import config_path, write_tasks
+
+    conf = config_path(path)
+    created = [p for p in (path, conf) if not p.exists()]
+    try:
+        write_tasks(tasks, path, labels)
+    except (OSError, UsageError) as exc:
+        for p in created:
+            if p.is_file():
+                p.unlink()
+        if isinstance(exc, UsageError):
+            raise
+        # name the target, not the temporary file beside it
+        failed = conf if conf.name in Path(getattr(exc, "filename", "") or "").name else path
+        raise UsageError(f"cannot write {failed}: {exc.strerror or exc}") from None
 
 
 def summary(stats: dict[str, int], timing: dict[str, float], args: argparse.Namespace) -> str:

@@ -6,15 +6,19 @@ preprocessing), known_words.txt and a README.md model card: YAML metadata with a
 model-index of every split scored in metrics.json (entity, trigger identification and
 trigger classification F1, seqeval strict and character-span), then usage, labels,
 training settings, the evaluation table and limitations. Nothing else goes up (no
-optimizer states, no .hydra/, no checkpoints) unless --include names it; the folder
-is checked for absolute local paths and tokens, and the card is parsed back locally.
+optimizer states, no .hydra/, no checkpoints) unless --include names it; the model
+folder must load as Extractor loads it; the folder's files are checked for absolute
+local paths and tokens, the names of --include files also for this machine's host
+name, and the card is parsed back locally. tensorboard/ goes up only when a pattern
+starts with it (--include tensorboard), never through a broader glob such as '*';
+its event files go up with the host name in their names replaced by "host".
 
 --dry-run DIR writes the folder to DIR and uploads nothing. Otherwise the token comes
 from HF_TOKEN or the `hf auth login` cache, and the upload needs HF_HUB_OFFLINE=0
 (the Makefile sets it to 1 by default).
 
-Exit status: 0 done, 2 usage errors (no token, offline mode, bad folder, a local path in
-an --include file, the Hub refusing a step).
+Exit status: 0 done, 2 usage errors (no token, offline mode, a missing or broken model
+folder, a local path or host name in an --include file, the Hub refusing a step).
 """
 
 from __future__ import annotations
