@@ -41,6 +41,10 @@ def load_split(data: DataSettings, split: str) -> list[Document]:
         from araevent.io import load_hub_split
 
         return load_hub_split(data, location)
+    if data.format == "ace2005":
+        from araevent.ace2005 import load_split as load_ace2005_split
+
+        return load_ace2005_split(data, split)
     from araevent.io import describe_dropped, load_documents
 
     label_set = get_label_set(data.label_set)
