@@ -172,7 +172,7 @@ TEXTS = {
 }
 
 
-def convert(tmp_path: Path, *extra: str, capsys=None) -> tuple[dict, dict]:
+def convert(tmp_path: Path, *extra: str) -> tuple[dict, dict]:
     out = tmp_path / "out"
     assert main(["convert", str(FIXTURE), str(out), "--from", "ace2005", *extra]) == 0
     docs = {}
@@ -384,9 +384,27 @@ def test_corpus_problems_are_one_line_errors(tmp_path, capsys):
         ace2005.read_corpus(copy)
 
 
-def test_convert_without_to_is_a_usage_error(tmp_path, capsys):
+def test_convert_usage_errors(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "a.jsonl"), str(tmp_path / "b")]) == 2
     assert "--to FORMAT is required" in capsys.readouterr().err
+    args = ["convert", str(FIXTURE), str(tmp_path / "o"), "--from", "ace2005"]
+    assert main([*args, "--nested", "outer", "--to", "jsonl"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "araevent convert: --to, --nested do(es) not apply to --from ace2005"
+    )
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "mine.txt").write_text("x", "utf-8")
+    assert main(args) == 2
+    assert "is a file or a folder that is not empty" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "dev.jsonl",
+        "mine.txt",
+        "stats.json",
+        "test.jsonl",
+        "train.jsonl",
+        "unlisted.jsonl",
+    ]
 
 
 def test_cache_is_keyed_by_file_content_and_options(tmp_path):

@@ -53,7 +53,7 @@ from typing import Any
 
 from araevent.errors import DataError, UsageError
 from araevent.labels import ACE2005_ENTITIES, ACE2005_EVENT_ROLES, LabelSet, get_label_set
-from araevent.schema import Argument, Document, Span, is_nested_pair
+from araevent.schema import DEFAULT_NESTED, Argument, Document, Span, is_nested_pair
 
 log = logging.getLogger(__name__)
 
@@ -693,6 +693,29 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_convert(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """Convert as ``araevent convert --from ace2005`` asks: ``(stdout lines, stderr lines)``."""
+    ignored = [
+        flag
+        for flag, value, default in (
+            ("--to", getattr(args, "to", None), None),
+            ("--labels", getattr(args, "labels", "any"), "any"),
+            ("--layers", getattr(args, "layers", None), None),
+            ("--nested", getattr(args, "nested", DEFAULT_NESTED), DEFAULT_NESTED),
+            ("--repair", getattr(args, "repair", False), False),
+            ("--known-words", getattr(args, "known_words", None), None),
+        )
+        if value != default
+    ]
+    if ignored:
+        raise UsageError(
+            f"{', '.join(ignored)} do(es) not apply to --from ace2005 (it writes JSONL with "
+            "every nested span; choose the nested policy when training: data.nested)"
+        )
+    out = Path(args.output)
+    if out.is_file() or (out.is_dir() and any(out.iterdir()) and not args.overwrite):
+        raise UsageError(
+            f"{out} is a file or a folder that is not empty (give a new folder, or --overwrite "
+            "to replace the files of the same names)"
+        )
     options = Options(args.span, args.mentions, args.values, args.language)
     stats = convert(args.input, args.output, options, args.split)
     parts = ", ".join(f"{name}.jsonl" for name in stats["parts"])
