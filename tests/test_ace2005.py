@@ -241,6 +241,7 @@ def test_head_spans_exactly(tmp_path):
     # the Recipient refers to the mention that was dropped
     assert stats["all"]["dropped"] == {
         "argument refers to a mention that was dropped or does not exist": 1,
+        "argument overlaps its trigger": 1,
         "entity extent charseq not found": 1,
         "role Victim is not an ACE role of Conflict:Attack": 1,
     }
@@ -262,6 +263,7 @@ def test_repairs_drops_and_counts(tmp_path, capsys):
     }
     assert a["dropped"] == {
         "argument extent charseq not found": 1,
+        "argument overlaps its trigger": 1,
         "entities span crosses another": 1,
         "entity extent charseq not found": 1,
         "role Victim is not an ACE role of Conflict:Attack": 1,
@@ -275,15 +277,22 @@ def test_repairs_drops_and_counts(tmp_path, capsys):
         "[122, 135) PER (mention E2-2)" in captured.err
     )
     assert f"{BN}: event mention EV2-2 argument E1-1 Victim: role Victim" in captured.err
-    assert len(captured.err.strip().splitlines()) == len(stats["problems"]) == 4
+    assert (
+        f"{UNLISTED}: event mention EV2-1 argument E3-1 Person: argument overlaps its trigger: "
+        "[99, 100)" in captured.err
+    )
+    # the pronoun suffix «ه» of «واعتقلوه» is a mention, but not an argument of its own anchor
+    assert (99, 100, "PER", "ه") in entities(docs[UNLISTED])
+    assert ((93, 100, "Justice:Arrest-Jail", "اعتقلوه"), []) in triggers(docs[UNLISTED])
+    assert len(captured.err.strip().splitlines()) == len(stats["problems"]) == 5
     # counts: documents, characters, mentions by type, events by subtype, arguments by role
     assert a["documents"] == 4 and a["documents_by_source"] == {"bn": 1, "nw": 2, "wl": 1}
     assert a["characters"] == sum(len(d["text"]) for d in docs.values())
-    assert a["entity_mentions"] == {"GPE": 7, "LOC": 2, "ORG": 4, "PER": 11, "VEH": 1}
-    assert a["entity_mentions_by_mention_type"] == {"NAM": 9, "NOM": 15, "PRO": 1}
+    assert a["entity_mentions"] == {"GPE": 7, "LOC": 2, "ORG": 4, "PER": 12, "VEH": 1}
+    assert a["entity_mentions_by_mention_type"] == {"NAM": 9, "NOM": 15, "PRO": 2}
     assert a["value_mentions"] == {"Crime": 1, "Job-Title": 1, "Numeric": 1}
     assert a["time_mentions"] == {"TIMEX2": 5}
-    assert a["event_mentions"]["Justice:Arrest-Jail"] == 2 and a["event_mentions_total"] == 9
+    assert a["event_mentions"]["Justice:Arrest-Jail"] == 3 and a["event_mentions_total"] == 10
     assert a["arguments"]["Time-Within"] == 5 and a["arguments_total"] == 24
 
 
@@ -318,7 +327,7 @@ def test_named_mentions_only(tmp_path):
     docs, stats = convert(tmp_path, "--mentions", "named")
     assert {e["mention_type"] for d in docs.values() for e in d["entities"]} == {"NAM"}
     assert entities(docs[BN]) == [(104, 109, "GPE", "بغداد")]
-    assert stats["all"]["not_selected"] == {"non-named entity mentions (--mentions named)": 16}
+    assert stats["all"]["not_selected"] == {"non-named entity mentions (--mentions named)": 17}
     # arguments do not depend on the entity layer
     assert triggers(docs[BN]) == TRIGGERS_EXTENT[BN]
 
@@ -423,6 +432,15 @@ def test_cache_is_keyed_by_file_content_and_options(tmp_path):
     assert ace2005.cached_conversion(copy, tmp_path / "cache", opts, "xu2021") != first
     with pytest.raises(UsageError, match="span='heads': choose extent or head"):
         ace2005.Options("heads").check()
+
+
+def test_values_join_the_label_set_only_when_read():
+    plain = ace2005.training_label_set("ace2005", values=False)
+    assert not plain.allows("entities", "VALUE")
+    both = ace2005.training_label_set("ace2005", values=True)
+    assert both.allows("entities", "VALUE") and both.allows("entities", "TIME")
+    assert both.allows("entities", "PER") and both.allows_role("Life:Die", "Time-Within")
+    assert ace2005.training_label_set("any", values=True).allows("entities", "ANYTHING")
 
 
 @pytest.mark.slow

@@ -746,6 +746,7 @@ def cached_conversion(
     """The folder of the converted corpus, converting once per corpus content and options."""
     folder = Path(cache_dir) / f"{split}-{cache_key(root, options, split)}"
     if (folder / "stats.json").is_file():
+        log.info("ace2005: using the conversion of %s in %s", root, folder)
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))

@@ -398,7 +398,7 @@ def unlisted():
                 ("<TEXT>",),
                 "\n",
                 ("<P>",),
-                "\nزار الرئيس بيروت.\n",
+                "\nزار الرئيس بيروت. واعتقلوه.\n",
                 ("</P>",),
                 "\n",
                 ("</TEXT>",),
@@ -408,6 +408,15 @@ def unlisted():
     )
     d.entity("E1", "PER", "Individual", [("E1-1", "NOM", "الرئيس", 0, "الرئيس", 0)])
     d.entity("E2", "GPE", "Population-Center", [("E2-1", "NAM", "بيروت", 0, "بيروت", 0)])
+    # a pronoun suffix inside the anchor: an argument overlapping its trigger (dropped)
+    suffix = {"at": d.find("اعتقلوه")[1:] * 2}
+    d.entity("E3", "PER", "Individual", [("E3-1", "PRO", "ه", 0, "ه", 0, suffix)])
+    d.event(
+        "EV2",
+        "Justice",
+        "Arrest-Jail",
+        [("EV2-1", "اعتقلوه", 0, [("E3-1", "Person", "ه", 0, suffix)])],
+    )
     d.event(
         "EV1",
         "Movement",
