@@ -309,7 +309,7 @@ def _parse_apf(apf: Path, doc_id: str) -> ET.Element:
         ) from None
 
 
-def _read_document(doc_id: str, apf: Path, sgm: Path, options: Options, corpus: Corpus):
+def _read_document(doc_id: str, apf: Path, sgm: Path, options: Options, corpus: Corpus) -> Document:
     root = _parse_apf(apf, doc_id)
     d = _Doc(doc_id, apf, _read_text(sgm, doc_id), corpus)
     if not d.text.strip():
