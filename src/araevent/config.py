@@ -70,6 +70,7 @@ class DataSettings:
     nested: str
     conll_layers: tuple[str, ...] | None = None
     hub: dict[str, Any] = field(default_factory=dict)
+    ace2005: dict[str, Any] = field(default_factory=dict)  # format ace2005: the LDC options
 
 
 @dataclass
@@ -144,6 +145,10 @@ def data_settings(cfg) -> DataSettings:
             for k in ("hub_name", "hub_config", "revision", "tokens_column", "tags_column")
         }
     conll = cfg.get("conll_layers")
+    ace = {}
+    if cfg.format == "ace2005":
+        keys = ("ldc_root", "split", "span", "mentions", "values", "language", "cache_dir")
+        ace = {k: cfg.get(k) for k in keys}
     return DataSettings(
         name=cfg.name,
         format=cfg.format,
@@ -155,6 +160,7 @@ def data_settings(cfg) -> DataSettings:
         nested=cfg.nested,
         conll_layers=tuple(conll) if conll else None,
         hub=hub,
+        ace2005=ace,
     )
 
 

@@ -60,6 +60,11 @@ def read_split(data: DataSettings, split: str) -> tuple[list[Document], dict[str
 
         docs = load_hub_split(data, location)
         return docs, {"documents": len(docs)}
+    if data.format == "ace2005":
+        from araevent.ace2005 import load_split as load_ace2005_split
+
+        docs = load_ace2005_split(data, split)
+        return docs, {"documents": len(docs)}
     from araevent.io import load_documents
 
     stats: Counter[str] = Counter()

@@ -21,6 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from araevent.ace2005 import add_convert_arguments, run_convert
 from araevent.commands.validate import add_reading_arguments, known_words, read_inputs
 from araevent.errors import UsageError
 from araevent.io import FORMATS, check_brat_target, describe_dropped, write_documents
@@ -38,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--to",
-        required=True,
         choices=WRITE_FORMATS,
-        help="output format (labelstudio: tasks for annotators, and their labelling config)",
+        help="output format (labelstudio: tasks for annotators, and their labelling config; "
+        "not with --from ace2005)",
     )
     parser.add_argument(
         "--overwrite",
@@ -49,10 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "replaced, no other file is deleted)",
     )
     add_reading_arguments(parser)
+    add_convert_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Read, refuse on any error, write atomically; 0 on success, 1 on data errors."""
+    if args.format == "ace2005":
+        out, problems = run_convert(args)
+        for line in problems:
+            print(line, file=sys.stderr)
+        print("\n".join(out))
+        return 0
+    if args.to is None:
+        raise UsageError("--to FORMAT is required (jsonl, conll, brat or labelstudio)")
     if args.to == "brat":
         check_brat_target(args.output, args.overwrite)
     result = read_inputs(args, [args.input])
