@@ -5,7 +5,9 @@
 
 `sample` draws 10% of the documents of all splits (seeded) and writes
 data/sample/agreement/blind.txt: each document's markup with its entities and
-numbered triggers, the arguments left out. A second annotator copies it to
+numbered triggers, the arguments left out; and first_pass.jsonl, the drawn
+documents as the corpus had them then (the first pass, frozen, so that later
+corpus edits do not move the comparison). A second annotator copies it to
 data/sample/agreement/second_pass.txt and adds the arguments by reading, as for
 the corpus. `score` compares the two passes: an argument agrees when its
 trigger, its span and its role are the same; the table gives P/R/F1 of the
@@ -76,12 +78,15 @@ def sample() -> None:
     OUT.mkdir(exist_ok=True)
     lines = [f"# {docs[i]['id']}\n{blind_markup(docs[i])}" for i in chosen]
     (OUT / "blind.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = [json.dumps(docs[i], ensure_ascii=False) for i in chosen]
+    (OUT / "first_pass.jsonl").write_text("\n".join(first) + "\n", encoding="utf-8")
     sys.stdout.write(f"{len(chosen)} documents -> {OUT / 'blind.txt'}\n")
 
 
 def score() -> None:
     """Print the agreement table of the second pass against the corpus."""
-    by_id = {d["id"]: d for d in _docs()}
+    frozen = (OUT / "first_pass.jsonl").read_text("utf-8").splitlines()
+    by_id = {d["id"]: d for d in map(json.loads, frozen)}
     lines = (OUT / "second_pass.txt").read_text("utf-8").splitlines()
     first, second = set(), set()
     n_docs = 0
