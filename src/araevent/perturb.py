@@ -457,11 +457,11 @@ def perturb_document(
     Counts, per layer (``entities``, ``triggers``, ``arguments``): ``changed/<layer>``
     (spans whose characters changed), ``destroyed/<layer>`` (spans that could not
     be carried: left out of the perturbed document; a destroyed trigger takes its
-    arguments with it, counted as destroyed too); ``edits``; ``tokens_dropped``
+    arguments with it, counted as destroyed too); ``documents_changed``; ``tokens_dropped``
     (a document's corpus ``tokens`` are not carried).
     """
     text, m = perturb_text(doc.text, name, rate=rate, seed=seed, key=doc.id, known=known)
-    stats: Counter = Counter(edits=int(text != doc.text))
+    stats: Counter = Counter(documents_changed=int(text != doc.text))
 
     def carry(span, layer: str):
         moved = _move(span, m)
