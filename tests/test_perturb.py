@@ -15,6 +15,7 @@ from araevent.perturb import (
     SHORT_VOWELS,
     Edit,
     apply_edits,
+    augment_documents,
     perturb_corpus,
     perturb_document,
     perturb_text,
@@ -268,3 +269,24 @@ def test_resolve_names():
         resolve("hamza,nope")
     with pytest.raises(ValueError, match="rate 1.5 is not between 0 and 1"):
         perturb_text("نص", "hamza", rate=1.5)
+
+
+def test_augmentation_is_seeded_per_epoch_and_keeps_the_spans():
+    docs = [
+        Document(str(i), "أعلن إبراهيم في غزة", [Span(5, 12, "PER"), Span(16, 19, "GPE")])
+        for i in range(20)
+    ]
+    first, stats = augment_documents(docs, ["hamza", "ta_marbuta"], 0.5, seed=1, epoch=0)
+    again, _ = augment_documents(docs, ["hamza", "ta_marbuta"], 0.5, seed=1, epoch=0)
+    other, _ = augment_documents(docs, ["hamza", "ta_marbuta"], 0.5, seed=1, epoch=1)
+    assert [d.text for d in first] == [d.text for d in again]
+    assert [d.text for d in first] != [d.text for d in other]
+    changed = [d for d in first if d.text != docs[0].text]
+    assert len(changed) == stats["augmented/hamza"] + stats["augmented/ta_marbuta"]
+    assert 0 < len(changed) < 20
+    assert {d.text for d in changed} == {"اعلن ابراهيم في غزة", "أعلن إبراهيم في غزه"}
+    for d in first:
+        assert [d.text[s.start : s.end] for s in d.entities][0] in ("إبراهيم", "ابراهيم")
+    assert augment_documents(docs, ["hamza"], 0.0)[0] == docs
+    with pytest.raises(ValueError, match="probability 2 is not between 0 and 1"):
+        augment_documents(docs, ["hamza"], 2)

@@ -46,7 +46,7 @@ def test_report_folder_and_the_perturbations_the_normalisation_neutralises(
     )  # fmt: skip
     assert code == 0
     err = capsys.readouterr().err
-    assert "araevent robustness: hamza (rate 1): ΔF1 entities" in err
+    assert "araevent robustness: hamza (rate 1): ΔF1 in points: entities" in err
     assert sorted(p.name for p in out.iterdir()) == [
         "corpora",
         "metrics.json",

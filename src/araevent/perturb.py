@@ -501,3 +501,41 @@ def perturb_corpus(
         out.append(new)
         total.update(stats)
     return out, total
+
+
+def augment_documents(
+    docs: Sequence[Document],
+    names: Sequence[str],
+    probability: float,
+    *,
+    seed: int = 0,
+    epoch: int = 0,
+    rate: float | None = None,
+) -> tuple[list[Document], Counter]:
+    """Training augmentation: each document, with ``probability``, perturbed by one of ``names``.
+
+    The draw (whether, and which perturbation) and the perturbation itself are
+    seeded by ``seed``, ``epoch`` and the document id: a new epoch gives a new
+    corpus, the same ``(seed, epoch)`` the same one. Spans move with the text;
+    counts are ``augmented/<name>`` plus :func:`perturb_document`'s.
+
+    Raises:
+        ValueError: a name is unknown or ``probability`` is not between 0 and 1.
+    """
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"augmentation probability {probability} is not between 0 and 1")
+    names = resolve(",".join(names)) if names else []
+    known = KnownWords.shipped().union(span_vocabulary(docs))
+    out: list[Document] = []
+    total: Counter = Counter()
+    for doc in docs:
+        rng = random.Random(f"{seed}/augment/{epoch}/{doc.id}")
+        if not names or rng.random() >= probability:
+            out.append(doc)
+            continue
+        name = rng.choice(names)
+        new, stats = perturb_document(doc, name, rate=rate, seed=rng.randrange(2**32), known=known)
+        out.append(new)
+        total[f"augmented/{name}"] += 1
+        total.update(stats)
+    return out, total

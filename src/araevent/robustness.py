@@ -190,9 +190,9 @@ def measure(
             )
         if log is not None:
             shown = ", ".join(
-                f"{SHORT[r.view]} {r.delta:+.3f}" for r in result.rows if r.perturbation == name
+                f"{SHORT[r.view]} {points(r.delta)}" for r in result.rows if r.perturbation == name
             )
-            log(f"{name} (rate {result.rates[name]:g}): ΔF1 {shown}")
+            log(f"{name} (rate {result.rates[name]:g}): ΔF1 in points: {shown}")
     return result
 
 
