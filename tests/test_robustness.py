@@ -111,6 +111,8 @@ def test_refusals_are_one_line_and_write_nothing(tiny_run, plain_input, tmp_path
     )
     assert run(*base, "--output", str(out), "--rate", "2") == 2
     assert "--rate 2.0: give a probability between 0 and 1" in capsys.readouterr().err
+    assert run(*base, "--output", str(out), "--bootstrap", "0") == 2
+    assert "--bootstrap 0: give 1 or more resamples" in capsys.readouterr().err
     bad = tmp_path / "bad.jsonl"
     bad.write_text(
         '{"id": "a", "text": "نص", "entities": [{"start": 0, "end": 9, "label": "X"}]}\n'
@@ -120,6 +122,19 @@ def test_refusals_are_one_line_and_write_nothing(tiny_run, plain_input, tmp_path
     assert err.startswith(f"araevent robustness: {bad}:1: a: entities[0] [0, 9) out of range")
     assert len(err.splitlines()) == 1
     assert not out.exists()
+    # --overwrite writes the report into the non-empty folder and leaves other files alone
+    assert run(*base, "--output", str(full), "--overwrite", "--perturb", "punctuation") == 0
+    assert sorted(p.name for p in full.iterdir()) == [
+        "corpora",
+        "keep.txt",
+        "metrics.json",
+        "report.md",
+        "robustness.png",
+    ]
+    assert sorted(p.name for p in (full / "corpora").iterdir()) == [
+        "clean.jsonl",
+        "punctuation.jsonl",
+    ]
 
 
 def test_arguments_are_scored_when_gold_and_prediction_carry_them():

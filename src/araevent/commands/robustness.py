@@ -91,8 +91,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--perturb {args.perturb}: {exc}") from None
     if args.rate is not None and not 0.0 <= args.rate <= 1.0:
         raise UsageError(f"--rate {args.rate}: give a probability between 0 and 1")
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap {args.bootstrap}: give 0 or more resamples")
+    if args.bootstrap < 1:
+        raise UsageError(
+            f"--bootstrap {args.bootstrap}: give 1 or more resamples (the intervals are the report)"
+        )
     if args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: give at least 1")
     if not args.input.is_file():
