@@ -21,6 +21,7 @@ COMMANDS = {
     "compare": "araevent.commands.compare",
     "predict": "araevent.commands.predict",
     "publish": "araevent.commands.publish",
+    "robustness": "araevent.commands.robustness",
 }
 
 
