@@ -9,7 +9,11 @@ import logging
 import sys
 from pathlib import Path
 
+from araevent.config import evaluate_job, train_job
 from araevent.errors import AraEventError
+from araevent.evaluating import evaluate_model
+from araevent.reporting import main_table
+from araevent.training import train
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +28,6 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
 
     Returns ``cfg.optimized_metric`` when set (for Hydra sweepers).
     """
-    from araevent.config import train_job
-    from araevent.reporting import main_table
-    from araevent.training import train
-
     try:
         job = train_job(cfg, run_dir)
         metrics = train(job)
@@ -50,9 +50,6 @@ def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None)
     content. ``overrides`` are the command line's: when none names ``data``, the
     training run's recorded data config is scored on.
     """
-    from araevent.config import evaluate_job
-    from araevent.reporting import evaluate_model, main_table
-
     try:
         job = evaluate_job(cfg, out_dir, overrides)
         metrics = evaluate_model(job)

@@ -65,7 +65,7 @@ from __future__ import annotations
 import bisect
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -611,6 +611,34 @@ def score(
     elif has_arguments(gold_spans):
         counts.update(argument_counts(gold_spans, pred))
     return Scores(metrics, per_type, dict(counts), doc_counts)
+
+
+
+def score_predictions(
+    gold: Sequence[Document],
+    preds: Sequence[Any],
+    trigger_labels: Iterable[str],
+    *,
+    prefix: str,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> Scores:
+    """Score a model's predictions of a split: the one call dev, test and ``evaluate.py`` use.
+
+    ``preds[d]`` is the :class:`~araevent.predict.Prediction` of ``gold[d]`` (its
+    ``spans``, ``units`` and raw ``tags``): seqeval sees exactly the tags the model
+    emitted, so a reloaded model reproduces its training-time scores.
+    """
+    return score(
+        gold,
+        [p.spans for p in preds],
+        [p.units for p in preds],
+        pred_tags=[p.tags for p in preds],
+        trigger_labels=set(trigger_labels),
+        prefix=prefix,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
 
 
 # --- arguments ----------------------------------------------------------------

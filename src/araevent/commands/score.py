@@ -37,6 +37,19 @@ from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
+from araevent.evaluation import corpus_units, pair_documents, score
+from araevent.io import describe_dropped, load_documents, read_many
+from araevent.labels import get_label_set
+from araevent.provenance import run_provenance
+from araevent.reporting import (
+    argument_lines,
+    argument_table,
+    has_argument_scores,
+    main_table,
+    shown_layers,
+    shown_views,
+    write_report,
+)
 from araevent.schema import NESTED_POLICIES
 
 
@@ -105,21 +118,6 @@ def check_output_folder(out: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read both files, score, print the table and write the report folder."""
-    from araevent.evaluation import corpus_units, pair_documents, score
-    from araevent.io import describe_dropped, load_documents, read_many
-    from araevent.labels import get_label_set
-    from araevent.reporting import (
-        argument_lines,
-        argument_table,
-        file_hashes,
-        git_commit,
-        has_argument_scores,
-        library_versions,
-        main_table,
-        shown_layers,
-        shown_views,
-    )
-
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap {args.bootstrap}: give 0 or more resamples")
     for path in (args.gold, args.pred):
@@ -175,8 +173,6 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.output is None:
         return 0
-    from araevent.reporting import write_report
-
     config = {
         "task_name": "score",
         "gold": str(args.gold),
@@ -199,10 +195,7 @@ def run(args: argparse.Namespace) -> int:
             "bootstrap": args.bootstrap,
             "seed": args.seed,
         },
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "data_hashes": file_hashes([args.gold, args.pred]),
-        "config": config,
+        **run_provenance(config, [args.gold, args.pred]),
     }
     notes = [
         f"gold: {args.gold}; prediction: {args.pred}; documents matched by {args.match}",
