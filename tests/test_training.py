@@ -238,8 +238,8 @@ def test_resume_skips_half_written_checkpoints_and_says_which(tmp_path, caplog):
 
 
 def test_resume_from_a_half_written_checkpoint_path_fails_in_one_line(tmp_path):
-    from araevent.errors import UsageError
     from araevent.checkpoints import resolve_resume
+    from araevent.errors import UsageError
 
     ckpt = _checkpoint(tmp_path / "checkpoints", 10)
     _truncate(ckpt / "trainer_state.json", 7)
