@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("formats", {"io", "labelstudio", "markup"}),
     ("text", {"text"}),
     ("tagging", {"tagging"}),
-    ("scoring", {"evaluation"}),
+    ("scoring", {"bootstrap", "evaluation", "mistakes", "pairing"}),
     ("reports", {"reporting"}),
     ("modeling", {"modeling"}),
     ("settings", {"config", "runfolder", "splits", "checkpoints"}),

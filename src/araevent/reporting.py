@@ -48,8 +48,10 @@ from araevent.evaluation import (
     LAYERS,
     TAG_VIEWS,
     VIEWS,
-    Confusion,
     Scores,
+)
+from araevent.mistakes import (
+    Confusion,
     argument_error_record,
     argument_mistakes,
     confusion,
