@@ -30,7 +30,7 @@ CARD_METRICS = [(view, family) for view, _ in hub.CARD_VIEWS for family, _ in hu
 @pytest.fixture(scope="module")
 def parity_run(tiny_run: Path, tmp_path_factory) -> Path:
     """A copy of the shared run (``--measure-parity`` writes into its metrics.json)."""
-    run = tmp_path_factory.mktemp("parity") / "run"
+    run = tmp_path_factory.mktemp("parity") / tiny_run.name  # the card names the run
     shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
     return run
 
