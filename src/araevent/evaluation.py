@@ -78,10 +78,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from seqeval.scheme import IOB2, Entities
 
 from araevent.bootstrap import bootstrap_f1
 from araevent.errors import DataError
-from araevent.labels import LAYERS
+from araevent.labels import LAYERS, is_valid_label
 from araevent.schema import Argument, Document, Span
 from araevent.tagging import OUTSIDE, spans_to_tags, split_tag
 from araevent.text import Unit
@@ -114,8 +115,6 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 
 def is_valid_tag(tag: str) -> bool:
     """``O`` or ``B-X``/``I-X`` with a well-formed X (``I--ORG``, ``OO`` are not)."""
-    from araevent.labels import is_valid_label
-
     prefix, label = split_tag(tag)
     if prefix == OUTSIDE and label is None:
         return True
@@ -153,8 +152,6 @@ def _zero() -> dict[str, Any]:
 
 def strict_entities(sequences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
     """The spans seqeval's strict IOB2 mode reads in each sequence: ``(start, end, type)``."""
-    from seqeval.scheme import IOB2, Entities
-
     if not sequences:
         return []
     ents = Entities([list(s) for s in sequences], IOB2)
@@ -169,9 +166,9 @@ def seqeval_scores(
     Tags are checked first. Where neither side holds a span (or there are no
     sequences) every score is 0: seqeval would return NaN or fail there.
     """
+    # seqeval.metrics pulls in scikit-learn (seconds): imported when a score is computed.
     from seqeval.metrics import classification_report
     from seqeval.metrics.sequence_labeling import get_entities
-    from seqeval.scheme import IOB2
 
     check_tags(gold, "gold")
     check_tags(pred, "predicted")

@@ -13,7 +13,7 @@ from typing import Any
 
 from araevent.errors import DataError
 from araevent.labels import LAYERS
-from araevent.schema import Document, Span
+from araevent.schema import Document, Span, overlapping_pairs, parse_span, resolve_overlaps
 from araevent.text import KnownWords, Unit, span_vocabulary, split_units
 
 
@@ -34,8 +34,6 @@ def predicted_spans(
     or inner one is kept and each one dropped is counted in
     ``stats["predicted_nested_dropped/<layer>"]``.
     """
-    from araevent.schema import overlapping_pairs, parse_span, resolve_overlaps
-
     keys = [f"predicted_{layer}" for layer in LAYERS]
     if not any(k in doc.extra for k in keys):
         return {"entities": list(doc.entities), "triggers": list(doc.triggers)}
