@@ -11,9 +11,7 @@ from pathlib import Path
 
 from araevent.config import evaluate_job, train_job
 from araevent.errors import AraEventError
-from araevent.evaluating import evaluate_model
 from araevent.reporting import main_table
-from araevent.training import train
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +26,10 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
 
     Returns ``cfg.optimized_metric`` when set (for Hydra sweepers).
     """
+    # Each entry imports only its own stage: training pulls in Trainer, datasets and
+    # accelerate, which evaluate.py does not need (and the other way round).
+    from araevent.training import train
+
     try:
         job = train_job(cfg, run_dir)
         metrics = train(job)
@@ -50,6 +52,8 @@ def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None)
     content. ``overrides`` are the command line's: when none names ``data``, the
     training run's recorded data config is scored on.
     """
+    from araevent.evaluating import evaluate_model  # its own stage only, as above
+
     try:
         job = evaluate_job(cfg, out_dir, overrides)
         metrics = evaluate_model(job)
