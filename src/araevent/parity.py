@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from transformers.utils import logging as hf_logging
+
 from araevent.errors import UsageError
 from araevent.predict import pipeline_parity
 from araevent.reporting import write_json
@@ -35,6 +37,7 @@ KEEP = (
 
 def measure_parity(model_dir: Path, docs: Sequence[Document], split: str) -> dict[str, Any]:
     """Span agreement of ``transformers.pipeline`` with araevent on one split, for the card."""
+    hf_logging.disable_progress_bar()  # one line for the result, not weight-loading bars
     result = pipeline_parity(model_dir, docs)
     return {"split": split, **{k: result[k] for k in KEEP if k in result}}
 
