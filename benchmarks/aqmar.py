@@ -762,7 +762,7 @@ def run_aqmar(
     crf["grid_wall_s"] = round(crf_wall, 1)
     res["crf"] = crf
 
-    from araevent.evaluation import paired_bootstrap
+    from araevent.bootstrap import paired_bootstrap
 
     res["paired"] = paired_bootstrap(tiny_eval["_rows"], crf_eval["_rows"], 1000, 0)
     res["paired_char"] = paired_bootstrap(tiny_eval["_char_rows"], crf_eval["_char_rows"], 1000, 0)

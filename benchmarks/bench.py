@@ -94,7 +94,7 @@ def machine_info() -> dict[str, Any]:
     import psutil
     import torch
 
-    from araevent.reporting import library_versions
+    from araevent.provenance import library_versions
 
     cpu = platform.processor()
     cpuinfo = Path("/proc/cpuinfo")
@@ -260,12 +260,12 @@ def training_throughput(work: Path, reps: int, quick: bool) -> dict[str, Any]:
 
     from araevent.config import train_job
     from araevent.modeling import Preprocessor, train_tiny_tokenizer
+    from araevent.splits import load_split
     from araevent.text import KnownWords, span_vocabulary, split_units
     from araevent.training import (
         build_features,
         build_tiny_model,
         label_schema,
-        load_split,
         training_arguments,
     )
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from araevent.cli import main
-from araevent.evaluation import corpus_units, score
+from araevent.evaluation import score
 from araevent.io import load_documents
+from araevent.pairing import corpus_units
 from araevent.reporting import write_json, write_predictions
 from araevent.schema import Span
 

@@ -9,19 +9,10 @@ import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
+from araevent.bootstrap import bootstrap_f1, paired_bootstrap, resampled_totals
 from araevent.errors import DataError
-from araevent.evaluation import (
-    VIEWS,
-    bootstrap_f1,
-    check_tags,
-    confusion,
-    ill_formed,
-    paired_bootstrap,
-    resampled_totals,
-    score,
-    seqeval_scores,
-    span_errors,
-)
+from araevent.evaluation import VIEWS, check_tags, ill_formed, score, seqeval_scores
+from araevent.mistakes import confusion, span_errors
 from araevent.schema import Document, Span
 from araevent.tagging import decode_spans
 from araevent.text import Unit, split_units

@@ -28,15 +28,24 @@ CARD_METRICS = [(view, family) for view, _ in hub.CARD_VIEWS for family, _ in hu
 
 
 @pytest.fixture(scope="module")
-def published(tiny_run: Path, tmp_path_factory) -> Path:
-    """``araevent publish RUN --dry-run DIR --include report.md`` with a token in the env."""
+def parity_run(tiny_run: Path, tmp_path_factory) -> Path:
+    """A copy of the shared run (``--measure-parity`` writes into its metrics.json)."""
+    run = tmp_path_factory.mktemp("parity") / tiny_run.name  # the card names the run
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+    return run
+
+
+@pytest.fixture(scope="module")
+def published(parity_run: Path, tmp_path_factory) -> Path:
+    """``araevent publish RUN --measure-parity --dry-run DIR --include report.md``, a token set."""
     out = tmp_path_factory.mktemp("publish") / "upload"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_TOKEN", FAKE_TOKEN)
         code = main(
             [
                 "publish",
-                str(tiny_run),
+                str(parity_run),
+                "--measure-parity",
                 "--repo-id",
                 REPO,
                 "--dry-run",
@@ -146,7 +155,9 @@ def test_card_parses_and_carries_the_metrics(published: Path, tiny_run: Path):
         assert result.dataset_type == "sample" and "sample corpus" in result.dataset_name
 
 
-def test_card_body_has_usage_labels_training_evaluation_limitations(published, tiny_run):
+def test_card_body_has_usage_labels_training_evaluation_limitations(
+    published, tiny_run, parity_run
+):
     from araevent.reporting import main_table
 
     text = (published / "README.md").read_text("utf-8")
@@ -154,7 +165,7 @@ def test_card_body_has_usage_labels_training_evaluation_limitations(published, t
         assert f"\n{heading}\n" in text, heading
     assert f'Extractor.from_pretrained(snapshot_download("{REPO}"))' in text
     assert 'pipeline("token-classification"' in text and 'aggregation_strategy="first"' in text
-    parity = metrics_of(tiny_run)["parity"]
+    parity = metrics_of(parity_run)["parity"]
     assert f"agree on {100 * parity['agreement']:.1f}% of exact character spans" in text
     assert "tiny test model" in text and "bundled sample corpus" in text
     config = json.loads((tiny_run / "model/config.json").read_text("utf-8"))["araevent"]
@@ -533,3 +544,51 @@ def test_known_words_under_another_name_go_up_and_load(tiny_run, tmp_path):
     assert sorted(loaded.known) == sorted(
         w for w in (model / "words.txt").read_text("utf-8").splitlines() if w
     )
+
+
+def test_measure_parity_saves_it_in_the_run_folder(published, parity_run, tiny_run):
+    metrics = metrics_of(parity_run)
+    parity = metrics.pop("parity")
+    assert parity["split"] == "test" and parity["documents"] == 20
+    assert (
+        0 <= parity["identical_spans"] <= min(parity["extractor_spans"], parity["pipeline_spans"])
+    )
+    assert metrics == metrics_of(tiny_run)  # the rest is as training wrote it
+
+
+def test_without_measure_parity_the_card_says_not_measured(tiny_run):
+    assert "parity" not in metrics_of(tiny_run)
+    text = hub.card_text(hub.load_source(tiny_run), REPO)
+    assert "Pipeline parity with araevent was not measured for this model." in text
+
+
+PARITY_FIX = (
+    "(publish the run folder train.py wrote, from the folder it was trained in, "
+    "or leave out --measure-parity)"
+)
+
+
+def test_measure_parity_needs_a_run_folder(tiny_run, tmp_path, capsys):
+    shutil.copytree(tiny_run / "model", tmp_path / "weights")
+    argv = ["publish", str(tmp_path / "weights"), "--repo-id", REPO, "--measure-parity"]
+    assert main([*argv, "--dry-run", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"araevent publish: --measure-parity needs a run folder with a metrics.json {PARITY_FIX}\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_measure_parity_names_a_split_that_is_not_there(tiny_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run / "model", run / "model")
+    metrics = metrics_of(tiny_run)
+    gone = tmp_path / "gone/test.jsonl"
+    metrics["config"]["data"]["test"] = str(gone)
+    (run / "metrics.json").write_text(json.dumps(metrics), "utf-8")
+    argv = ["publish", str(run), "--repo-id", REPO, "--measure-parity"]
+    assert main([*argv, "--dry-run", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"araevent publish: {run}/metrics.json: the test split ({gone}) is not there to "
+        f"measure parity on {PARITY_FIX}\n"
+    )
+    assert metrics_of(run) == metrics and not (tmp_path / "out").exists()

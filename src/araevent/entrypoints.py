@@ -9,7 +9,9 @@ import logging
 import sys
 from pathlib import Path
 
+from araevent.config import evaluate_job, train_job
 from araevent.errors import AraEventError
+from araevent.reporting import main_table
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,8 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
 
     Returns ``cfg.optimized_metric`` when set (for Hydra sweepers).
     """
-    from araevent.config import train_job
-    from araevent.reporting import main_table
+    # Each entry imports only its own stage: training pulls in Trainer, datasets and
+    # accelerate, which evaluate.py does not need (and the other way round).
     from araevent.training import train
 
     try:
@@ -50,8 +52,7 @@ def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None)
     content. ``overrides`` are the command line's: when none names ``data``, the
     training run's recorded data config is scored on.
     """
-    from araevent.config import evaluate_job
-    from araevent.reporting import evaluate_model, main_table
+    from araevent.evaluating import evaluate_model  # its own stage only, as above
 
     try:
         job = evaluate_job(cfg, out_dir, overrides)

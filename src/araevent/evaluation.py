@@ -58,6 +58,14 @@ gold trigger that is not annotated are not scored
 
 Macro and weighted averages run over event types (identification) and roles
 (classification). With no argument on either side, no argument key exists.
+
+Around this module: :mod:`araevent.bootstrap` (intervals and the paired test),
+:mod:`araevent.mistakes` (error records and confusion matrices) and
+:mod:`araevent.pairing` (prediction files for model-free scoring). This one is
+over 500 lines for a reason: it is the one definition of every metric key, and
+the span, seqeval, corpus-token and argument views share its counting helpers
+(``prf``, ``_put``, the per-document count rows the bootstrap reads); split
+apart, one key's definition would live in two files.
 """
 
 from __future__ import annotations
@@ -65,14 +73,16 @@ from __future__ import annotations
 import bisect
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from seqeval.scheme import IOB2, Entities
 
+from araevent.bootstrap import bootstrap_f1
 from araevent.errors import DataError
-from araevent.labels import LAYERS
+from araevent.labels import LAYERS, is_valid_label
 from araevent.schema import Argument, Document, Span
 from araevent.tagging import OUTSIDE, spans_to_tags, split_tag
 from araevent.text import Unit
@@ -93,8 +103,6 @@ ARGUMENT_PROTOCOL = (
     "trigger's event type match a gold argument, classified when its role matches too; "
     "strict also requires the trigger's span; each gold argument matches once"
 )
-# documents per resampling chunk times samples: caps bootstrap memory at ~8 MB of indices
-_CHUNK_CELLS = 1_000_000
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -107,8 +115,6 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 
 def is_valid_tag(tag: str) -> bool:
     """``O`` or ``B-X``/``I-X`` with a well-formed X (``I--ORG``, ``OO`` are not)."""
-    from araevent.labels import is_valid_label
-
     prefix, label = split_tag(tag)
     if prefix == OUTSIDE and label is None:
         return True
@@ -146,8 +152,6 @@ def _zero() -> dict[str, Any]:
 
 def strict_entities(sequences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
     """The spans seqeval's strict IOB2 mode reads in each sequence: ``(start, end, type)``."""
-    from seqeval.scheme import IOB2, Entities
-
     if not sequences:
         return []
     ents = Entities([list(s) for s in sequences], IOB2)
@@ -162,9 +166,9 @@ def seqeval_scores(
     Tags are checked first. Where neither side holds a span (or there are no
     sequences) every score is 0: seqeval would return NaN or fail there.
     """
+    # seqeval.metrics pulls in scikit-learn (seconds): imported when a score is computed.
     from seqeval.metrics import classification_report
     from seqeval.metrics.sequence_labeling import get_entities
-    from seqeval.scheme import IOB2
 
     check_tags(gold, "gold")
     check_tags(pred, "predicted")
@@ -250,102 +254,6 @@ def _averages(per_type: dict[str, dict[str, float]]) -> dict[str, dict[str, floa
             k: float(np.average([r[k] for r in rows], weights=w)) if w.sum() else 0.0 for k in STATS
         }
     return out
-
-
-def resampled_totals(
-    tables: Sequence[np.ndarray], samples: int, seed: int
-) -> Iterator[list[np.ndarray]]:
-    """Summed ``[tp, fp, fn]`` of bootstrap resamples of documents, in chunks.
-
-    Every table has one row per document (the same documents in the same order);
-    each resample draws the same document indices for every table, which makes
-    a paired test. Yields, per chunk, one ``[chunk, 3]`` array per table.
-    """
-    n = len(tables[0])
-    rng = np.random.default_rng(seed)
-    chunk = max(1, _CHUNK_CELLS // max(n, 1))
-    done = 0
-    while done < samples:
-        size = min(chunk, samples - done)
-        idx = rng.integers(0, n, size=(size, n))
-        yield [t[idx].sum(axis=1) for t in tables]
-        done += size
-
-
-def f1_from_counts(totals: np.ndarray) -> np.ndarray:
-    """Micro F1 of each ``[tp, fp, fn]`` row (0 where there is nothing to score)."""
-    totals = np.asarray(totals)
-    tp, fp, fn = totals[..., 0], totals[..., 1], totals[..., 2]
-    denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros(denom.shape, dtype=float), where=denom > 0)
-
-
-def _defined_f1(totals: np.ndarray) -> np.ndarray:
-    """F1 of each row, NaN where a resample holds no gold and no predicted span."""
-    f1 = f1_from_counts(totals)
-    empty = (2 * totals[..., 0] + totals[..., 1] + totals[..., 2]) == 0
-    return np.where(empty, np.nan, f1)
-
-
-def bootstrap_f1(counts: np.ndarray, samples: int, seed: int) -> tuple[float, float]:
-    """95% interval of micro F1 from per-document ``[tp, fp, fn]`` rows, documents resampled.
-
-    A resample of documents with no gold and no predicted span has no F1 and is
-    left out (it would otherwise count as 0 and drag a perfect system's interval
-    down to 0).
-    """
-    if len(counts) == 0 or samples <= 0:
-        return (0.0, 0.0)
-    f1 = np.concatenate(
-        [_defined_f1(t[0]) for t in resampled_totals([np.asarray(counts)], samples, seed)]
-    )
-    f1 = f1[~np.isnan(f1)]
-    if not len(f1):
-        return (0.0, 0.0)
-    lo, hi = np.percentile(f1, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
-def paired_bootstrap(
-    a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0
-) -> dict[str, float]:
-    """Paired bootstrap test of the micro-F1 difference between systems ``a`` and ``b``.
-
-    ``a`` and ``b`` hold ``[tp, fp, fn]`` per document for the same documents in the
-    same order. Each resample draws documents with replacement (the same draw for
-    both systems) and measures ``delta_i = F1_a - F1_b`` (resamples where either F1
-    is undefined, with nothing to score, are left out). The two-sided p-value is
-    the share of resamples whose delta lies at least as far from the observed
-    delta as the observed delta lies from 0 (the bootstrap distribution shifted
-    to the null; Berg-Kirkpatrick et al. 2012), counted as ``(k + 1) / (n + 1)``
-    so it is never 0.
-    """
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        raise ValueError(f"paired counts differ in shape: {a.shape} vs {b.shape}")
-    f1_a = float(f1_from_counts(a.sum(axis=0))) if len(a) else 0.0
-    f1_b = float(f1_from_counts(b.sum(axis=0))) if len(b) else 0.0
-    delta = f1_a - f1_b
-    out = {"f1_a": f1_a, "f1_b": f1_b, "delta": delta, "samples": samples, "documents": len(a)}
-    deltas = np.zeros(0)
-    if len(a) and samples > 0:
-        deltas = np.concatenate(
-            [
-                _defined_f1(ta) - _defined_f1(tb)
-                for ta, tb in resampled_totals([a, b], samples, seed)
-            ]
-        )
-        deltas = deltas[~np.isnan(deltas)]
-    if not len(deltas):
-        return {**out, "p_value": 1.0, "delta_ci_low": 0.0, "delta_ci_high": 0.0}
-    extreme = int(np.sum(np.abs(deltas - delta) >= abs(delta) - 1e-12))
-    lo, hi = np.percentile(deltas, [2.5, 97.5])
-    return {
-        **out,
-        "p_value": (extreme + 1) / (len(deltas) + 1),
-        "delta_ci_low": float(lo),
-        "delta_ci_high": float(hi),
-    }
 
 
 def layer_tags(
@@ -613,6 +521,33 @@ def score(
     return Scores(metrics, per_type, dict(counts), doc_counts)
 
 
+def score_predictions(
+    gold: Sequence[Document],
+    preds: Sequence[Any],
+    trigger_labels: Iterable[str],
+    *,
+    prefix: str,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> Scores:
+    """Score a model's predictions of a split: the one call dev, test and ``evaluate.py`` use.
+
+    ``preds[d]`` is the :class:`~araevent.predict.Prediction` of ``gold[d]`` (its
+    ``spans``, ``units`` and raw ``tags``): seqeval sees exactly the tags the model
+    emitted, so a reloaded model reproduces its training-time scores.
+    """
+    return score(
+        gold,
+        [p.spans for p in preds],
+        [p.units for p in preds],
+        pred_tags=[p.tags for p in preds],
+        trigger_labels=set(trigger_labels),
+        prefix=prefix,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+
+
 # --- arguments ----------------------------------------------------------------
 
 
@@ -723,102 +658,6 @@ def _argument_views(
                 counts[f"{view}/{fam}_{kind}"] = value
 
 
-@dataclass
-class ArgumentMistake:
-    """One argument error of one document.
-
-    ``error`` is ``missed`` (a gold argument nothing predicted matches),
-    ``spurious`` (a predicted argument matching no gold one), ``wrong_role`` (a
-    gold argument predicted with its span and event type but another role) or
-    ``wrong_span`` (predicted with its event type and role on an overlapping,
-    different span). ``item`` is the gold argument (the predicted one for
-    ``spurious``) with its trigger; ``related`` the predicted one it was taken for.
-    Errors follow the identification/classification (OneIE) view:
-    ``missed + wrong_role + wrong_span`` is its classification false negatives,
-    ``spurious + wrong_role + wrong_span`` its false positives.
-    """
-
-    error: str
-    item: ArgItem
-    related: list[ArgItem] = field(default_factory=list)
-
-
-def argument_mistakes(
-    gold_triggers: Sequence[Span], pred_triggers: Sequence[Span]
-) -> list[ArgumentMistake]:
-    """Every argument error of one document, in text order (see :class:`ArgumentMistake`)."""
-    gold, pred = argument_items(gold_triggers, pred_triggers)
-    # exact matches leave the error lists: same trigger span first, then any trigger
-    for fam in ("strict", "span"):
-        left: list[ArgItem] = []
-        for g in gold:
-            k = argument_key(g, "arguments/classification", fam)
-            hit = next(
-                (
-                    i
-                    for i, p in enumerate(pred)
-                    if argument_key(p, "arguments/classification", fam) == k
-                ),
-                None,
-            )
-            if hit is None:
-                left.append(g)
-            else:
-                pred.pop(hit)
-        gold = left
-    out: list[ArgumentMistake] = []
-    for error, same in (
-        ("wrong_role", lambda g, p: (g[1].start, g[1].end) == (p[1].start, p[1].end)),
-        (
-            "wrong_span",
-            lambda g, p: (
-                g[1].role == p[1].role and _overlaps((g[1].start, g[1].end), (p[1].start, p[1].end))
-            ),
-        ),
-    ):
-        left = []
-        for g in gold:
-            hit = next(
-                (i for i, p in enumerate(pred) if g[0].label == p[0].label and same(g, p)), None
-            )
-            if hit is None:
-                left.append(g)
-            else:
-                out.append(ArgumentMistake(error, g, [pred.pop(hit)]))
-        gold = left
-    out += [ArgumentMistake(MISSED, g) for g in gold]
-    out += [ArgumentMistake(SPURIOUS, p) for p in pred]
-    out.sort(key=lambda e: (e.item[1].start, e.item[1].end, e.item[0].start, e.error))
-    return out
-
-
-def _trigger_dict(t: Span, text: str) -> dict[str, Any]:
-    return {"start": t.start, "end": t.end, "label": t.label, "text": text[t.start : t.end]}
-
-
-def argument_error_record(doc: Document, err: ArgumentMistake, context: int = 40) -> dict[str, Any]:
-    """One argument line of ``errors.jsonl``: the argument, its trigger and the context."""
-    t, a = err.item
-    other = "predicted" if err.error != SPURIOUS else "gold"
-    return {
-        "id": doc.id,
-        "layer": "arguments",
-        "error": err.error,
-        "kind": err.error,
-        "start": a.start,
-        "end": a.end,
-        "role": a.role,
-        "text": doc.text[a.start : a.end],
-        "trigger": _trigger_dict(t, doc.text),
-        "left_context": doc.text[max(0, a.start - context) : a.start],
-        "right_context": doc.text[a.end : a.end + context],
-        other: [
-            {**ra.to_dict(doc.text), "trigger": _trigger_dict(rt, doc.text)}
-            for rt, ra in err.related
-        ],
-    }
-
-
 def _tagged_spans(seqs: Sequence[dict[str, list[str]]]) -> int:
     both = ("entities", "triggers/classification")
     return sum(sum(t.startswith("B-") for v in both for t in s[v]) for s in seqs)
@@ -869,7 +708,8 @@ def _put_ci(metrics: dict, key: str, rows: np.ndarray, bootstrap: int, seed: int
         metrics[f"{key}/f1_ci_high"] = hi
 
 
-def _overlaps(a: Span | tuple, b: Span | tuple) -> bool:
+def overlaps(a: Span | tuple, b: Span | tuple) -> bool:
+    """Whether two spans (or ``(start, end, ...)`` tuples) share a character."""
     a0, a1 = (a.start, a.end) if isinstance(a, Span) else a[:2]
     b0, b1 = (b.start, b.end) if isinstance(b, Span) else b[:2]
     return a0 < b1 and b0 < a1
@@ -880,267 +720,9 @@ def _boundary_errors(gold: set[tuple], pred: set[tuple]) -> int:
     n = 0
     missed = gold - pred
     for p in pred - gold:
-        if any(g[2] == p[2] and _overlaps(g, p) for g in missed):
+        if any(g[2] == p[2] and overlaps(g, p) for g in missed):
             n += 1
     return n
-
-
-@dataclass
-class SpanError:
-    """One false positive or false negative of one layer, and what kind of error it is.
-
-    ``error`` is ``false_positive`` (predicted, not in the gold) or ``false_negative``
-    (gold, not predicted). ``kind`` refines it: ``type_confusion`` (a span with the
-    same extent and another type on the other side), ``boundary`` (an overlapping
-    span of the same type with other ends on the other side), otherwise ``error``
-    itself. ``related`` holds those other-side spans.
-    """
-
-    layer: str
-    error: str
-    kind: str
-    span: Span
-    related: list[Span] = field(default_factory=list)
-
-
-def span_errors(gold: dict[str, list[Span]], pred: dict[str, list[Span]]) -> list[SpanError]:
-    """Every false positive and false negative of one document, classified, in text order."""
-    out: list[SpanError] = []
-    for layer in LAYERS:
-        g_keys = {s.key for s in gold.get(layer, [])}
-        p_keys = {s.key for s in pred.get(layer, [])}
-        missed = [s for s in gold.get(layer, []) if s.key not in p_keys]
-        spurious = [s for s in pred.get(layer, []) if s.key not in g_keys]
-        for error, mine, other in (
-            ("false_positive", spurious, missed),
-            ("false_negative", missed, spurious),
-        ):
-            for s in mine:
-                same = [o for o in other if (o.start, o.end) == (s.start, s.end)]
-                near = [o for o in other if o.label == s.label and _overlaps(o, s)]
-                if same:
-                    out.append(SpanError(layer, error, "type_confusion", s, same))
-                elif near:
-                    out.append(SpanError(layer, error, "boundary", s, near))
-                else:
-                    out.append(SpanError(layer, error, error, s, []))
-    out.sort(key=lambda e: (e.span.start, e.span.end, e.layer, e.error))
-    return out
-
-
-def error_record(doc: Document, err: SpanError, context: int = 40) -> dict[str, Any]:
-    """One line of ``errors.jsonl``: the span, its text and ``context`` characters around it."""
-    s = err.span
-    other = "gold" if err.error == "false_positive" else "predicted"
-    return {
-        "id": doc.id,
-        "layer": err.layer,
-        "error": err.error,
-        "kind": err.kind,
-        "start": s.start,
-        "end": s.end,
-        "label": s.label,
-        "text": doc.text[s.start : s.end],
-        "left_context": doc.text[max(0, s.start - context) : s.start],
-        "right_context": doc.text[s.end : s.end + context],
-        other: [o.to_dict(doc.text) for o in err.related],
-    }
-
-
-@dataclass
-class Confusion:
-    """Gold type (rows, plus ``spurious``) against predicted type (columns, plus ``missed``).
-
-    Spans are paired by exact extent: the diagonal counts exact matches, an
-    off-diagonal cell a type confusion on the same extent; a gold span with no
-    predicted span of its extent is ``missed``, a predicted span with no gold one
-    ``spurious`` (boundary errors land there, as exact-span scoring counts them).
-    """
-
-    labels: list[str]
-    matrix: np.ndarray
-
-    @property
-    def rows(self) -> list[str]:
-        """Row names: the types, then ``spurious``."""
-        return [*self.labels, SPURIOUS]
-
-    @property
-    def columns(self) -> list[str]:
-        """Column names: the types, then ``missed``."""
-        return [*self.labels, MISSED]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for ``metrics.json``."""
-        return {"rows": self.rows, "columns": self.columns, "matrix": self.matrix.tolist()}
-
-
-def confusion(
-    gold: Sequence[dict[str, list[Span]]], pred: Sequence[dict[str, list[Span]]], layer: str
-) -> Confusion:
-    """The confusion matrix of one layer over all documents."""
-    labels = sorted({s.label for spans in (*gold, *pred) for s in spans.get(layer, [])})
-    index = {t: i for i, t in enumerate(labels)}
-    k = len(labels)
-    m = np.zeros((k + 1, k + 1), dtype=np.int64)
-    for g, p in zip(gold, pred, strict=True):
-        by_extent: dict[tuple[int, int], list[Span]] = {}
-        for s in p.get(layer, []):
-            by_extent.setdefault((s.start, s.end), []).append(s)
-        for s in sorted(g.get(layer, []), key=lambda s: s.key):
-            cands = by_extent.get((s.start, s.end))
-            if cands:
-                same = [c for c in cands if c.label == s.label]
-                c = same[0] if same else cands[0]
-                cands.remove(c)
-                m[index[s.label], index[c.label]] += 1
-            else:
-                m[index[s.label], k] += 1
-        for rest in by_extent.values():
-            for c in rest:
-                m[k, index[c.label]] += 1
-    return Confusion(labels, m)
-
-
-# --- model-free scoring: documents from two files -------------------------
-
-
-def predicted_spans(
-    doc: Document,
-    path: str | None = None,
-    line: int | None = None,
-    *,
-    nested: str = "error",
-    stats: Counter | None = None,
-) -> dict[str, list[Span]]:
-    """The predictions a document carries.
-
-    ``predicted_entities``/``predicted_triggers`` when the document has either key
-    (a missing one is empty), else its ``entities``/``triggers`` (which the reader
-    has already checked). Overlapping predicted spans of one layer are handled as
-    the reader handles gold ones: an error with ``nested="error"``, else the outer
-    or inner one is kept and each one dropped is counted in
-    ``stats["predicted_nested_dropped/<layer>"]``.
-    """
-    from araevent.schema import overlapping_pairs, parse_span, resolve_overlaps
-
-    keys = [f"predicted_{layer}" for layer in LAYERS]
-    if not any(k in doc.extra for k in keys):
-        return {"entities": list(doc.entities), "triggers": list(doc.triggers)}
-    where: dict[str, Any] = {"path": path, "line": line, "doc_id": doc.id}
-    out: dict[str, list[Span]] = {}
-    for layer, key in zip(LAYERS, keys, strict=True):
-        raw = doc.extra.get(key, [])
-        if not isinstance(raw, list):
-            raise DataError(f"{key} is {type(raw).__name__}, not a list", **where)
-        spans = []
-        for i, obj in enumerate(raw):
-            span, errs = parse_span(obj, doc.text, where=where, layer=key, index=i)
-            if errs:
-                raise errs[0]
-            spans.append(span)
-        pairs = overlapping_pairs(spans)
-        if pairs and nested == "error":
-            (a, b), more = pairs[0], len(pairs) - 1
-            raise DataError(
-                f"{key} overlap: [{a.start}, {a.end}) {a.label} and [{b.start}, {b.end}) "
-                f"{b.label}" + (f" (and {more} more overlapping pairs)" if more else ""),
-                fix="remove one, or keep one: --nested outer|inner",
-                **where,
-            )
-        spans, dropped = resolve_overlaps(spans, nested)
-        if stats is not None:
-            stats[f"predicted_nested_dropped/{layer}"] += len(dropped)
-        out[layer] = spans
-    return out
-
-
-def pair_documents(
-    gold: Sequence[Document],
-    pred: Sequence[Document],
-    *,
-    match: str = "id",
-    gold_path: str | None = None,
-    pred_path: str | None = None,
-    pred_lines: dict[str, int | None] | None = None,
-    nested: str = "error",
-    stats: Counter | None = None,
-) -> list[dict[str, list[Span]]]:
-    """Predicted spans for each gold document, in gold order.
-
-    ``match="id"`` pairs documents by id: a gold id missing from the prediction, an
-    extra predicted id or a repeated id is an error naming them. ``match="order"``
-    pairs the i-th documents (for formats whose ids come from file names, such as
-    CoNLL without ``-DOCSTART-``). Paired texts must be equal. ``pred_lines`` (the
-    line of each predicted id), ``nested`` and ``stats`` go to :func:`predicted_spans`.
-    """
-    if match not in ("id", "order"):
-        raise ValueError(f"match is 'id' or 'order', not {match!r}")
-    if match == "order":
-        if len(gold) != len(pred):
-            raise DataError(
-                f"{len(gold)} gold documents but {len(pred)} predicted ones",
-                path=pred_path,
-                fix="--match order pairs documents by position",
-            )
-        pairs = list(zip(gold, pred, strict=True))
-    else:
-        for docs, path in ((gold, gold_path), (pred, pred_path)):
-            seen = Counter(d.id for d in docs)
-            repeated = sorted(i for i, c in seen.items() if c > 1)
-            if repeated:
-                raise DataError(
-                    f"repeated document ids: {_some(repeated)}",
-                    path=path,
-                    fix="ids must be unique to match gold and prediction",
-                )
-        by_id = {d.id: d for d in pred}
-        gold_ids = {d.id for d in gold}
-        missing = sorted(gold_ids - set(by_id))
-        extra = sorted(set(by_id) - gold_ids)
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(
-                    f"{len(missing)} gold ids missing from the prediction: {_some(missing)}"
-                )
-            if extra:
-                parts.append(f"{len(extra)} predicted ids not in the gold: {_some(extra)}")
-            raise DataError(
-                "; ".join(parts),
-                path=pred_path,
-                fix="score the prediction of exactly the gold documents",
-            )
-        pairs = [(g, by_id[g.id]) for g in gold]
-    out = []
-    for g, p in pairs:
-        if g.text != p.text:
-            raise DataError(
-                f"text differs from gold document {g.id!r}",
-                path=pred_path,
-                doc_id=p.id,
-                fix="character offsets are only comparable on the same text",
-            )
-        line = (pred_lines or {}).get(p.id)
-        out.append(predicted_spans(p, pred_path, line, nested=nested, stats=stats))
-    return out
-
-
-def _some(items: Sequence[str], k: int = 5) -> str:
-    shown = ", ".join(repr(x) for x in items[:k])
-    return shown + (f" and {len(items) - k} more" if len(items) > k else "")
-
-
-def corpus_units(docs: Sequence[Document]) -> list[list[Unit]]:
-    """Units for model-free scoring.
-
-    The proclitic rule with the shipped known words plus the gold documents' span
-    vocabulary (as a model trained on them would know it).
-    """
-    from araevent.text import KnownWords, span_vocabulary, split_units
-
-    known = KnownWords.shipped().union(span_vocabulary(docs))
-    return [split_units(d.text, known) for d in docs]
 
 
 def span_doc_counts(

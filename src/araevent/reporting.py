@@ -1,14 +1,16 @@
-"""Run folders and report folders: metrics.json, report.md, predictions.jsonl, errors.jsonl.
+"""Report folders and tables: metrics.json, report.md, predictions.jsonl, errors.jsonl.
 
-Only rank 0 calls these. Every number comes from :func:`araevent.evaluation.score`.
-``finish_run`` closes a training run; :func:`evaluate_model` is ``evaluate.py``
-(the same :class:`~araevent.predict.Predictor` and ``score`` as training's dev
-scorer); :func:`write_report` writes the report folder that ``evaluate.py`` and
+Only rank 0 calls these. Every number comes from :func:`araevent.evaluation.score`;
+this module only lays scores out. Training's run folder
+(:func:`araevent.training.finish_run`), ``evaluate.py``
+(:func:`araevent.evaluating.evaluate_model`) and ``araevent score`` use it;
+:func:`write_report` writes the report folder that ``evaluate.py`` and
 ``araevent score`` share:
 
 - ``metrics.json``: flat metric keys (``test/triggers/classification/span/f1``),
-  then ``counts``, ``errors``, ``per_type``, ``confusion``, ``run``, ``versions``,
-  ``git_commit``, ``data_hashes``, ``config``;
+  then ``counts``, ``errors``, ``per_type``, ``confusion``, ``run``, and the
+  provenance keys of :func:`araevent.provenance.run_provenance` (``versions``,
+  ``git_commit``, ``data_hashes``, ``config``);
 - ``report.md``: tables a paper can paste;
 - ``predictions.jsonl``: gold documents plus ``predicted_entities``/``predicted_triggers``
   (``araevent score predictions.jsonl predictions.jsonl`` re-scores it);
@@ -20,24 +22,23 @@ scorer); :func:`write_report` writes the report folder that ``evaluate.py`` and
 Reports show the views of the layers a model has (``run.layers``; ``araevent
 score``: the layers with a gold or predicted span); ``metrics.json`` keeps
 every key. A report folder is written whole or, when a file cannot be, not at all.
+
+Over 500 lines because it is one job, laid out once: each table of ``report.md``
+beside the markdown that assembles them and the writer that puts them in the folder.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from araevent.errors import UsageError
 from araevent.evaluation import (
@@ -47,8 +48,10 @@ from araevent.evaluation import (
     LAYERS,
     TAG_VIEWS,
     VIEWS,
-    Confusion,
     Scores,
+)
+from araevent.mistakes import (
+    Confusion,
     argument_error_record,
     argument_mistakes,
     confusion,
@@ -57,85 +60,7 @@ from araevent.evaluation import (
 )
 from araevent.schema import Document, Span
 
-LIBRARIES = (
-    "araevent",
-    "torch",
-    "transformers",
-    "tokenizers",
-    "datasets",
-    "accelerate",
-    "hydra-core",
-    "seqeval",
-    "huggingface-hub",
-    "numpy",
-)
 CONTEXT_CHARS = 40
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries that shape results."""
-    out = {}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def git_commit(cwd: str | Path = ".") -> str | None:
-    """The checkout's commit (with ``-dirty`` when it has changes), or ``None``."""
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout
-        return sha + ("-dirty" if dirty.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def file_hashes(paths: Sequence[str | Path | None]) -> dict[str, str]:
-    """sha256 of each data file (every file under a folder)."""
-    out = {}
-    for p in paths:
-        if p is None:
-            continue
-        path = Path(p)
-        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
-        for f in files:
-            if f.is_file():
-                out[display_path(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
-    return out
-
-
-def display_path(path: str | Path, base: str | Path | None = None) -> str:
-    """``path`` relative to ``base`` (default: the working directory) when it lies under it.
-
-    Run files keep no absolute local path that does not need to be there.
-    """
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(Path(base or Path.cwd()).resolve()))
-    except ValueError:
-        return str(path)
-
-
-def peak_memory_mb() -> float:
-    """This process's peak resident memory so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def fmt(x: float) -> str:
@@ -462,7 +387,7 @@ def write_predictions(path: Path, docs: Sequence[Document], preds) -> None:
 
 def plot_confusion(conf: Confusion, path: Path, title: str) -> None:
     """A confusion heat map as PNG (matplotlib's Agg canvas; pyplot is never imported)."""
-    import numpy as np
+    # matplotlib is heavy (and only needed when a report has a confusion plot).
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -587,286 +512,21 @@ def _write_report_files(out, title, split, docs, preds, scores, meta, notes) -> 
     return metrics_doc
 
 
-def _training_run_of(model_dir: Path) -> dict[str, Any]:
-    """The training config and seed of a ``model/`` folder inside a training run folder."""
-    run = model_dir.parent
-    f = run / "metrics.json"
-    if model_dir.name == "model" and f.is_file():
-        doc = json.loads(f.read_text("utf-8"))
-        config = doc.get("config")
-        if isinstance(config, dict):
-            return {
-                "training_run": str(run),
-                "training_config": config,
-                "training_seed": config.get("seed", doc.get("run", {}).get("seed")),
-            }
-    return {"training_run": None, "training_config": None, "training_seed": None}
+def check_output_folder(out: Path) -> None:
+    """Fail before any work when ``--output`` cannot become a report folder.
 
-
-def _use_training_data(job, training: dict[str, Any]) -> str | None:
-    """Score on the training run's data when the command line named none.
-
-    Replaces ``job.data`` (and ``job.config["data"]``) with the ``data`` config the
-    run folder recorded; returns the note saying which data is scored, or ``None``
-    when the command line chose it.
+    Raises:
+        UsageError: ``out`` is a file, or the nearest existing folder above it
+            cannot be written.
     """
-    from omegaconf import OmegaConf
-
-    from araevent.config import data_settings
-
-    recorded = (training.get("training_config") or {}).get("data")
-    if job.data_given:
-        return None
-    if not isinstance(recorded, dict):
-        return (
-            f"data: {job.data.name}, the default (no training run folder with a data config "
-            f"around {job.model_path}); pass data=... to choose the data"
-        )
-    try:
-        job.data = data_settings(OmegaConf.create(recorded))
-    except (KeyError, AttributeError, TypeError, ValueError) as exc:  # a hand-edited config
+    if out.exists() and not out.is_dir():
         raise UsageError(
-            f"{training['training_run']}/metrics.json: its data config cannot be read "
-            f"({exc}) (pass data=... to choose the data to score on)"
-        ) from None
-    job.config = {**job.config, "data": recorded}
-    return (
-        f"data: the training run's data config (data={job.data.name}, recorded in "
-        f"{training['training_run']}/metrics.json); pass data=... to score on other data"
-    )
-
-
-def _labels_not_in_model(docs: Sequence[Document], schema, layers: Sequence[str]) -> Counter:
-    """Gold spans per label the model cannot predict, in the layers it has."""
-    missing: Counter = Counter()
-    for layer in layers:
-        have = set(schema.layer_labels(layer))
-        missing.update(s.label for d in docs for s in d.layer(layer) if s.label not in have)
-    return Counter(dict(sorted(missing.items())))
-
-
-def _check_label_overlap(
-    docs: Sequence[Document], schema, layers: Sequence[str], location: str, data_name: str
-) -> None:
-    """Refuse gold none of whose span labels the model has (wrong data, not a weak model)."""
-    gold = {s.label for d in docs for layer in LAYERS for s in d.layer(layer)}
-    model = {label for layer in LAYERS for label in schema.layer_labels(layer)}
-    if not gold or gold & model:
-        return
-    shown = ", ".join(sorted(gold)[:6]) + (f" and {len(gold) - 6} more" if len(gold) > 6 else "")
-    raise UsageError(
-        f"{location}: none of the {len(gold)} gold labels ({shown}) is a label of the "
-        f"model ({', '.join(sorted(model)) or 'none'}) (score on the data the model was "
-        f"trained on: leave data= out to use the run folder's, or pass data=... "
-        f"instead of data={data_name})"
-    )
-
-
-def evaluate_model(job) -> dict[str, Any]:
-    """``evaluate.py``: load a model folder, predict a split, score, write the report folder.
-
-    ``job`` is a :class:`~araevent.config.EvaluateJob`. Prediction and scoring are
-    the ones training's dev scorer uses (``Predictor`` with the model's raw tags
-    passed to ``score``), so a reloaded model reproduces its training-time scores.
-    """
-    import torch
-
-    from araevent.evaluation import score
-    from araevent.modeling import load_model_dir
-    from araevent.predict import Predictor
-    from araevent.training import load_split
-
-    started = time.perf_counter()
-    path = Path(job.model_path)
-    if not path.exists():
-        raise UsageError(
-            f"model_path={job.model_path}: no such folder; evaluate.py takes the model/ "
-            "folder (or the run folder) that train.py writes, not a Hub name"
+            f"--output {out}: a file is there (the report is a folder: choose a new path)"
         )
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # one line per result, not a weight-loading bar
-    try:
-        loaded = load_model_dir(path, device=job.device)
-    except OSError as exc:
-        raise UsageError(f"cannot load the model in {path}: {exc}".replace("\n", " ")) from None
-    training = _training_run_of(loaded.path)
-    data_note = _use_training_data(job, training)
-    location = getattr(job.data, job.split, None)
-    if not location:
-        raise UsageError(
-            f"data.{job.split} is not set in data={job.data.name}; "
-            f"set data.{job.split}=PATH or choose split=train|dev|test"
-        )
-    docs = load_split(job.data, job.split)
-    schema = loaded.schema
-    layers = [layer for layer in LAYERS if schema.layer_labels(layer)]
-    _check_label_overlap(docs, schema, layers, location, job.data.name)
-    loaded_at = time.perf_counter()
-    predictor = Predictor.from_loaded(loaded, job.batch_size, job.decoding)
-    preds = predictor.predict_texts([d.text for d in docs])
-    predicted_at = time.perf_counter()
-    scores = score(
-        docs,
-        [p.spans for p in preds],
-        [p.units for p in preds],
-        pred_tags=[p.tags for p in preds],
-        trigger_labels=set(schema.triggers),
-        prefix=job.split,
-        bootstrap=job.bootstrap,
-        seed=job.seed,
-    )
-    scored_at = time.perf_counter()
-    inference = {
-        "units": sum(len(p.units) for p in preds),
-        "windows": sum(p.windows for p in preds),
-        "documents_over_one_window": sum(p.windows > 1 for p in preds),
-        "empty_units_as_unk": sum(p.empty_units for p in preds),
-        "truncated_units": sum(p.truncated_units for p in preds),
-    }
-    scores.counts.update({f"inference/{k}": v for k, v in inference.items()})
-    meta = loaded.meta
-    notes = [
-        f"model: {loaded.path} (base {meta.get('base_model')}; label set "
-        f"{meta.get('label_set')}; decoding {predictor.decoding}); data: {job.data.name} "
-        f"{job.split} ({location})",
-        f"inference: {inference['windows']} windows for {len(docs)} documents "
-        f"({inference['documents_over_one_window']} longer than one window), "
-        f"{inference['empty_units_as_unk']} empty units fed as [UNK], "
-        f"{inference['truncated_units']} units truncated",
-    ]
-    if data_note:
-        notes.append(data_note)
-    for layer in LAYERS:
-        n = scores.counts.get(f"gold_spans/{layer}")
-        if n and layer not in layers:
-            notes.append(
-                f"the model has no {layer} labels: the {n} gold {layer} spans are not shown "
-                f"(metrics.json keeps every key; its {layer} and overall keys count them as "
-                f"missed; data.layers=[...] leaves a layer out of the gold)"
-            )
-    missing = _labels_not_in_model(docs, schema, layers)
-    if missing:
-        notes.append(
-            "gold labels the model does not have (their spans count as missed): "
-            + ", ".join(f"{label} ({n})" for label, n in missing.items())
-        )
-    notes.append(
-        "re-scoring predictions.jsonl with `araevent score` reproduces the span "
-        "scores exactly; its seqeval scores use tags rebuilt from the decoded spans "
-        "and the shipped known words, not the model's raw tags"
-    )
-    meta_doc = {
-        "run": {
-            "task": "evaluate",
-            "split": job.split,
-            "model_path": str(loaded.path),
-            "decoding": predictor.decoding,
-            "batch_size": job.batch_size,
-            "device": str(next(loaded.model.parameters()).device),
-            "torch_threads": torch.get_num_threads(),
-            "bootstrap": job.bootstrap,
-            "seed": job.seed,
-            "load_time_s": round(loaded_at - started, 3),
-            "predict_time_s": round(predicted_at - loaded_at, 3),
-            "score_time_s": round(scored_at - predicted_at, 3),
-            "inference": inference,
-        },
-        "model": {
-            "path": str(loaded.path),
-            "base_model": meta.get("base_model"),
-            "label_set": meta.get("label_set"),
-            "labels": schema.to_dict(),
-            "preprocessing": meta.get("preprocessing"),
-            **training,
-        },
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "data_hashes": file_hashes([location] if job.data.format != "hub" else []),
-        "config": job.config,
-    }
-    title = f"araevent evaluation: {meta.get('base_model')} on {job.data.name} {job.split}"
-    doc = write_report(
-        job.out_dir,
-        title=title,
-        split=job.split,
-        docs=docs,
-        preds=[p.spans for p in preds],
-        scores=scores,
-        meta=meta_doc,
-        notes=notes,
-        layers=layers or list(LAYERS),
-    )
-    doc["run"]["wall_time_s"] = round(time.perf_counter() - started, 3)
-    doc["run"]["peak_rss_mb"] = peak_memory_mb()
-    write_json(Path(job.out_dir) / "metrics.json", doc)
-    return doc
-
-
-def measure_parity(model_dir: Path, docs: Sequence[Document], split: str) -> dict[str, Any]:
-    """Span agreement of ``transformers.pipeline`` with araevent on one split, for the card."""
-    from araevent.predict import pipeline_parity
-
-    result = pipeline_parity(model_dir, docs)
-    keep = (
-        "documents",
-        "extractor_spans",
-        "pipeline_spans",
-        "identical_spans",
-        "agreement",
-        "documents_identical",
-        "reasons",
-    )
-    return {"split": split, **{k: result[k] for k in keep if k in result}}
-
-
-def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float) -> dict:
-    """Score dev (and test), write metrics.json, report.md, predictions.jsonl."""
-    from araevent.training import DevScorer
-
-    run_dir = job.run_dir
-    sections: dict[str, Scores] = {}
-    dev_scores, _ = scorer(model, prefix="dev", bootstrap=1000)
-    sections["dev"] = dev_scores
-    if job.test and data.get("test"):
-        test_scorer = DevScorer(data["test"], pre, schema, scorer.batch_size, scorer.decoding)
-        test_scores, test_preds = test_scorer(model, prefix="test", bootstrap=1000)
-        sections["test"] = test_scores
-        write_predictions(run_dir / "predictions.jsonl", data["test"], test_preds)
-    metrics: dict[str, Any] = {}
-    for scores in sections.values():
-        metrics.update(scores.metrics)
-    d = job.data
-    metrics_doc = {
-        **metrics,
-        "counts": {split: s.counts for split, s in sections.items()},
-        "per_type": {split: s.per_type for split, s in sections.items()},
-        "run": {
-            **info,
-            "wall_time_s": round(time.time() - started, 2),
-            "seed": job.seed,
-            "tags": job.tags,
-            "model": job.model.name,
-            "data": d.name,
-            "layers": [layer for layer in LAYERS if schema.layer_labels(layer)],
-        },
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "data_hashes": file_hashes([d.train, d.dev, d.test] if d.format != "hub" else []),
-        "config": job.config,
-    }
-    parity_split = "test" if "test" in sections else "dev"
-    metrics_doc["parity"] = measure_parity(run_dir / "model", data[parity_split], parity_split)
-    write_json(run_dir / "metrics.json", metrics_doc)
-    notes = [
-        f"model: {job.model.name}; data: {d.name}; seed {job.seed}; "
-        f"world size {info.get('world_size')}; best dev strict F1 "
-        f"{info.get('best_dev_strict_f1')}"
-    ]
-    (run_dir / "report.md").write_text(
-        report_markdown(
-            f"araevent run {run_dir.name}", sections, notes, layers=metrics_doc["run"]["layers"]
-        ),
-        encoding="utf-8",
-    )
-    return metrics_doc
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--output {out}: {parent} is a file, not a folder (choose another path)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {out}: {parent} is not writable (choose a writable folder)")

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from araevent.commands.score import check_output_folder
+from araevent.bootstrap import f1_from_counts, paired_bootstrap
 from araevent.errors import UsageError
-from araevent.evaluation import f1_from_counts, paired_bootstrap, span_doc_counts
+from araevent.evaluation import span_doc_counts
 from araevent.perturb import PERTURBATIONS, perturb_corpus
-from araevent.reporting import fmt, write_json, write_predictions
+from araevent.reporting import check_output_folder, fmt, write_json, write_predictions
 from araevent.schema import Document, Span
 
 ARGUMENTS = "arguments"

@@ -3,27 +3,43 @@
 The project adds the span pipeline, dev scoring through the same predictor and
 decoder as ``evaluate.py`` (an ``evaluate`` override, never Trainer's eval
 loop, whose batch order ``group_by_length`` changes), and a self-describing run
-folder.
+folder (:func:`finish_run`: dev and test scored, ``metrics.json``, ``report.md``,
+``predictions.jsonl``). Reading the splits is :mod:`araevent.splits`; complete
+checkpoints and resuming are :mod:`araevent.checkpoints`. Training does only
+training: pipeline parity for the model card is ``araevent publish
+--measure-parity`` (:mod:`araevent.parity`).
 """
 
 from __future__ import annotations
 
-import errno
-import json
 import logging
 import math
 import os
-import struct
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+from datasets import Dataset, disable_progress_bars
+from transformers import (
+    AutoTokenizer,
+    DataCollatorForTokenClassification,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_callback import PrinterCallback
+from transformers.utils import logging as hf_logging
+
+from araevent.checkpoints import disk_full, resolve_resume
 from araevent.config import DataSettings, ModelSettings, TrainJob, rank
 from araevent.errors import UsageError
-from araevent.labels import get_label_set
+from araevent.evaluation import Scores, score_predictions
+from araevent.labels import LAYERS, get_label_set
 from araevent.modeling import (
     Preprocessor,
     attach_metadata,
@@ -33,69 +49,16 @@ from araevent.modeling import (
     tokenizer_coverage,
     train_tiny_tokenizer,
 )
-from araevent.runfolder import claim, is_resume
+from araevent.predict import Prediction, Predictor
+from araevent.provenance import display_path, run_provenance
+from araevent.reporting import report_markdown, write_json, write_predictions
+from araevent.runfolder import claim
 from araevent.schema import Document
+from araevent.splits import SPLITS, read_split, report_reading
 from araevent.tagging import LabelSchema, tag_document, window_features
 from araevent.text import KnownWords, span_vocabulary, split_units
 
 log = logging.getLogger(__name__)
-SPLITS = ("train", "dev", "test")
-
-
-def load_split(data: DataSettings, split: str) -> list[Document]:
-    """Read one split (files, a folder, or a Hub dataset) strictly."""
-    return read_split(data, split)[0]
-
-
-def read_split(data: DataSettings, split: str) -> tuple[list[Document], dict[str, int]]:
-    """Read one split (files, a folder, or a Hub dataset) strictly.
-
-    Returns the documents and the reader's counters (``dropped_nested`` and the
-    like: what the nested policy ``data.nested`` dropped); a Hub split has only
-    ``documents``.
-    """
-    location = getattr(data, split)
-    if data.format == "hub":
-        from araevent.io import load_hub_split
-
-        docs = load_hub_split(data, location)
-        return docs, {"documents": len(docs)}
-    if data.format == "ace2005":
-        from araevent.ace2005 import load_split as load_ace2005_split
-
-        docs = load_ace2005_split(data, split)
-        return docs, {"documents": len(docs)}
-    from araevent.io import load_documents
-
-    stats: Counter[str] = Counter()
-    docs = load_documents(
-        [location],
-        data.format,
-        stats=stats,
-        label_set=get_label_set(data.label_set),
-        nested=data.nested,
-        layers=data.layers,
-        conll_layers=data.conll_layers,
-    )
-    return docs, dict(stats)
-
-
-DROP_WORDS = ("dropped", "unimported", "repaired")
-
-
-def report_reading(split: str, stats: dict[str, int], data: DataSettings) -> dict[str, int]:
-    """Log what reading ``split`` dropped or changed; return the nonzero counters."""
-    kept = {k: v for k, v in sorted(stats.items()) if v}
-    changed = {k: v for k, v in kept.items() if any(w in k for w in DROP_WORDS)}
-    if changed:
-        log.warning(
-            "%s: reading dropped or changed %s (data.nested=%s; run.reading in metrics.json)",
-            split,
-            ", ".join(f"{k}={v}" for k, v in changed.items()),
-            data.nested,
-        )
-    log.info("%s: %s", split, ", ".join(f"{k}={v}" for k, v in kept.items()))
-    return kept
 
 
 def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
@@ -119,8 +82,6 @@ def build_features(
     Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
     kept), spans off unit boundaries, empty and truncated units, windows.
     """
-    from datasets import Dataset, disable_progress_bars
-
     disable_progress_bars()  # the counts below go to train.log; no bars on stderr
     label2id = schema.label2id
     tok = pre.tokenizer
@@ -157,114 +118,6 @@ def build_features(
     return ds, dict(stats)
 
 
-def _safetensors_problem(path: Path) -> str | None:
-    """Why a ``.safetensors`` file cannot load (bad header or truncated), else ``None``."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            (n,) = struct.unpack("<Q", f.read(8))
-            if n > size - 8:
-                return f"{path.name} is truncated"
-            header = json.loads(f.read(n))
-    except (OSError, ValueError, struct.error):
-        return f"{path.name} has no valid safetensors header"
-    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
-    if 8 + n + max(ends, default=0) > size:
-        return f"{path.name} is truncated"
-    return None
-
-
-def checkpoint_problem(ckpt: Path) -> str | None:
-    """Why ``ckpt`` is not a complete checkpoint, else ``None``.
-
-    Complete: ``trainer_state.json`` parses, the safetensors weights (one file or
-    the shards of an index) have valid headers and full length, and the
-    optimizer/scheduler files present are whole zip archives (``torch.save``).
-    """
-    try:
-        json.loads((ckpt / "trainer_state.json").read_text("utf-8"))
-    except FileNotFoundError:
-        return "no trainer_state.json"
-    except (OSError, ValueError):
-        return "trainer_state.json is not valid JSON (half-written)"
-    index = ckpt / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            shards = sorted(set(json.loads(index.read_text("utf-8"))["weight_map"].values()))
-        except (OSError, ValueError, KeyError):
-            return f"{index.name} is not valid JSON (half-written)"
-    elif (ckpt / "model.safetensors").is_file():
-        shards = ["model.safetensors"]
-    else:
-        return "no model.safetensors"
-    for name in shards:
-        problem = _safetensors_problem(ckpt / name)
-        if problem:
-            return problem
-    for name in ("optimizer.pt", "scheduler.pt"):
-        p = ckpt / name
-        if p.exists() and not zipfile.is_zipfile(p):
-            return f"{name} is truncated"
-    return None
-
-
-def _step(p: Path) -> int:
-    try:
-        return int(p.name.split("-")[-1])
-    except ValueError:
-        return -1
-
-
-def newest_complete_checkpoint(folder: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` (see :func:`checkpoint_problem`).
-
-    Newer incomplete ones (a run killed or out of disk while saving) are skipped
-    with a warning naming them and why.
-    """
-    if not folder.is_dir():
-        return None
-    for ckpt in sorted(folder.glob("checkpoint-*"), key=_step, reverse=True):
-        if _step(ckpt) < 0 or not ckpt.is_dir():
-            continue
-        problem = checkpoint_problem(ckpt)
-        if problem is None:
-            return ckpt
-        log.warning("skipping incomplete checkpoint %s: %s", ckpt, problem)
-    return None
-
-
-def resolve_resume(resume: bool | str, run_dir: Path) -> str | None:
-    """The checkpoint to resume from, or ``None``.
-
-    ``resume=true``: this run's newest complete checkpoint; ``resume=PATH``: a
-    checkpoint folder, or a run folder whose newest complete checkpoint is used.
-    """
-    if not is_resume(resume):
-        return None
-    if resume is True or resume == "true":
-        ckpt = newest_complete_checkpoint(run_dir / "checkpoints")
-        if ckpt is None:
-            log.info("resume=true but %s has no complete checkpoint; starting fresh", run_dir)
-        return str(ckpt) if ckpt else None
-    path = Path(str(resume))
-    if (path / "trainer_state.json").exists():
-        problem = checkpoint_problem(path)
-        if problem:
-            raise UsageError(
-                f"resume={resume}: incomplete checkpoint: {problem} "
-                "(pass the run folder to use its newest complete checkpoint)"
-            )
-        return str(path)
-    for folder in (path / "checkpoints", path):
-        ckpt = newest_complete_checkpoint(folder)
-        if ckpt:
-            return str(ckpt)
-    raise UsageError(
-        f"resume={resume}: no complete checkpoint there "
-        "(pass a checkpoint folder or a run folder that has one)"
-    )
-
-
 def _tokenizer_and_model(
     job: TrainJob, train: Sequence[Document], schema: LabelSchema, known: KnownWords, args
 ):
@@ -274,8 +127,6 @@ def _tokenizer_and_model(
         return load_pretrained(
             m.name_or_path, schema, revision=m.revision, max_length=m.preprocessing.max_length
         )
-    from transformers import AutoTokenizer
-
     tok_dir = job.run_dir / "tokenizer"
     with args.main_process_first(desc="build the tiny tokenizer", local=False):
         if (tok_dir / "tokenizer.json").is_file():
@@ -345,8 +196,6 @@ def base_model_name(m: ModelSettings, configured: str | None) -> str:
 
 def training_arguments(job: TrainJob):
     """``TrainingArguments`` from the trainer settings; evaluation and saving every epoch."""
-    from transformers import TrainingArguments
-
     t = job.trainer
     check_device(t)
     return TrainingArguments(
@@ -382,8 +231,12 @@ def training_arguments(job: TrainJob):
     )
 
 
-class DevScorer:
-    """Scores a split through ``Predictor`` and ``evaluation.score``, as ``evaluate.py`` does."""
+class SplitScorer:
+    """Predicts a split with ``Predictor`` and scores it with ``score_predictions``.
+
+    Dev during training (the early-stopping metric) and dev and test at the end
+    of a run, exactly as ``evaluate.py`` scores a reloaded model.
+    """
 
     def __init__(
         self,
@@ -399,93 +252,66 @@ class DevScorer:
         self.batch_size = batch_size
         self.decoding = decoding
 
-    def __call__(self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0):
+    def __call__(
+        self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0
+    ) -> tuple[Scores, list[Prediction]]:
         """Predict and score; returns ``(scores, predictions)``."""
-        from araevent.evaluation import score
-        from araevent.predict import Predictor
-
         predictor = Predictor(model, self.pre, self.schema, self.batch_size, self.decoding)
         preds = predictor.predict_texts([d.text for d in self.docs])
-        scores = score(
-            self.docs,
-            [p.spans for p in preds],
-            [p.units for p in preds],
-            pred_tags=[p.tags for p in preds],
-            trigger_labels=set(self.schema.triggers),
-            prefix=prefix,
-            bootstrap=bootstrap,
-            seed=seed,
+        scores = score_predictions(
+            self.docs, preds, self.schema.triggers, prefix=prefix, bootstrap=bootstrap, seed=seed
         )
         return scores, preds
 
 
-def _log_callback():
-    from transformers import TrainerCallback
+class LogToLogger(TrainerCallback):
+    """Send Trainer's logs to ``train.log`` (through logging) instead of stdout."""
 
-    class LogToLogger(TrainerCallback):
-        """Send Trainer's logs to ``train.log`` (through logging) instead of stdout."""
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        """Log the step's losses and the overall dev scores (rank 0 only)."""
+        if state.is_world_process_zero and logs:
+            shown = {
+                k: round(v, 4) if isinstance(v, float) else v
+                for k, v in logs.items()
+                if "/" not in k or k.endswith("overall/seqeval_strict/f1")
+            }
+            log.info("step %d: %s", state.global_step, shown)
 
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if state.is_world_process_zero and logs:
-                shown = {
-                    k: round(v, 4) if isinstance(v, float) else v
-                    for k, v in logs.items()
-                    if "/" not in k or k.endswith("overall/seqeval_strict/f1")
-                }
-                log.info("step %d: %s", state.global_step, shown)
-
-        def on_epoch_end(self, args, state, control, **kwargs):
-            # Log (and so reset the running loss) where checkpoints are saved: a
-            # resumed run then logs the same loss history as an uninterrupted one.
-            control.should_log = True
-            return control
-
-    return LogToLogger()
+    def on_epoch_end(self, args, state, control, **kwargs):
+        """Ask for a log line at every epoch end."""
+        # Log (and so reset the running loss) where checkpoints are saved: a
+        # resumed run then logs the same loss history as an uninterrupted one.
+        control.should_log = True
+        return control
 
 
-def make_trainer_class():
+class SpanTrainer(Trainer):
     """A ``Trainer`` whose ``evaluate`` scores decoded spans on the dev documents."""
-    from transformers import Trainer
 
-    class SpanTrainer(Trainer):
-        def __init__(self, *args, dev_scorer: DevScorer, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.dev_scorer = dev_scorer
+    def __init__(self, *args, dev_scorer: SplitScorer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dev_scorer = dev_scorer
 
-        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
-            start = time.perf_counter()
-            model = self.accelerator.unwrap_model(self.model)
-            was_training = model.training
-            scores, _ = self.dev_scorer(model)
-            model.train(was_training)
-            metrics = {
-                k: v for k, v in scores.metrics.items() if "/span/" in k or "/seqeval_strict/" in k
-            }
-            metrics = {
-                f"{metric_key_prefix}_{k}": v
-                for k, v in metrics.items()
-                if not k.endswith("support")
-            }
-            metrics[f"{metric_key_prefix}_runtime"] = round(time.perf_counter() - start, 4)
-            self.log(metrics)
-            self.control = self.callback_handler.on_evaluate(
-                self.args, self.state, self.control, metrics
-            )
-            self._memory_tracker.stop_and_update_metrics(metrics)
-            return metrics
-
-    return SpanTrainer
-
-
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-def disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` says the disk is full (``torch.save`` and safetensors wrap ENOSPC)."""
-    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
-        return True
-    text = str(exc)
-    return "No space left on device" in text or "StorageFull" in text or "file write failed" in text
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+        """Score the dev documents through ``dev_scorer`` (the datasets given are unused)."""
+        start = time.perf_counter()
+        model = self.accelerator.unwrap_model(self.model)
+        was_training = model.training
+        scores, _ = self.dev_scorer(model)
+        model.train(was_training)
+        metrics = {
+            k: v for k, v in scores.metrics.items() if "/span/" in k or "/seqeval_strict/" in k
+        }
+        metrics = {
+            f"{metric_key_prefix}_{k}": v for k, v in metrics.items() if not k.endswith("support")
+        }
+        metrics[f"{metric_key_prefix}_runtime"] = round(time.perf_counter() - start, 4)
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(
+            self.args, self.state, self.control, metrics
+        )
+        self._memory_tracker.stop_and_update_metrics(metrics)
+        return metrics
 
 
 def train(job: TrainJob) -> dict[str, Any]:
@@ -511,11 +337,6 @@ def train(job: TrainJob) -> dict[str, Any]:
 
 
 def _train(job: TrainJob) -> dict[str, Any]:
-    import torch
-    from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, set_seed
-
-    from araevent.reporting import display_path, finish_run
-
     started = time.time()
     set_seed(job.seed)
     args = training_arguments(job)  # checks the device settings first: one line when they fail
@@ -551,21 +372,19 @@ def _train(job: TrainJob) -> dict[str, Any]:
         len(schema.triggers),
         len(schema.tags),
     )
-    scorer = DevScorer(
+    scorer = SplitScorer(
         data["dev"], pre, schema, job.trainer.eval_batch_size, job.model.preprocessing.decoding
     )
     callbacks = [EarlyStoppingCallback(early_stopping_patience=job.trainer.patience)]
     if "tensorboard" in job.trainer.report_to and args.process_index == 0:
+        # Optional: tensorboard is imported only when trainer.report_to asks for it.
         from torch.utils.tensorboard import SummaryWriter
         from transformers.integrations import TensorBoardCallback
 
         callbacks.append(TensorBoardCallback(SummaryWriter(str(job.run_dir / "tensorboard"))))
-    from transformers.trainer_callback import PrinterCallback
-    from transformers.utils import logging as hf_logging
-
     hf_logging.disable_progress_bar()
-    callbacks.append(_log_callback())
-    trainer = make_trainer_class()(
+    callbacks.append(LogToLogger())
+    trainer = SpanTrainer(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -611,3 +430,48 @@ def _train(job: TrainJob) -> dict[str, Any]:
         },
     }
     return finish_run(job, model, pre, schema, data, scorer, info, started)
+
+
+def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float) -> dict:
+    """Score dev (and test), write metrics.json, report.md, predictions.jsonl."""
+    run_dir = job.run_dir
+    sections: dict[str, Scores] = {}
+    dev_scores, _ = scorer(model, prefix="dev", bootstrap=1000)
+    sections["dev"] = dev_scores
+    if job.test and data.get("test"):
+        test_scorer = SplitScorer(data["test"], pre, schema, scorer.batch_size, scorer.decoding)
+        test_scores, test_preds = test_scorer(model, prefix="test", bootstrap=1000)
+        sections["test"] = test_scores
+        write_predictions(run_dir / "predictions.jsonl", data["test"], test_preds)
+    metrics: dict[str, Any] = {}
+    for scores in sections.values():
+        metrics.update(scores.metrics)
+    d = job.data
+    metrics_doc = {
+        **metrics,
+        "counts": {split: s.counts for split, s in sections.items()},
+        "per_type": {split: s.per_type for split, s in sections.items()},
+        "run": {
+            **info,
+            "wall_time_s": round(time.time() - started, 2),
+            "seed": job.seed,
+            "tags": job.tags,
+            "model": job.model.name,
+            "data": d.name,
+            "layers": [layer for layer in LAYERS if schema.layer_labels(layer)],
+        },
+        **run_provenance(job.config, [d.train, d.dev, d.test] if d.format != "hub" else []),
+    }
+    write_json(run_dir / "metrics.json", metrics_doc)
+    notes = [
+        f"model: {job.model.name}; data: {d.name}; seed {job.seed}; "
+        f"world size {info.get('world_size')}; best dev strict F1 "
+        f"{info.get('best_dev_strict_f1')}"
+    ]
+    (run_dir / "report.md").write_text(
+        report_markdown(
+            f"araevent run {run_dir.name}", sections, notes, layers=metrics_doc["run"]["layers"]
+        ),
+        encoding="utf-8",
+    )
+    return metrics_doc

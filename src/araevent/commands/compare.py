@@ -302,8 +302,9 @@ def find_group(groups: list[Group], name: str) -> Group:
 
 def _group_counts(group: Group, metric: str):
     """Per-document [tp, fp, fn] summed over the group's runs, from their predictions."""
-    from araevent.evaluation import corpus_units, predicted_spans, score, span_doc_counts
+    from araevent.evaluation import score, span_doc_counts
     from araevent.io import load_documents
+    from araevent.pairing import corpus_units, predicted_spans
 
     view, family, stat = metric.rsplit("/", 2)
     gold_ref: dict[str, Any] | None = None
@@ -336,7 +337,8 @@ def paired_test(
     baseline: Group, system: Group, metric: str, samples: int, seed: int
 ) -> dict[str, Any]:
     """Paired bootstrap between two configurations on ``metric`` (``<view>/<family>/f1``)."""
-    from araevent.evaluation import VIEWS, paired_bootstrap
+    from araevent.bootstrap import paired_bootstrap
+    from araevent.evaluation import VIEWS
 
     parts = metric.rsplit("/", 2)
     if (

@@ -13,6 +13,10 @@ name, and the card is parsed back locally. tensorboard/ goes up only when a patt
 starts with it (--include tensorboard), never through a broader glob such as '*';
 its event files go up with the host name in their names replaced by "host".
 
+--measure-parity first measures how often transformers.pipeline agrees with araevent
+on the run's test split (dev without one) and saves it in metrics.json (parity); the
+card reports it, or says it was not measured. Training does not measure it.
+
 --dry-run DIR writes the folder to DIR and uploads nothing. Otherwise the token comes
 from HF_TOKEN or the `hf auth login` cache, and the upload needs HF_HUB_OFFLINE=0
 (the Makefile sets it to 1 by default).
@@ -64,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the weights",
     )
     parser.add_argument(
+        "--measure-parity",
+        action="store_true",
+        help="first measure transformers.pipeline parity on the run's test split (dev "
+        "without one), on this machine, and save it in metrics.json for the card",
+    )
+    parser.add_argument(
         "--dry-run",
         type=Path,
         metavar="DIR",
@@ -84,6 +94,16 @@ def run(args: argparse.Namespace) -> int:
     """Build and check the folder, then upload it unless ``--dry-run``; 0 on success."""
     repo_id = hub.check_repo_id(args.repo_id)
     source = hub.load_source(args.source)
+    if args.measure_parity:  # before any upload: a failure leaves the Hub untouched
+        # torch and transformers: imported only when asked, so `araevent --help` stays quick.
+        from araevent.parity import record_parity
+
+        p = source.metrics["parity"] = record_parity(source.run_dir)
+        print(
+            f"pipeline parity on the {p['split']} split ({p['documents']} documents): "
+            f"{100 * p['agreement']:.1f}% of exact character spans agree; saved in "
+            f"{source.run_dir / 'metrics.json'}"
+        )
     options = {
         "repo_id": repo_id,
         "license_id": args.license,

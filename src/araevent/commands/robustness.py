@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from araevent.modeling import load_model_dir
     from araevent.perturb import resolve
     from araevent.predict import Predictor
-    from araevent.reporting import file_hashes, git_commit, library_versions
+    from araevent.provenance import file_hashes, git_commit, library_versions
     from araevent.robustness import check_output, measure, write_robustness
 
     try:

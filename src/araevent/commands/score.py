@@ -31,12 +31,26 @@ it cannot be; the main table is printed either way.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
+from araevent.evaluation import score
+from araevent.io import describe_dropped, load_documents, read_many
+from araevent.labels import get_label_set
+from araevent.pairing import corpus_units, pair_documents
+from araevent.provenance import run_provenance
+from araevent.reporting import (
+    argument_lines,
+    argument_table,
+    check_output_folder,
+    has_argument_scores,
+    main_table,
+    shown_layers,
+    shown_views,
+    write_report,
+)
 from araevent.schema import NESTED_POLICIES
 
 
@@ -83,43 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_output_folder(out: Path) -> None:
-    """Fail before any work when ``--output`` cannot become a report folder.
-
-    Raises:
-        UsageError: ``out`` is a file, or the nearest existing folder above it
-            cannot be written.
-    """
-    if out.exists() and not out.is_dir():
-        raise UsageError(
-            f"--output {out}: a file is there (the report is a folder: choose a new path)"
-        )
-    parent = out
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"--output {out}: {parent} is a file, not a folder (choose another path)")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--output {out}: {parent} is not writable (choose a writable folder)")
-
-
 def run(args: argparse.Namespace) -> int:
     """Read both files, score, print the table and write the report folder."""
-    from araevent.evaluation import corpus_units, pair_documents, score
-    from araevent.io import describe_dropped, load_documents, read_many
-    from araevent.labels import get_label_set
-    from araevent.reporting import (
-        argument_lines,
-        argument_table,
-        file_hashes,
-        git_commit,
-        has_argument_scores,
-        library_versions,
-        main_table,
-        shown_layers,
-        shown_views,
-    )
-
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap {args.bootstrap}: give 0 or more resamples")
     for path in (args.gold, args.pred):
@@ -175,8 +154,6 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.output is None:
         return 0
-    from araevent.reporting import write_report
-
     config = {
         "task_name": "score",
         "gold": str(args.gold),
@@ -199,10 +176,7 @@ def run(args: argparse.Namespace) -> int:
             "bootstrap": args.bootstrap,
             "seed": args.seed,
         },
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "data_hashes": file_hashes([args.gold, args.pred]),
-        "config": config,
+        **run_provenance(config, [args.gold, args.pred]),
     }
     notes = [
         f"gold: {args.gold}; prediction: {args.pred}; documents matched by {args.match}",
