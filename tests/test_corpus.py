@@ -294,3 +294,37 @@ def test_arguments_follow_the_ace2005_role_table_and_the_extent_rules():
                 key = (arg["start"], arg["end"], arg["role"])
                 assert key not in seen, where
                 seen.add(key)
+
+
+def test_every_trigger_is_annotated_for_arguments_and_the_counts_meet_the_targets():
+    from araevent.labels import ACE2005_EVENT_ROLES
+
+    total = 0
+    for split in SPLITS:
+        triggers = [t for d in load_split(split) for t in d["triggers"]]
+        assert all("arguments" in t for t in triggers), split
+        total += sum(len(t["arguments"]) for t in triggers)
+    assert total >= 2500
+    train_roles = Counter(
+        a["role"] for _, t in _annotated_triggers("train") for a in t["arguments"]
+    )
+    assert sum(1 for k in train_roles.values() if k >= 30) >= 12, train_roles
+    assert set(train_roles) <= {r for rs in ACE2005_EVENT_ROLES.values() for r in rs}
+
+
+def test_the_agreement_sample_is_the_frozen_first_pass_with_its_text_kept():
+    from araevent.markup import parse_markup
+
+    agreement = SAMPLE / "agreement"
+    first = [
+        json.loads(x) for x in (agreement / "first_pass.jsonl").read_text("utf-8").splitlines()
+    ]
+    lines = (agreement / "second_pass.txt").read_text("utf-8").splitlines()
+    assert [h.removeprefix("# ") for h in lines[::2]] == [d["id"] for d in first]
+    assert len(first) == round(0.1 * sum(len(load_split(s)) for s in SPLITS))
+    for doc, markup in zip(first, lines[1::2], strict=True):
+        text, _, triggers = parse_markup(markup)
+        assert text == doc["text"], doc["id"]
+        assert [t.key for t in triggers] == [
+            (t["start"], t["end"], t["label"]) for t in doc["triggers"]
+        ]
