@@ -104,6 +104,7 @@ def test_the_report_folder_is_complete_and_re_scorable(
         "report.md",
         "predictions.jsonl",
         "errors.jsonl",
+        "doc_counts.json",
         "confusion_entities.png",
         "confusion_triggers.png",
     ):
@@ -176,6 +177,10 @@ def test_compare_sees_no_difference_between_training_and_evaluate(test_report, t
     out = capsys.readouterr().out
     assert "| train " in out and "| evaluate " in out
     assert "Δ = +0.0" in out and "p = 1.0000" in out
+    # the paired test read the counts the scores came from: both sides show the table's F1
+    f1 = json.loads((tiny_run / "metrics.json").read_text("utf-8"))["test/overall/span/f1"]
+    assert f"`evaluate` {100 * f1:.1f} vs baseline `train` {100 * f1:.1f}" in out
+    assert (tiny_run / "doc_counts.json").is_file()
 
 
 def long_documents(repeats: tuple[int, ...]) -> list[dict]:

@@ -39,6 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from araevent.compare import write_doc_counts
 from araevent.errors import UsageError
 from araevent.evaluation import (
     ARG_ERROR_KINDS,
@@ -577,6 +578,7 @@ def _write_report_files(out, title, split, docs, preds, scores, meta, notes) -> 
         **meta,
     }
     write_json(out / "metrics.json", metrics_doc)
+    write_doc_counts(out, split, docs, scores)
     extra = [f"## {split}: errors (errors.jsonl)", "", errors_table(errs, layers)]
     if scored_arguments:
         extra += ["", argument_errors_table(errs.get("arguments", {}))]
@@ -833,6 +835,7 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
         test_scores, test_preds = test_scorer(model, prefix="test", bootstrap=1000)
         sections["test"] = test_scores
         write_predictions(run_dir / "predictions.jsonl", data["test"], test_preds)
+        write_doc_counts(run_dir, "test", data["test"], test_scores)
     metrics: dict[str, Any] = {}
     for scores in sections.values():
         metrics.update(scores.metrics)
