@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from araevent import hub
+from araevent import hub, hub_folder
 from araevent.cli import main
 from conftest import ROOT, sample_docs
 
@@ -533,3 +533,38 @@ def test_known_words_under_another_name_go_up_and_load(tiny_run, tmp_path):
     assert sorted(loaded.known) == sorted(
         w for w in (model / "words.txt").read_text("utf-8").splitlines() if w
     )
+
+
+def safetensors_bytes(metadata: dict, tensor: bytes) -> bytes:
+    header = {
+        "__metadata__": metadata,
+        "w": {"dtype": "U8", "shape": [len(tensor)], "data_offsets": [0, len(tensor)]},
+    }
+    raw = json.dumps(header).encode("utf-8")
+    return len(raw).to_bytes(8, "little") + raw + tensor
+
+
+def test_the_leak_scan_reads_safetensors_headers_and_large_files_in_chunks(tmp_path, monkeypatch):
+    secret = "/work/secret-place/run"
+    folder = tmp_path / "up"
+    folder.mkdir()
+    # a path in the header metadata is found; the same bytes inside the tensor data are
+    # numbers, never read (weights can be many GB)
+    (folder / "model.safetensors").write_bytes(safetensors_bytes({"from": secret}, b"\0" * 8))
+    (folder / "model-2.safetensors").write_bytes(
+        safetensors_bytes({"format": "pt"}, secret.encode("utf-8"))
+    )
+    assert hub.leaks(folder, [secret]) == [
+        f"model.safetensors: {secret!r}",
+        "model.safetensors: '/work/'",
+    ]
+    # a file above the whole-file limit is read in overlapping chunks: a string across a
+    # chunk border is still found
+    monkeypatch.setattr(hub_folder, "WHOLE_FILE_LIMIT", 16)
+    monkeypatch.setattr(hub_folder, "CHUNK_BYTES", 20)
+    (folder / "model.safetensors").unlink()
+    (folder / "notes.txt").write_bytes(b" " * 10 + secret.encode("utf-8") + b" " * 30)
+    assert hub.leaks(folder, [secret]) == [
+        f"notes.txt: {secret!r}",
+        "notes.txt: '/work/'",
+    ]
