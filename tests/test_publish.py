@@ -430,7 +430,7 @@ HOST = "build-node7.example.org"
 @pytest.fixture
 def run_with_events(tiny_run, tmp_path, monkeypatch) -> Path:
     """A run folder whose TensorBoard event file is named on host ``HOST``."""
-    monkeypatch.setattr(hub.socket, "gethostname", lambda: HOST)
+    monkeypatch.setattr(hub_folder.socket, "gethostname", lambda: HOST)
     run = tmp_path / "run"
     shutil.copytree(tiny_run / "model", run / "model")
     shutil.copyfile(tiny_run / "report.md", run / "report.md")
