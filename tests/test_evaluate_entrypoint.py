@@ -179,7 +179,7 @@ def test_compare_sees_no_difference_between_training_and_evaluate(test_report, t
     assert "Δ = +0.0" in out and "p = 1.0000" in out
     # the paired test read the counts the scores came from: both sides show the table's F1
     f1 = json.loads((tiny_run / "metrics.json").read_text("utf-8"))["test/overall/span/f1"]
-    assert f"`evaluate` {100 * f1:.1f} vs baseline `train` {100 * f1:.1f}" in out
+    assert f"` {100 * f1:.1f} vs baseline `train " in out and f"` {100 * f1:.1f}, Δ" in out
     assert (tiny_run / "doc_counts.json").is_file()
 
 
