@@ -23,11 +23,11 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("text", {"text"}),
     ("tagging", {"tagging", "perturb"}),
     ("scoring", {"bootstrap", "evaluation", "mistakes", "pairing"}),
-    ("reports", {"reporting"}),
+    ("reports", {"reporting", "compare"}),
     ("modeling", {"modeling"}),
     ("settings", {"config", "runfolder", "splits", "checkpoints"}),
     ("inference", {"predict"}),
-    ("runs", {"training", "evaluating", "parity", "hub", "robustness"}),
+    ("runs", {"training", "evaluating", "parity", "hub", "hub_card", "hub_folder", "robustness"}),
     ("interface", {"araevent", "entrypoints", "cli", "commands"}),
 ]
 
@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 KNOWN_UPWARD = {
     ("io", "tagging"): "the CoNLL writer tags spans itself (issue #12, item 2: formats/)",
     ("io", "text"): "the CoNLL writer splits units itself (issue #12, item 2: formats/)",
-    ("hub", "araevent"): "the model card reads araevent.__version__ from the package",
+    ("hub_card", "araevent"): "the model card reads araevent.__version__ from the package",
 }
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from araevent.cli import main
-from araevent.evaluation import score
+from araevent.compare import DOC_COUNTS_FILE, write_doc_counts
+from araevent.evaluation import layer_tags, score
 from araevent.io import load_documents
 from araevent.pairing import corpus_units
 from araevent.reporting import write_json, write_predictions
@@ -40,11 +41,18 @@ def gold():
     return [Document(f"{d.id}-{k}", d.text, d.entities, d.triggers) for k in range(8) for d in docs]
 
 
-def make_run(folder: Path, gold, *, seed: int, lr: float, keep: float) -> Path:
-    """A run folder shaped like train.py's: metrics.json with config and test scores."""
+def make_run(
+    folder: Path, gold, *, seed: int, lr: float, keep: float, tags=None, counts: bool = True
+) -> Path:
+    """A run folder shaped like train.py's: metrics.json with config and test scores.
+
+    ``tags``: the model's own tags per document (seqeval scores them, as in training);
+    ``counts=False``: a folder from before doc_counts.json.
+    """
     folder.mkdir(parents=True)
     preds = noisy(gold, keep, seed)
-    s = score(gold, preds, corpus_units(gold), prefix="test", bootstrap=0)
+    units = corpus_units(gold)
+    s = score(gold, preds, units, pred_tags=tags, prefix="test", bootstrap=0)
     config = {
         "task_name": "train",
         "seed": seed,
@@ -59,6 +67,8 @@ def make_run(folder: Path, gold, *, seed: int, lr: float, keep: float) -> Path:
         {**s.metrics, "counts": {"test": s.counts}, "run": {"seed": seed}, "config": config},
     )
     write_predictions(folder / "predictions.jsonl", gold, preds)
+    if counts:
+        write_doc_counts(folder, "test", gold, s)
     return folder
 
 
@@ -177,3 +187,46 @@ def test_names_that_match_nothing_or_several_are_refused(runs, capsys):
     assert main(["compare", str(runs / "*"), "--baseline", "0.1"]) == 2
     assert main(["compare", str(runs / "*"), "--split", "dev"]) == 2
     assert "--split" in capsys.readouterr().err
+
+
+def paired_line(argv: list[str], capsys) -> str:
+    assert main(["compare", *argv]) == 0
+    return next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Paired"))
+
+
+def test_the_strict_paired_test_uses_the_counts_the_scores_came_from(tmp_path, gold, capsys):
+    units = corpus_units(gold)
+    # the model's own tags are the gold entity tags: strict entity F1 100, noisy spans
+    tags = [
+        layer_tags(u, {"entities": d.entities, "triggers": d.triggers})["entities"]
+        for u, d in zip(units, gold, strict=True)
+    ]
+    make_run(tmp_path / "a-1", gold, seed=1, lr=0.01, keep=0.5, tags=tags)
+    make_run(tmp_path / "b-1", gold, seed=2, lr=0.02, keep=0.5)
+    metric = "entities/seqeval_strict/f1"
+    line = paired_line(
+        [str(tmp_path / "*"), "--baseline", "0.02", "--system", "0.01", "--metric", metric],
+        capsys,
+    )
+    reported = json.loads((tmp_path / "a-1" / "metrics.json").read_text("utf-8"))
+    assert reported[f"test/{metric}"] == 1.0
+    assert "system `trainer.learning_rate=0.01` 100.0 vs baseline" in line
+    saved = json.loads((tmp_path / "a-1" / DOC_COUNTS_FILE).read_text("utf-8"))
+    assert saved["split"] == "test" and saved["documents"] == [d.id for d in gold]
+    assert sum(fp + fn for _, fp, fn in saved["counts"]["entities/seqeval_strict"]) == 0
+
+
+def test_a_folder_without_doc_counts_is_tested_on_spans_only(tmp_path, gold, capsys):
+    make_run(tmp_path / "a-1", gold, seed=1, lr=0.01, keep=0.9, counts=False)
+    make_run(tmp_path / "b-1", gold, seed=2, lr=0.02, keep=0.3)
+    runs = [str(tmp_path / "*"), "--baseline", "0.02", "--system", "0.01"]
+    span = paired_line(runs, capsys)
+    reported = json.loads((tmp_path / "a-1" / "metrics.json").read_text("utf-8"))
+    f1 = f"{100 * reported['test/overall/span/f1']:.1f}"
+    assert f"system `trainer.learning_rate=0.01` {f1} vs" in span
+    assert main(["compare", *runs, "--metric", "overall/seqeval_strict/f1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        f"araevent compare: {tmp_path / 'a-1'} has no doc_counts.json: the strict paired"
+    )
+    assert "\n" not in err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -31,40 +30,6 @@ def joined(parts: list[dict], doc_id: str) -> dict:
         ]
         text += d["text"] + " "
     return {"id": doc_id, "text": text.strip(), "entities": ents, "triggers": trigs}
-
-
-@pytest.fixture(scope="session")
-def eval_corpus(tmp_path_factory) -> Path:
-    """train = dev: the fixture's 3 documents and the 6 orders of joining them; test: the 3."""
-    base = [json.loads(x) for x in GOLD.read_text("utf-8").splitlines()]
-    docs = [joined(list(p), f"perm-{i}") for i, p in enumerate(itertools.permutations(base))]
-    d = tmp_path_factory.mktemp("eval-corpus")
-    write_jsonl(d / "train.jsonl", docs + base)
-    write_jsonl(d / "dev.jsonl", docs + base)
-    write_jsonl(d / "test.jsonl", base)
-    return d
-
-
-@pytest.fixture(scope="session")
-def eval_run(tmp_path_factory, eval_corpus) -> Path:
-    """One short debug training run (train.py's code path) shared by this file's tests."""
-    from araevent.config import train_job
-    from araevent.training import train
-
-    run_dir = tmp_path_factory.mktemp("eval-run")
-    cfg = compose(
-        "train",
-        [
-            "debug=tiny",
-            "data=jsonl",
-            f"data.dir={eval_corpus}",
-            f"paths.output_dir={run_dir}",
-            "trainer.epochs=6",
-            "trainer.report_to=[]",
-        ],
-    )
-    train(train_job(cfg, run_dir))
-    return run_dir
 
 
 def evaluate_cfg(model_path, corpus: Path, out: Path, *extra: str):
@@ -102,11 +67,11 @@ def test_the_config_composes_and_requires_a_model_path(tmp_path):
 
 
 def test_reloading_the_model_reproduces_the_training_time_dev_scores(
-    eval_run, eval_corpus, tmp_path, capsys
+    tiny_run, fixture_corpus, tmp_path, capsys
 ):
-    trained = json.loads((eval_run / "metrics.json").read_text("utf-8"))
+    trained = json.loads((tiny_run / "metrics.json").read_text("utf-8"))
     out = tmp_path / "dev"
-    cfg = evaluate_cfg(eval_run / "model", eval_corpus, out, "data=jsonl", "split=dev")
+    cfg = evaluate_cfg(tiny_run / "model", fixture_corpus, out, "split=dev")
     metrics = run_evaluation(cfg, out)
     assert metrics["dev/overall/seqeval_strict/f1"] == trained["dev/overall/seqeval_strict/f1"]
     assert metrics["dev/overall/span/f1"] > 0.5  # the model learnt something: not all zeros
@@ -121,30 +86,31 @@ def test_reloading_the_model_reproduces_the_training_time_dev_scores(
     assert on_disk["model"]["training_seed"] == trained["config"]["seed"]
     assert on_disk["model"]["training_config"] == trained["config"]
     assert on_disk["run"]["peak_rss_mb"] > 0 and on_disk["run"]["wall_time_s"] > 0
-    assert list(on_disk["data_hashes"]) == [str(eval_corpus / "dev.jsonl")]
+    assert list(on_disk["data_hashes"]) == [str(fixture_corpus / "dev.jsonl")]
 
 
 @pytest.fixture(scope="module")
-def test_report(eval_run, eval_corpus, tmp_path_factory) -> Path:
+def test_report(tiny_run, fixture_corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("evaluate-test")
-    run_evaluation(evaluate_cfg(eval_run, eval_corpus, out, "data=jsonl", "bootstrap=200"), out)
+    run_evaluation(evaluate_cfg(tiny_run, fixture_corpus, out, "bootstrap=200"), out)
     return out
 
 
 def test_the_report_folder_is_complete_and_re_scorable(
-    test_report, eval_run, eval_corpus, tmp_path, capsys
+    test_report, tiny_run, fixture_corpus, tmp_path, capsys
 ):
     for name in (
         "metrics.json",
         "report.md",
         "predictions.jsonl",
         "errors.jsonl",
+        "doc_counts.json",
         "confusion_entities.png",
         "confusion_triggers.png",
     ):
         assert (test_report / name).is_file(), name
     m = json.loads((test_report / "metrics.json").read_text("utf-8"))
-    trained = json.loads((eval_run / "metrics.json").read_text("utf-8"))
+    trained = json.loads((tiny_run / "metrics.json").read_text("utf-8"))
     for key in (
         "test/overall/span/f1",
         "test/overall/seqeval_strict/f1",
@@ -162,7 +128,7 @@ def test_the_report_folder_is_complete_and_re_scorable(
     }
     docs = {
         json.loads(x)["id"]: json.loads(x)["text"]
-        for x in (eval_corpus / "test.jsonl").read_text("utf-8").splitlines()
+        for x in (fixture_corpus / "test.jsonl").read_text("utf-8").splitlines()
     }
     for e in errors[:50]:
         text = docs[e["id"]]
@@ -174,10 +140,12 @@ def test_the_report_folder_is_complete_and_re_scorable(
         cli_main(
             [
                 "score",
-                str(eval_corpus / "test.jsonl"),
+                str(fixture_corpus / "test.jsonl"),
                 str(test_report / "predictions.jsonl"),
                 "--bootstrap",
                 "200",
+                "--nested",
+                "outer",  # as the run's data config (data=sample)
                 "-o",
                 str(out),
             ]
@@ -189,12 +157,12 @@ def test_the_report_folder_is_complete_and_re_scorable(
     assert span and span == {k: v for k, v in again.items() if "/span/" in k}
 
 
-def test_compare_sees_no_difference_between_training_and_evaluate(test_report, eval_run, capsys):
+def test_compare_sees_no_difference_between_training_and_evaluate(test_report, tiny_run, capsys):
     assert (
         cli_main(
             [
                 "compare",
-                str(eval_run),
+                str(tiny_run),
                 str(test_report),
                 "--baseline",
                 "train",
@@ -209,6 +177,10 @@ def test_compare_sees_no_difference_between_training_and_evaluate(test_report, e
     out = capsys.readouterr().out
     assert "| train " in out and "| evaluate " in out
     assert "Δ = +0.0" in out and "p = 1.0000" in out
+    # the paired test read the counts the scores came from: both sides show the table's F1
+    f1 = json.loads((tiny_run / "metrics.json").read_text("utf-8"))["test/overall/span/f1"]
+    assert f"` {100 * f1:.1f} vs baseline `train " in out and f"` {100 * f1:.1f}, Δ" in out
+    assert (tiny_run / "doc_counts.json").is_file()
 
 
 def long_documents(repeats: tuple[int, ...]) -> list[dict]:
@@ -289,17 +261,17 @@ def test_documents_longer_than_a_window_lose_no_gold_span(tmp_path, capsys):
         assert (abs(p.sum(axis=1) - 1) < 1e-4).all()
 
 
-def test_an_unknown_model_path_fails_in_one_sentence(tmp_path, eval_corpus, capsys):
+def test_an_unknown_model_path_fails_in_one_sentence(tmp_path, fixture_corpus, capsys):
     for path in (tmp_path / "nope", "aubmindlab/bert-base-arabertv02"):
         with pytest.raises(SystemExit) as exit_:
-            run_evaluation(evaluate_cfg(path, eval_corpus, tmp_path / "out"), tmp_path)
+            run_evaluation(evaluate_cfg(path, fixture_corpus, tmp_path / "out"), tmp_path)
         assert exit_.value.code == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: model_path={path}: no such folder")
         assert "\n" not in err
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit):
-        run_evaluation(evaluate_cfg(tmp_path / "empty", eval_corpus, tmp_path / "out"), tmp_path)
+        run_evaluation(evaluate_cfg(tmp_path / "empty", fixture_corpus, tmp_path / "out"), tmp_path)
     assert "neither a model folder nor a run folder" in capsys.readouterr().err
 
 

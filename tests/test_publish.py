@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from araevent import hub
+from araevent import hub, hub_folder
 from araevent.cli import main
 from conftest import ROOT, sample_docs
 
@@ -441,7 +441,7 @@ HOST = "build-node7.example.org"
 @pytest.fixture
 def run_with_events(tiny_run, tmp_path, monkeypatch) -> Path:
     """A run folder whose TensorBoard event file is named on host ``HOST``."""
-    monkeypatch.setattr(hub.socket, "gethostname", lambda: HOST)
+    monkeypatch.setattr(hub_folder.socket, "gethostname", lambda: HOST)
     run = tmp_path / "run"
     shutil.copytree(tiny_run / "model", run / "model")
     shutil.copyfile(tiny_run / "report.md", run / "report.md")
@@ -592,3 +592,38 @@ def test_measure_parity_names_a_split_that_is_not_there(tiny_run, tmp_path, caps
         f"measure parity on {PARITY_FIX}\n"
     )
     assert metrics_of(run) == metrics and not (tmp_path / "out").exists()
+
+
+def safetensors_bytes(metadata: dict, tensor: bytes) -> bytes:
+    header = {
+        "__metadata__": metadata,
+        "w": {"dtype": "U8", "shape": [len(tensor)], "data_offsets": [0, len(tensor)]},
+    }
+    raw = json.dumps(header).encode("utf-8")
+    return len(raw).to_bytes(8, "little") + raw + tensor
+
+
+def test_the_leak_scan_reads_safetensors_headers_and_large_files_in_chunks(tmp_path, monkeypatch):
+    secret = "/work/secret-place/run"
+    folder = tmp_path / "up"
+    folder.mkdir()
+    # a path in the header metadata is found; the same bytes inside the tensor data are
+    # numbers, never read (weights can be many GB)
+    (folder / "model.safetensors").write_bytes(safetensors_bytes({"from": secret}, b"\0" * 8))
+    (folder / "model-2.safetensors").write_bytes(
+        safetensors_bytes({"format": "pt"}, secret.encode("utf-8"))
+    )
+    assert hub.leaks(folder, [secret]) == [
+        f"model.safetensors: {secret!r}",
+        "model.safetensors: '/work/'",
+    ]
+    # a file above the whole-file limit is read in overlapping chunks: a string across a
+    # chunk border is still found
+    monkeypatch.setattr(hub_folder, "WHOLE_FILE_LIMIT", 16)
+    monkeypatch.setattr(hub_folder, "CHUNK_BYTES", 20)
+    (folder / "model.safetensors").unlink()
+    (folder / "notes.txt").write_bytes(b" " * 10 + secret.encode("utf-8") + b" " * 30)
+    assert hub.leaks(folder, [secret]) == [
+        f"notes.txt: {secret!r}",
+        "notes.txt: '/work/'",
+    ]

@@ -174,7 +174,7 @@ def model_settings(cfg) -> ModelSettings:
         int(cfg.stride),
         str(cfg.decoding),
     )
-    if cfg.name_or_path:  # a pretrained encoder; a tiny block (e.g. from debug=tiny) is unused
+    if cfg.name_or_path:  # a pretrained encoder (model/_pretrained.yaml sets tiny: null)
         tiny = None
     elif cfg.get("tiny"):
         tiny = TinySettings(**OmegaConf.to_container(cfg.tiny))

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from araevent.compare import write_doc_counts
 from araevent.errors import UsageError
 from araevent.evaluation import (
     ARG_ERROR_KINDS,
@@ -502,6 +503,7 @@ def _write_report_files(out, title, split, docs, preds, scores, meta, notes) -> 
         **meta,
     }
     write_json(out / "metrics.json", metrics_doc)
+    write_doc_counts(out, split, docs, scores)
     extra = [f"## {split}: errors (errors.jsonl)", "", errors_table(errs, layers)]
     if scored_arguments:
         extra += ["", argument_errors_table(errs.get("arguments", {}))]

@@ -36,6 +36,7 @@ from transformers.trainer_callback import PrinterCallback
 from transformers.utils import logging as hf_logging
 
 from araevent.checkpoints import disk_full, resolve_resume
+from araevent.compare import write_doc_counts
 from araevent.config import DataSettings, ModelSettings, TrainJob, rank
 from araevent.errors import UsageError
 from araevent.evaluation import Scores, score_predictions
@@ -443,6 +444,7 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
         test_scores, test_preds = test_scorer(model, prefix="test", bootstrap=1000)
         sections["test"] = test_scores
         write_predictions(run_dir / "predictions.jsonl", data["test"], test_preds)
+        write_doc_counts(run_dir, "test", data["test"], test_scores)
     metrics: dict[str, Any] = {}
     for scores in sections.values():
         metrics.update(scores.metrics)
