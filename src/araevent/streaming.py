@@ -70,13 +70,15 @@ def parse_shard(value: str | None) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def shard_lines(total: int, k: int, n: int) -> tuple[int, int]:
+def shard_lines(total: int, k: int, n: int, chunk: int = 1) -> tuple[int, int]:
     """The 0-based line range ``[start, stop)`` of shard ``k`` of ``n`` over ``total`` lines.
 
-    Shards are contiguous and in order, so their outputs concatenated in shard
-    order are the output of one process over the whole input.
+    Shards are contiguous runs of whole chunks of ``chunk`` lines, in order, so each
+    chunk is predicted exactly as one process over the whole input predicts it and
+    the parts concatenated in shard order are that process's output, byte for byte.
     """
-    return total * (k - 1) // n, total * k // n
+    chunks = -(-total // chunk)
+    return chunk * (chunks * (k - 1) // n), min(chunk * (chunks * k // n), total)
 
 
 @dataclass
@@ -277,35 +279,48 @@ def _repeated_ids(
     return errors
 
 
-def documents(
-    source: Source, fmt: str, start: int, stop: int, nested: str, skip: int = 0
-) -> Iterator[Document]:
-    """The documents of lines ``[start, stop)`` in order, less the first ``skip``.
+def chunks(
+    source: Source, fmt: str, start: int, stop: int, nested: str, size: int
+) -> Iterator[list[Document]]:
+    """The documents of lines ``[start, stop)`` in order, a chunk of ``size`` lines at a time.
 
-    Plain text: one document per non-blank line, its id the line number. JSONL:
-    the documents as :func:`araevent.io.read_jsonl_bytes` reads them (``nested``
-    ``keep`` keeps every input span, overlapping ones included).
+    Chunks are cut at multiples of ``size`` counted from line 1, whatever ``start``
+    is, so every shard and every resumed run cuts the same chunks. Plain text: one
+    document per non-blank line, its id the line number. JSONL: the documents as
+    :func:`araevent.io.read_jsonl_bytes` reads them (``nested`` ``keep`` keeps every
+    input span, overlapping ones included).
     """
-    k = 0
+    policy = "outer" if nested == "keep" else nested
+    block: list[bytes] = []
+    first = start + 1
+    for n, raw in source.lines(start, stop):
+        if not block:
+            first = n
+        block.append(raw)
+        if n % size == 0 or n == stop:
+            yield _chunk_documents(source, fmt, first, block, policy, nested)
+            block = []
+    if block:
+        yield _chunk_documents(source, fmt, first, block, policy, nested)
+
+
+def _chunk_documents(
+    source: Source, fmt: str, first: int, block: list[bytes], policy: str, nested: str
+) -> list[Document]:
     if fmt == "text":
-        for n, raw in source.lines(start, stop):
+        docs = []
+        for n, raw in enumerate(block, start=first):
             text = _decode_text(source, n, raw)
             if text.strip():
-                k += 1
-                if k > skip:
-                    yield Document(str(n), text)
-        return
-    policy = "outer" if nested == "keep" else nested
-    for first, block in _blocks(source, start, stop):
-        result = read_jsonl_bytes(b"\n".join(block), source.name, nested=policy, first_line=first)
-        for doc in result.documents:
-            k += 1
-            if k <= skip:
-                continue
-            if nested == "keep" and result.stats["dropped_nested"]:
-                line = block[result.locations[doc.id][1] - first].decode("utf-8")
-                doc = _all_input_spans(doc, line)
-            yield doc
+                docs.append(Document(str(n), text))
+        return docs
+    result = read_jsonl_bytes(b"\n".join(block), source.name, nested=policy, first_line=first)
+    if nested != "keep" or not result.stats["dropped_nested"]:
+        return result.documents
+    return [
+        _all_input_spans(doc, block[result.locations[doc.id][1] - first].decode("utf-8"))
+        for doc in result.documents
+    ]
 
 
 def _all_input_spans(doc: Document, line: str) -> Document:
@@ -469,14 +484,15 @@ class FileWriter(Writer):
 class BratWriter(Writer):
     """brat pairs written one by one into a staging folder, moved into the target at the end."""
 
-    def __init__(self, target: Path, overwrite: bool) -> None:
-        self.target = target
+    def __init__(self, target: Path, overwrite: bool, prepare=None) -> None:
+        self.target, self.prepare = target, prepare or (lambda doc: doc)
         self.tmp = brat_staging(target, overwrite)
         self.types = BratTypes()
         self.names: list[str] = []
 
     def write(self, doc: Document) -> None:
         """Write one document."""
+        doc = self.prepare(doc)
         ann = brat_ann(doc, self.types)
         for name, data in ((f"{doc.id}.txt", doc.text), (f"{doc.id}.ann", ann)):
             write_staged(self.tmp / name, data.encode("utf-8"))

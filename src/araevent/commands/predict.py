@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
@@ -43,7 +44,7 @@ from araevent.streaming import (
     Writer,
     check,
     check_resume,
-    documents,
+    chunks,
     open_source,
     parse_shard,
     partial_path,
@@ -53,7 +54,7 @@ from araevent.streaming import (
 )
 
 OUTPUT_FORMATS = ("jsonl", "conll", "brat", "labelstudio")
-CHUNK = 512  # documents per chunk: read, predicted (length-sorted) and written together
+CHUNK = 512  # input lines per chunk: read, predicted (length-sorted) and written together
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,15 +115,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=CHUNK,
         metavar="N",
-        help=f"documents read, predicted and written together; memory grows with it, not "
+        help=f"input lines read, predicted and written together; memory grows with it, not "
         f"with the input (default: {CHUNK})",
     )
     parser.add_argument(
         "--shard",
         default=None,
         metavar="K/N",
-        help="predict only the K-th of N equal runs of input lines (1/4 .. 4/4); the parts "
-        "concatenated in order are the whole output (SLURM arrays, several machines)",
+        help="predict only the K-th of N runs of whole chunks of input lines (1/4 .. 4/4); "
+        "the parts concatenated in order are the whole output (SLURM arrays, machines)",
     )
     parser.add_argument(
         "--resume",
@@ -207,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
 def predict_source(args: argparse.Namespace, source: Source, shard: tuple[int, int]) -> int:
     """Predict the documents of this shard of ``source`` (see :mod:`araevent.streaming`)."""
     total, fmt = scan(source, args.input_format)
-    start, stop = shard_lines(total, *shard)
+    start, stop = shard_lines(total, *shard, chunk=args.chunk_size)
     checked = check(source, fmt, start, stop, args.nested)
     if checked.errors:
         for err in checked.errors:
@@ -240,7 +241,6 @@ def predict_source(args: argparse.Namespace, source: Source, shard: tuple[int, i
     )
     loaded = time.perf_counter()
     done = len(resume.ids) if resume else 0
-    docs = documents(source, fmt, start, stop, args.nested, skip=done)
     writer = make_writer(args, extractor, resume)
     bar = tqdm(
         total=checked.documents - done,
@@ -249,15 +249,24 @@ def predict_source(args: argparse.Namespace, source: Source, shard: tuple[int, i
         delay=1.0,
         disable=args.quiet or not sys.stderr.isatty(),
     )
+    stats: Counter[str] = Counter()
+    seen = 0  # documents of this shard read so far
     try:
         with bar:
-            # plain text has no spans of its own: the predictions are its spans
-            stream = extractor.predict_stream(
-                docs, chunk_size=args.chunk_size, replace=args.replace or fmt == "text"
-            )
-            for doc in stream:
-                writer.write(doc)
-                bar.update()
+            for chunk in chunks(source, fmt, start, stop, args.nested, args.chunk_size):
+                seen += len(chunk)
+                if seen <= done:  # written completely before: not predicted again
+                    continue
+                # plain text has no spans of its own: the predictions are its spans
+                out = extractor.predict(chunk, replace=args.replace or fmt == "text")
+                stats.update(extractor.stats)
+                # the unfinished chunk of a resumed run is predicted whole, as the first
+                # run did (so the scores match), and only its unwritten documents written
+                again = max(done - (seen - len(chunk)), 0)
+                stats["predicted_again"] += again
+                for doc in out[again:]:
+                    writer.write(doc)
+                bar.update(len(chunk) - again)
         writer.finish()
     except BaseException:
         kept = writer.abort()
@@ -266,7 +275,8 @@ def predict_source(args: argparse.Namespace, source: Source, shard: tuple[int, i
         raise
     predicted = time.perf_counter()
     if not args.quiet:
-        stats = {**extractor.stats, **checked.counts, "resumed": done}
+        stats.update(checked.counts)
+        stats["resumed"] = done
         if shard != (1, 1):
             stats["shard_lines"] = (start + 1, stop)
         timing = {"load_s": loaded - started, "predict_s": predicted - loaded}
@@ -334,7 +344,7 @@ def make_writer(args: argparse.Namespace, extractor, resume: Resume | None) -> W
 
         return LabelStudioWriter(Path(args.output), task, schema.to_dict())
     if args.format == "brat":
-        return BratWriter(Path(args.output), args.overwrite)
+        return BratWriter(Path(args.output), args.overwrite, predictions_only)
     if args.format == "conll":
         layers = tuple(layer for layer in LAYERS if schema.layer_labels(layer)) or ("entities",)
 
@@ -369,7 +379,9 @@ def summary(stats: dict[str, int], timing: dict[str, float], args: argparse.Name
     if stats.get("truncated_units"):
         parts.append(f"{stats['truncated_units']} unit(s) longer than a window truncated")
     if stats.get("resumed"):
-        parts.append(f"{stats['resumed']} already in the output (resumed)")
+        again = stats.get("predicted_again", 0)
+        note = f"; {again} of them predicted again with their unfinished chunk" if again else ""
+        parts.append(f"{stats['resumed']} already in the output (resumed{note})")
     if stats.get("shard_lines"):
         first, last = stats["shard_lines"]
         parts.append(f"shard {args.shard} (lines {first}-{last})")
