@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import signal
@@ -298,3 +299,19 @@ def test_a_stale_partial_is_replaced_without_resume(tiny_run, corpus, tmp_path, 
     assert code == 0
     assert f"starting over; {partial} of an earlier run will be replaced" in err
     assert not partial.exists() and out.read_bytes().count(b"\n") == 60
+
+
+def test_scale_corpus_repeats_the_test_split_with_new_ids(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up while being built
+    spec.loader.exec_module(bench)
+    scale_corpus = bench.scale_corpus
+    test = sample_docs("test")
+    docs = [
+        json.loads(x)
+        for x in scale_corpus(tmp_path / "c.jsonl", 2 * len(test) + 3).read_text().splitlines()
+    ]
+    assert len(docs) == 2 * len(test) + 3
+    assert len({d["id"] for d in docs}) == len(docs)
+    assert [d["text"] for d in docs[len(test) :][: len(test)]] == [d["text"] for d in test]

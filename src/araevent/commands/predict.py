@@ -11,6 +11,13 @@ exactly as given: diacritics, tatweel, a carriage return before the line end
 and leading spaces all stay in the text (a UTF-8 byte-order mark is dropped).
 The summary and a progress bar (for long inputs, on a terminal) go to stderr.
 
+The input (a file, a .gz file, or stdin) is streamed (see araevent.streaming and
+docs/scale.md): every line is checked first, then read, predicted and written a
+chunk of --chunk-size lines at a time, in input order, so memory does not grow
+with the input. --shard K/N predicts the K-th of N runs of whole chunks (the
+parts concatenated in order are the single output); --resume continues the
+OUTPUT.partial an interrupted JSONL run left.
+
 Output (--output FILE, or - for stdout) formats:
   jsonl        documents in the araevent schema (the default)
   conll        one unit per line with the predicted tags (the model's units)
