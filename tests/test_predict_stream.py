@@ -315,3 +315,32 @@ def test_scale_corpus_repeats_the_test_split_with_new_ids(tmp_path):
     assert len(docs) == 2 * len(test) + 3
     assert len({d["id"] for d in docs}) == len(docs)
     assert [d["text"] for d in docs[len(test) :][: len(test)]] == [d["text"] for d in test]
+
+
+def test_a_saved_datasets_folder_is_read_row_by_row(tiny_run, corpus, tmp_path, capsys):
+    import datasets
+
+    folder = tmp_path / "ds"
+    datasets.Dataset.from_list(sample_docs("train", 60)).save_to_disk(str(folder))
+    from_file = predict_file(tiny_run, corpus, tmp_path / "a.jsonl")
+    assert predict_file(tiny_run, folder, tmp_path / "b.jsonl") == from_file
+    splits = tmp_path / "splits"
+    datasets.DatasetDict(
+        {"train": datasets.Dataset.from_list(sample_docs("train", 2))}
+    ).save_to_disk(str(splits))
+    code, _, err = run_cli(["--model", str(tiny_run), "--input", str(splits)], capsys)
+    assert (code, err) == (
+        2,
+        f"araevent predict: --input {splits} holds the splits train; pass one, e.g. "
+        f"--input {splits / 'train'}\n",
+    )
+
+
+def test_a_hub_dataset_name_offline_is_one_sentence(tiny_run, capsys):
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", "someone/arabic-news"], capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        "araevent predict: --input someone/arabic-news: no such input file; a Hugging Face "
+        "dataset name is not read here: save it with datasets.load_dataset(NAME, split=SPLIT)"
+        ".save_to_disk(DIR) where the Hub can be reached, then pass --input DIR\n"
+    )

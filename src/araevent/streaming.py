@@ -38,6 +38,7 @@ import numpy as np
 from araevent.errors import DataError, UsageError
 from araevent.io import (
     BratTypes,
+    _drop_none,
     _umask,
     brat_ann,
     brat_staging,
@@ -134,8 +135,17 @@ def open_source(source: str) -> Source:
     """
     if source != "-":
         path = Path(source)
+        saved = ("dataset_info.json", "dataset_dict.json")  # datasets' save_to_disk
+        if path.is_dir() and any((path / name).is_file() for name in saved):
+            return _spool_dataset(path)
         if not path.exists() or path.is_dir():
             what = "a folder, not a file" if path.is_dir() else "no such input file"
+            if not path.exists() and _HUB_NAME.match(source):
+                what += (
+                    "; a Hugging Face dataset name is not read here: save it with "
+                    "datasets.load_dataset(NAME, split=SPLIT).save_to_disk(DIR) where the Hub "
+                    "can be reached, then pass --input DIR"
+                )
             raise UsageError(f"--input {path}: {what}")
         if path.is_file():
             if not os.access(path, os.R_OK):
@@ -154,6 +164,35 @@ def open_source(source: str) -> Source:
         Path(tmp).unlink()
         raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
     return Source(name, Path(tmp), spooled=True)
+
+
+_HUB_NAME = re.compile(r"[\w.-]+/[\w.-]+\Z")
+
+
+def _spool_dataset(path: Path) -> Source:
+    """A ``datasets`` folder (``save_to_disk``) as a JSONL copy: row ``i`` is line ``i + 1``.
+
+    Raises:
+        UsageError: the folder holds several splits, or cannot be loaded.
+    """
+    import datasets  # heavy; only for this kind of input
+
+    try:
+        data = datasets.load_from_disk(str(path))
+    except (OSError, ValueError, FileNotFoundError) as exc:
+        raise UsageError(f"--input {path}: cannot load the dataset: {exc}") from None
+    if isinstance(data, datasets.DatasetDict):
+        first = next(iter(data), "SPLIT")
+        raise UsageError(
+            f"--input {path} holds the splits {', '.join(data)}; pass one, e.g. "
+            f"--input {path / first}"
+        )
+    fd, tmp = tempfile.mkstemp(prefix="araevent-input-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        for row in data:  # memory-mapped Arrow rows, one at a time
+            # Arrow gives every struct all its fields: a key a row lacked is None
+            out.write(json.dumps(_drop_none(row), ensure_ascii=False, default=str) + "\n")
+    return Source(str(path), Path(tmp), spooled=True)
 
 
 def _is_object(raw: bytes) -> bool:
