@@ -344,3 +344,36 @@ def test_a_hub_dataset_name_offline_is_one_sentence(tiny_run, capsys):
         "dataset name is not read here: save it with datasets.load_dataset(NAME, split=SPLIT)"
         ".save_to_disk(DIR) where the Hub can be reached, then pass --input DIR\n"
     )
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "labelstudio", "brat"])
+def test_an_interrupted_run_leaves_only_a_resumable_jsonl_part(
+    tiny_run, corpus, tmp_path, capsys, monkeypatch, fmt
+):
+    from araevent.predict import Extractor
+
+    real = Extractor.predict
+    calls = []
+
+    def stop_at_the_third_chunk(self, items, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, items, **kw)
+
+    monkeypatch.setattr(Extractor, "predict", stop_at_the_third_chunk)
+    out = tmp_path / "out" / f"x.{fmt}"
+    argv = ["--model", str(tiny_run), "--input", str(corpus), "--output", str(out)]
+    with pytest.raises(KeyboardInterrupt):
+        main(["predict", *argv, "--format", fmt, "--chunk-size", "10", "--quiet"])
+    err = capsys.readouterr().err
+    left = sorted(p.name for p in (tmp_path / "out").iterdir())
+    if fmt != "jsonl":
+        assert (left, err) == ([], "")
+        return
+    partial = tmp_path / "out" / "x.jsonl.partial"
+    assert left == ["x.jsonl.partial"] and partial.read_bytes().count(b"\n") == 20
+    assert err == (
+        f"araevent predict: stopped; 20 document(s) are in {partial}; rerun with --resume "
+        "to continue from there\n"
+    )
