@@ -553,7 +553,15 @@ def decode_json_line(line: str) -> tuple[Any, tuple[str, str] | None]:
             f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
             "flatten the extra keys",
         )
-    depth, bad_string = _depth_and_surrogates(obj)
+    depth, bad_string = 1, False
+    # only a line with that many brackets can be that deep, and only an escape (or a
+    # surrogate already in the line) gives a lone surrogate: most lines skip the walk
+    if (
+        line.count("{") + line.count("[") > MAX_JSON_DEPTH
+        or _SURROGATE_ESCAPE.search(line)
+        or _SURROGATE.search(line)
+    ):
+        depth, bad_string = _depth_and_surrogates(obj)
     if depth > MAX_JSON_DEPTH:
         return None, (
             f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
