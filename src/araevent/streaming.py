@@ -256,7 +256,7 @@ def _decode_text(source: Source, n: int, raw: bytes) -> str:
 
 
 def check(source: Source, fmt: str, start: int, stop: int, nested: str) -> Checked:
-    """Read lines ``[start, stop)`` as :func:`documents` does, keeping only what was found.
+    """Read lines ``[start, stop)`` as :func:`chunks` does, keeping only what was found.
 
     Raises:
         DataError: plain text that is not UTF-8 (naming its line).
