@@ -1154,7 +1154,7 @@ def scale_markdown(res: dict[str, Any]) -> str:
             "",
             _table(["documents", "docs/s", "predict s", "wall s", "peak RSS MB"], rows),
             "",
-            f"Peak RSS from the smallest to the largest input: {res['rss_growth']:+.1%}.",
+            f"Peak RSS spread over the sizes (largest / smallest - 1): {res['rss_growth']:+.1%}.",
             f"Two `--shard K/2` processes over {shards['documents']} documents, parts "
             f"concatenated: identical to the single run: {shards['identical_to_single']}.",
             "",
