@@ -42,6 +42,7 @@ publish: setup
 bench: setup
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py --only scale
 
 # benchmarks/aqmar.md: tiny model vs CRF on ../shared/data/aqmar (skips when it is absent)
 bench-aqmar: setup

@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py            # the full run: writes results.json and results.md here
     python benchmarks/bench.py --quick    # the smallest sizes (what the smoke test runs)
+    python benchmarks/bench.py --only scale --sizes 5000,20000   # predict at scale only
 
 From Python: ``run_benchmarks(out_dir, quick=True)`` returns the results dict it writes.
 
@@ -25,6 +26,9 @@ What is measured (every number a median over repetitions after a warm-up):
 - ``scaling``: ``Extractor.predict`` on 1x, 4x, 16x the test split and on
   documents of 1x, 4x, 16x the window length.
 - ``profile``: cProfile of one ``Extractor.predict`` call, split into stages.
+- ``scale`` (``--only scale``, written to scale.json/scale.md): ``araevent predict``
+  in a subprocess over 5,000 / 50,000 / 200,000 documents (``--sizes``): docs/s,
+  peak RSS, and two ``--shard K/2`` processes compared with the single output.
 
 Numbers depend on the machine and on what else runs on it; the header records the
 cores, torch threads, library versions and the load average around each section.
@@ -41,6 +45,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import statistics
 import subprocess
 import sys
@@ -1050,6 +1055,146 @@ def write_results(res: dict[str, Any], out_dir: Path) -> None:
     (out_dir / "results.md").write_text(render_markdown(res), "utf-8")
 
 
+# --- inference at scale (issue 19) ----------------------------------------------------
+
+SCALE_SIZES = (5_000, 50_000, 200_000)
+_SPEED = re.compile(r"in ([0-9.]+) s \(([0-9.]+) docs/s")
+
+
+def scale_corpus(path: Path, n: int) -> Path:
+    """``n`` documents: the bundled test split repeated, each copy with new ids."""
+    lines = (ROOT / "data" / "sample" / "test.jsonl").read_text("utf-8").splitlines()
+    docs = [json.loads(x) for x in lines if x.strip()]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            d = docs[i % len(docs)]
+            f.write(json.dumps({**d, "id": f"{d['id']}-{i // len(docs)}"}, ensure_ascii=False))
+            f.write("\n")
+    return path
+
+
+def _predict_cmd(model_dir: str, src: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "araevent.cli", "predict", "--model", model_dir] + [
+        "--input",
+        str(src),
+        "--output",
+        str(out),
+        *extra,
+    ]
+
+
+def scale_runs(work: Path, model_dir: str, sizes: Sequence[int]) -> dict[str, Any]:
+    """``araevent predict`` over growing inputs in subprocesses: docs/s and peak RSS.
+
+    Also two ``--shard K/2`` processes run side by side over the smallest input,
+    their parts concatenated and compared byte for byte with the single run.
+    """
+    rows = []
+    single: Path | None = None
+    for n in sizes:
+        src = scale_corpus(work / f"scale-{n}.jsonl", n)
+        out = work / f"scale-{n}.out.jsonl"
+        proc = measure_process(_predict_cmd(model_dir, src, out), work / f"scale-{n}.log")
+        log = Path(proc["log"]).read_text("utf-8", "replace")
+        if proc["returncode"] != 0:
+            raise RuntimeError(
+                f"araevent predict failed (exit {proc['returncode']}):\n{log[-2000:]}"
+            )
+        m = _SPEED.search(log)
+        rows.append(
+            {
+                "documents": n,
+                "predict_s": float(m.group(1)) if m else None,
+                "docs_per_s": float(m.group(2)) if m else None,
+                **{k: proc[k] for k in ("wall_s", "peak_rss_mb", "ru_maxrss_mb", "cpu_s")},
+            }
+        )
+        single = single or out
+        src.unlink()
+    rss = [r["peak_rss_mb"] for r in rows]
+    res: dict[str, Any] = {
+        "command": ["araevent", "predict", "--model", "MODEL", "--input", "N.jsonl"],
+        "rows": rows,
+        "rss_growth": round(max(rss) / min(rss) - 1, 4),
+    }
+    n = sizes[0]
+    src = scale_corpus(work / "shard-in.jsonl", n)
+    procs = [
+        subprocess.Popen(
+            _predict_cmd(model_dir, src, work / f"shard-{k}.jsonl", "--shard", f"{k}/2", "--quiet"),
+            cwd=ROOT,
+            env=child_env(),
+        )
+        for k in (1, 2)
+    ]
+    codes = [p.wait() for p in procs]
+    parts = b"".join((work / f"shard-{k}.jsonl").read_bytes() for k in (1, 2))
+    res["two_shards"] = {
+        "documents": n,
+        "exit_codes": codes,
+        "identical_to_single": codes == [0, 0] and parts == single.read_bytes(),
+    }
+    return res
+
+
+def scale_markdown(res: dict[str, Any]) -> str:
+    """The scale section as markdown."""
+    rows = [
+        [r["documents"], r["docs_per_s"], r["predict_s"], r["wall_s"], r["peak_rss_mb"]]
+        for r in res["rows"]
+    ]
+    shards = res["two_shards"]
+    return "\n".join(
+        [
+            "# araevent predict at scale",
+            "",
+            f"{res['created']}; {res['machine']['logical_cores']} logical cores, torch "
+            f"threads {res['machine']['torch_threads']}; the bundled test split repeated "
+            "with new ids, one `araevent predict` process per size (JSONL in and out).",
+            "",
+            _table(["documents", "docs/s", "predict s", "wall s", "peak RSS MB"], rows),
+            "",
+            f"Peak RSS spread over the sizes (largest / smallest - 1): {res['rss_growth']:+.1%}.",
+            f"Two `--shard K/2` processes over {shards['documents']} documents, parts "
+            f"concatenated: identical to the single run: {shards['identical_to_single']}.",
+            "",
+        ]
+    )
+
+
+def run_scale(
+    out_dir: str | Path = BENCH_DIR,
+    *,
+    sizes: Sequence[int] = SCALE_SIZES,
+    model_dir: str | None = None,
+    work_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """The scale section alone: writes ``scale.json`` and ``scale.md`` to ``out_dir``.
+
+    Without ``model_dir`` a tiny model is trained first (3 steps: the same network,
+    so the same speed, as a fully trained tiny model).
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    with contextlib.ExitStack() as stack:
+        if work_dir is None:
+            work_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="araevent-scale-"))
+        work = Path(work_dir)
+        work.mkdir(parents=True, exist_ok=True)
+        if model_dir is None:
+            model_dir = train_runs(work, 1, quick=True)["model_dir"]
+        res = {
+            "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine_info(),
+            **scale_runs(work, model_dir, sizes),
+        }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "scale.json").write_text(json.dumps(res, indent=2) + "\n", "utf-8")
+    (out_dir / "scale.md").write_text(scale_markdown(res), "utf-8")
+    return res
+
+
 # --- entry point ----------------------------------------------------------------------
 
 
@@ -1168,7 +1313,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument(
         "--render", action="store_true", help="rewrite results.md from --out's results.json only"
     )
+    ap.add_argument(
+        "--only",
+        choices=("scale",),
+        default=None,
+        help="scale: only araevent predict over growing inputs (scale.json/.md)",
+    )
+    ap.add_argument(
+        "--sizes",
+        default=",".join(map(str, SCALE_SIZES)),
+        help="--only scale: document counts, comma-separated",
+    )
+    ap.add_argument("--model", default=None, help="--only scale: a model folder to use")
     a = ap.parse_args(argv)
+    if a.only == "scale":
+        sizes = [int(x) for x in a.sizes.split(",")]
+        res = run_scale(a.out, sizes=sizes, model_dir=a.model, work_dir=a.work_dir)
+        for r in res["rows"]:
+            print(f"{r['documents']:>8} docs: {r['docs_per_s']} docs/s, {r['peak_rss_mb']} MB")
+        print(
+            f"rss growth {res['rss_growth']:+.1%}; shards identical: "
+            f"{res['two_shards']['identical_to_single']}"
+        )
+        print(f"wrote {Path(a.out) / 'scale.md'} and scale.json")
+        return
     analysis = Path(a.analysis).read_text("utf-8") if a.analysis else None
     if a.render:
         res = json.loads((Path(a.out) / "results.json").read_text("utf-8"))

@@ -244,17 +244,32 @@ def read_documents(
 
 
 def read_jsonl_bytes(
-    data: bytes, name: str, *, nested: str = "error", layers: Sequence[str] = LAYERS
+    data: bytes,
+    name: str,
+    *,
+    nested: str = "error",
+    layers: Sequence[str] = LAYERS,
+    first_line: int = 1,
 ) -> ReadResult:
     """Read JSONL documents already in memory (standard input, say) as :func:`read_documents`.
 
-    ``name`` stands for the file in messages (``<stdin>``).
+    ``name`` stands for the file in messages (``<stdin>``); ``first_line`` is the line
+    number of ``data``'s first line when it is a block of a longer file (a UTF-8 BOM
+    is dropped only from line 1).
     """
     if nested not in NESTED_POLICIES:
         raise UsageError(f"unknown nested policy {nested!r}; choose {', '.join(NESTED_POLICIES)}")
     result = ReadResult()
     layers = _check_layers(layers, "layers")
-    _read_jsonl(Path(name), result, label_set=None, nested=nested, layers=layers, data=data)
+    _read_jsonl(
+        Path(name),
+        result,
+        label_set=None,
+        nested=nested,
+        layers=layers,
+        data=data,
+        first_line=first_line,
+    )
     result.stats["documents"] = len(result.documents)
     result.errors.sort(key=lambda e: (e.path or "", e.line or 0))
     return result
@@ -449,20 +464,22 @@ def _with_fix(err: DataError) -> DataError:
 
 
 def _read_lines(
-    path: Path, data: bytes | None = None
+    path: Path, data: bytes | None = None, first_line: int = 1
 ) -> tuple[list[tuple[int, str | None]], dict[int, tuple[str, str]]]:
     """Numbered lines decoded one by one (a UTF-8 BOM is dropped); ``data`` is the file's bytes.
+
+    ``first_line``: the number of ``data``'s first line (a BOM is dropped only from line 1).
 
     Returns:
         ``(lines, bad)``: a line that is not UTF-8 is ``None`` in ``lines`` and
         ``bad[n]`` holds ``(what is wrong, the line decoded with replacements)``.
     """
     data = path.read_bytes() if data is None else data
-    if data.startswith(codecs.BOM_UTF8):
+    if first_line == 1 and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     lines: list[tuple[int, str | None]] = []
     bad: dict[int, tuple[str, str]] = {}
-    for n, raw in enumerate(data.split(b"\n"), start=1):
+    for n, raw in enumerate(data.split(b"\n"), start=first_line):
         try:
             lines.append((n, raw.decode("utf-8")))
         except UnicodeDecodeError as exc:
@@ -536,7 +553,15 @@ def decode_json_line(line: str) -> tuple[Any, tuple[str, str] | None]:
             f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
             "flatten the extra keys",
         )
-    depth, bad_string = _depth_and_surrogates(obj)
+    depth, bad_string = 1, False
+    # only a line with that many brackets can be that deep, and only an escape (or a
+    # surrogate already in the line) gives a lone surrogate: most lines skip the walk
+    if (
+        line.count("{") + line.count("[") > MAX_JSON_DEPTH
+        or _SURROGATE_ESCAPE.search(line)
+        or _SURROGATE.search(line)
+    ):
+        depth, bad_string = _depth_and_surrogates(obj)
     if depth > MAX_JSON_DEPTH:
         return None, (
             f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
@@ -600,9 +625,10 @@ def _read_jsonl(
     nested: str,
     layers: tuple[str, ...],
     data: bytes | None = None,
+    first_line: int = 1,
 ) -> None:
     p = str(path)
-    lines, bad = _read_lines(path, data)
+    lines, bad = _read_lines(path, data, first_line)
     for n, line in lines:
         if line is None:
             what, lossy = bad[n]
@@ -1327,94 +1353,145 @@ def _write_brat(docs: Sequence[Document], target: Path, overwrite: bool = False)
             f"document id(s) {bad[:5]} cannot be brat file names",
             fix="ids used as brat file names cannot contain / or \\",
         )
+    types = BratTypes()
     files: dict[str, bytes] = {}
-    entity_types: set[str] = set()
-    event_roles: dict[str, set[str]] = {}
-    no_arguments = argument_spans = False
     for doc in docs:
-        ann: list[str] = []
-        entities = sorted(doc.entities, key=lambda s: (s.start, s.end))
-        triggers = sorted(doc.triggers, key=lambda s: (s.start, s.end))
-        t_of: dict[tuple[int, int], str] = {}  # span -> the T an argument refers to
-        for span in entities:
-            if span.label == BRAT_ARGUMENT:
-                raise DataError(
-                    f"entity label {BRAT_ARGUMENT!r} is the brat type of argument spans",
-                    doc_id=doc.id,
-                    fix="rename the entity label before writing brat",
-                )
-            t_of.setdefault((span.start, span.end), f"T{len(ann) + 1}")
-            ann.append(_brat_t(len(ann) + 1, span.label, span.start, span.end, doc.text))
-            entity_types.add(span.label)
-        only = sorted({(a.start, a.end) for t in triggers for a in t.arguments or ()} - set(t_of))
-        argument_spans = argument_spans or bool(only)
-        for start, end in only:
-            t_of[(start, end)] = f"T{len(ann) + 1}"
-            ann.append(_brat_t(len(ann) + 1, BRAT_ARGUMENT, start, end, doc.text))
-        n_t = len(ann)
-        events: list[str] = []
-        marks = 0  # A lines: events annotated with no arguments
-        for k, span in enumerate(triggers, start=1):
-            ann.append(_brat_t(n_t + k, span.label, span.start, span.end, doc.text))
-            roles = event_roles.setdefault(span.label, set())
-            seen: collections.Counter = collections.Counter()
-            line = f"E{k}\t{span.label}:T{n_t + k}"
-            for arg in sorted(span.arguments or (), key=lambda x: (x.start, x.end, x.role)):
-                if _REPEAT.search(arg.role):
-                    raise DataError(
-                        f"trigger [{span.start}, {span.end}) {span.label}: role {arg.role!r} "
-                        "ends in a digit, which brat reads as a repeat number",
-                        doc_id=doc.id,
-                        fix="rename the role before writing brat",
-                    )
-                roles.add(arg.role)
-                seen[arg.role] += 1
-                n = seen[arg.role]
-                line += f" {arg.role}{n if n > 1 else ''}:{t_of[(arg.start, arg.end)]}"
-            events.append(line)
-            if span.arguments == ():
-                no_arguments, marks = True, marks + 1
-                events.append(f"A{marks}\t{BRAT_NO_ARGUMENTS} E{k}")
-        ann += events
         files[f"{doc.id}.txt"] = doc.text.encode("utf-8")
-        files[f"{doc.id}.ann"] = "".join(x + "\n" for x in ann).encode("utf-8")
-    conf = [
-        "[entities]",
-        *sorted(entity_types),
-        *([BRAT_ARGUMENT] if argument_spans else []),
-        "",
-        "[relations]",
-        "",
-        "[events]",
-        *(
-            f"{etype}\t" + ", ".join(f"{r}*:<ENTITY>" for r in sorted(roles)) if roles else etype
-            for etype, roles in sorted(event_roles.items())
-        ),
-        "",
-        "[attributes]",
-        *([f"{BRAT_NO_ARGUMENTS}\tArg:<EVENT>"] if no_arguments else []),
-        "",
-    ]
-    files["annotation.conf"] = "\n".join(conf).encode("utf-8")
-    check_brat_target(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+        files[f"{doc.id}.ann"] = brat_ann(doc, types).encode("utf-8")
+    files["annotation.conf"] = types.conf()
+    tmp = brat_staging(target, overwrite)
     try:
         for name, data in files.items():
-            (tmp / name).write_bytes(data)
-            os.chmod(tmp / name, 0o666 & ~_umask())
-        if not target.exists():
-            os.chmod(tmp, 0o777 & ~_umask())
-            os.replace(tmp, target)
-            return
-        taken = [n for n in files if (target / n).exists() and not (target / n).is_file()]
-        if taken:
-            raise UsageError(f"{target / taken[0]} exists and is not a file; nothing written")
-        for name in files:  # only the files this command writes; every other file stays
-            os.replace(tmp / name, target / name)
+            write_staged(tmp / name, data)
+        finish_brat(tmp, target, list(files))
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class BratTypes:
+    """The types an ``annotation.conf`` declares for the documents written so far."""
+
+    entities: set[str] = field(default_factory=set)
+    events: dict[str, set[str]] = field(default_factory=dict)  # event type -> its roles
+    no_arguments: bool = False
+    argument_spans: bool = False
+
+    def conf(self) -> bytes:
+        """The ``annotation.conf`` text for every type seen."""
+        conf = [
+            "[entities]",
+            *sorted(self.entities),
+            *([BRAT_ARGUMENT] if self.argument_spans else []),
+            "",
+            "[relations]",
+            "",
+            "[events]",
+            *(
+                f"{etype}\t" + ", ".join(f"{r}*:<ENTITY>" for r in sorted(roles))
+                if roles
+                else etype
+                for etype, roles in sorted(self.events.items())
+            ),
+            "",
+            "[attributes]",
+            *([f"{BRAT_NO_ARGUMENTS}\tArg:<EVENT>"] if self.no_arguments else []),
+            "",
+        ]
+        return "\n".join(conf).encode("utf-8")
+
+
+def brat_ann(doc: Document, types: BratTypes) -> str:
+    """One document's ``.ann`` text; the types it uses are added to ``types``.
+
+    Raises:
+        DataError: the id cannot be a file name, or a label or role cannot be written.
+    """
+    if not _safe_name(doc.id):
+        raise DataError(
+            f"document id(s) {[doc.id]} cannot be brat file names",
+            fix="ids used as brat file names cannot contain / or \\",
+        )
+    ann: list[str] = []
+    entities = sorted(doc.entities, key=lambda s: (s.start, s.end))
+    triggers = sorted(doc.triggers, key=lambda s: (s.start, s.end))
+    t_of: dict[tuple[int, int], str] = {}  # span -> the T an argument refers to
+    for span in entities:
+        if span.label == BRAT_ARGUMENT:
+            raise DataError(
+                f"entity label {BRAT_ARGUMENT!r} is the brat type of argument spans",
+                doc_id=doc.id,
+                fix="rename the entity label before writing brat",
+            )
+        t_of.setdefault((span.start, span.end), f"T{len(ann) + 1}")
+        ann.append(_brat_t(len(ann) + 1, span.label, span.start, span.end, doc.text))
+        types.entities.add(span.label)
+    only = sorted({(a.start, a.end) for t in triggers for a in t.arguments or ()} - set(t_of))
+    types.argument_spans = types.argument_spans or bool(only)
+    for start, end in only:
+        t_of[(start, end)] = f"T{len(ann) + 1}"
+        ann.append(_brat_t(len(ann) + 1, BRAT_ARGUMENT, start, end, doc.text))
+    n_t = len(ann)
+    events: list[str] = []
+    marks = 0  # A lines: events annotated with no arguments
+    for k, span in enumerate(triggers, start=1):
+        ann.append(_brat_t(n_t + k, span.label, span.start, span.end, doc.text))
+        roles = types.events.setdefault(span.label, set())
+        seen: collections.Counter = collections.Counter()
+        line = f"E{k}\t{span.label}:T{n_t + k}"
+        for arg in sorted(span.arguments or (), key=lambda x: (x.start, x.end, x.role)):
+            if _REPEAT.search(arg.role):
+                raise DataError(
+                    f"trigger [{span.start}, {span.end}) {span.label}: role {arg.role!r} "
+                    "ends in a digit, which brat reads as a repeat number",
+                    doc_id=doc.id,
+                    fix="rename the role before writing brat",
+                )
+            roles.add(arg.role)
+            seen[arg.role] += 1
+            n = seen[arg.role]
+            line += f" {arg.role}{n if n > 1 else ''}:{t_of[(arg.start, arg.end)]}"
+        events.append(line)
+        if span.arguments == ():
+            types.no_arguments, marks = True, marks + 1
+            events.append(f"A{marks}\t{BRAT_NO_ARGUMENTS} E{k}")
+    ann += events
+    return "".join(x + "\n" for x in ann)
+
+
+def brat_staging(target: Path, overwrite: bool = False) -> Path:
+    """A new hidden folder beside ``target`` to write brat files into (after checking it).
+
+    Raises:
+        UsageError: see :func:`check_brat_target`.
+    """
+    check_brat_target(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+
+
+def write_staged(path: Path, data: bytes) -> None:
+    """Write one file of a staging folder with the permissions the umask gives."""
+    path.write_bytes(data)
+    os.chmod(path, 0o666 & ~_umask())
+
+
+def finish_brat(tmp: Path, target: Path, names: Sequence[str]) -> None:
+    """Move the staged files ``names`` into ``target`` (the whole folder when it is new).
+
+    Raises:
+        UsageError: a name in ``target`` is taken by something that is not a file.
+    """
+    if not target.exists():
+        os.chmod(tmp, 0o777 & ~_umask())
+        os.replace(tmp, target)
+        return
+    taken = [n for n in names if (target / n).exists() and not (target / n).is_file()]
+    if taken:
+        raise UsageError(f"{target / taken[0]} exists and is not a file; nothing written")
+    for name in names:  # only the files this command writes; every other file stays
+        os.replace(tmp / name, target / name)
 
 
 def _brat_t(t: int, label: str, start: int, end: int, text: str) -> str:

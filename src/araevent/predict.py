@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_fields
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +325,46 @@ class Extractor:
             out.append(Document(doc.id, doc.text, list(doc.entities), list(doc.triggers), extra))
         self.stats = stats
         return out
+
+    def predict_stream(
+        self,
+        items: Iterable[str | Document | dict[str, Any]],
+        *,
+        chunk_size: int = 512,
+        batch_size: int | None = None,
+        replace: bool = False,
+    ) -> Iterator[Document]:
+        """Predict an iterable of any length chunk by chunk, yielding documents in order.
+
+        At most ``chunk_size`` items are held at a time (their windows are length-sorted
+        within the chunk), so memory does not grow with the input. Items and options are
+        those of :meth:`predict`; raw texts get ids ``"0"``, ``"1"``, ... by position in
+        the whole stream. :attr:`stats` holds the counts of every chunk so far.
+
+        Raises:
+            ValueError: ``chunk_size`` is below 1.
+            DataError: as :meth:`predict`, for the chunk holding the bad item.
+        """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+        total: Counter[str] = Counter()
+        it = iter(items)
+        position = 0
+        while chunk := list(islice(it, chunk_size)):
+            # a dict becomes a Document here so an error names its line in the stream
+            chunk = [
+                _as_document(x, position + i) if isinstance(x, dict) else x
+                for i, x in enumerate(chunk)
+            ]
+            out = self.predict(chunk, batch_size=batch_size, replace=replace)
+            total.update(self.stats)
+            self.stats = Counter(total)
+            for i, (item, doc) in enumerate(zip(chunk, out, strict=True)):
+                if isinstance(item, str):  # predict numbered it within the chunk
+                    doc = replace_fields(doc, id=str(position + i))
+                yield doc
+            position += len(chunk)
+        self.stats = total
 
 
 # --- parity with transformers.pipeline ----------------------------------------

@@ -11,6 +11,13 @@ exactly as given: diacritics, tatweel, a carriage return before the line end
 and leading spaces all stay in the text (a UTF-8 byte-order mark is dropped).
 The summary and a progress bar (for long inputs, on a terminal) go to stderr.
 
+The input (a file, a .gz file, or stdin) is streamed (see araevent.streaming and
+docs/scale.md): every line is checked first, then read, predicted and written a
+chunk of --chunk-size lines at a time, in input order, so memory does not grow
+with the input. --shard K/N predicts the K-th of N runs of whole chunks (the
+parts concatenated in order are the single output); --resume continues the
+OUTPUT.partial an interrupted JSONL run left.
+
 Output (--output FILE, or - for stdout) formats:
   jsonl        documents in the araevent schema (the default)
   conll        one unit per line with the predicted tags (the model's units)
@@ -22,19 +29,39 @@ Output (--output FILE, or - for stdout) formats:
 from __future__ import annotations
 
 import argparse
-import codecs
 import json
+import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-from araevent.errors import DataError, UsageError
-from araevent.io import read_jsonl_bytes
+from araevent.errors import UsageError
+from araevent.io import conll_text
 from araevent.labels import LAYERS
-from araevent.schema import NESTED_POLICIES, Document, parse_span
+from araevent.schema import NESTED_POLICIES, Document
+from araevent.streaming import (
+    BratWriter,
+    Checked,
+    FileWriter,
+    LabelStudioWriter,
+    Resume,
+    Source,
+    StdoutWriter,
+    Writer,
+    check,
+    check_resume,
+    chunks,
+    open_source,
+    parse_shard,
+    partial_path,
+    read_partial,
+    scan,
+    shard_lines,
+)
 
 OUTPUT_FORMATS = ("jsonl", "conll", "brat", "labelstudio")
-CHUNK = 512  # documents per progress-bar step
+CHUNK = 512  # input lines per chunk: read, predicted (length-sorted) and written together
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +118,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="windows per forward pass (default: 32)",
     )
     parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=CHUNK,
+        metavar="N",
+        help=f"input lines read, predicted and written together; memory grows with it, not "
+        f"with the input (default: {CHUNK})",
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="predict only the K-th of N runs of whole chunks of input lines (1/4 .. 4/4); "
+        "the parts concatenated in order are the whole output (SLURM arrays, machines)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="JSONL output: continue OUTPUT.partial left by an interrupted run (the "
+        "documents written completely are skipped)",
+    )
+    parser.add_argument(
         "--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: cpu)"
     )
     parser.add_argument(
@@ -102,127 +150,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar and no summary on stderr"
     )
-
-
-def read_input(source: str) -> tuple[str, bytes]:
-    """The input's name (for messages) and bytes; ``-`` is stdin.
-
-    Raises:
-        UsageError: the file does not exist or cannot be read.
-    """
-    if source == "-":
-        return "<stdin>", sys.stdin.buffer.read()
-    path = Path(source)
-    if not path.exists() or path.is_dir():  # a pipe, such as <(zcat f.gz), is read
-        what = "a folder, not a file" if path.is_dir() else "no such input file"
-        raise UsageError(f"--input {path}: {what}")
-    try:
-        return str(path), path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _without_bom(data: bytes) -> bytes:
-    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-
-
-def decode_lines(name: str, data: bytes) -> list[str]:
-    """UTF-8 lines split at line feeds only (a carriage return stays); a BOM is dropped.
-
-    Raises:
-        DataError: a byte is not UTF-8 (naming its line).
-    """
-    data = _without_bom(data)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"byte 0x{data[exc.start]:02x} is not UTF-8",
-            path=name,
-            line=line,
-            fix="re-save the input as UTF-8",
-        ) from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _is_object(line: str) -> bool:
-    try:
-        return isinstance(json.loads(line), dict)
-    except (ValueError, RecursionError):
-        return False
-
-
-def looks_like_jsonl(data: bytes) -> bool:
-    """Whether any non-blank line is a JSON object (the first one, in a JSONL file).
-
-    Every line of such a file is read as JSONL and a broken one is reported, so a
-    truncated or damaged line, the first one included, is never read as text; only
-    ``--input-format text`` reads such a file as plain text.
-    """
-    for raw in _without_bom(data).split(b"\n"):
-        line = raw.decode("utf-8", "replace")
-        if not line.lstrip().startswith("{"):
-            continue
-        try:
-            if isinstance(json.loads(line), dict):
-                return True
-        except (ValueError, RecursionError):
-            continue
-    return False
-
-
-def _all_input_spans(doc: Document, line: str) -> Document:
-    """``doc`` with every span of its JSONL line, overlapping ones included (--nested keep)."""
-    obj = json.loads(line)
-    where = {"path": None, "line": None, "doc_id": doc.id}
-    spans = {
-        layer: [
-            parse_span(x, doc.text, where=where, layer=layer, index=i)[0]
-            for i, x in enumerate(obj.get(layer, []))
-        ]
-        for layer in LAYERS
-    }
-    return Document(doc.id, doc.text, spans["entities"], spans["triggers"], doc.extra)
-
-
-def parse_inputs(
-    name: str, data: bytes, fmt: str, nested: str = "keep"
-) -> tuple[str, list[Document], dict[str, int], list]:
-    """Read the input as plain text or JSONL documents (``auto``: see :func:`looks_like_jsonl`).
-
-    Returns:
-        The format read (``text`` or ``jsonl``), the documents, counts (``blank``
-        lines skipped, ``dropped_nested`` spans) and every error.
-
-    Raises:
-        DataError: plain text that is not UTF-8.
-    """
-    if fmt == "auto":
-        fmt = "jsonl" if looks_like_jsonl(data) else "text"
-    counts = {"blank": 0, "dropped_nested": 0}
-    if fmt == "text":
-        docs = []
-        for n, line in enumerate(decode_lines(name, data), start=1):
-            if line.strip():
-                docs.append(Document(str(n), line))
-            else:
-                counts["blank"] += 1
-        return fmt, docs, counts, []
-    # keep: read as outer (every span is checked), then put the dropped spans back
-    result = read_jsonl_bytes(data, name, nested="outer" if nested == "keep" else nested)
-    docs = result.documents
-    if nested == "keep" and result.stats["dropped_nested"]:
-        lines = _without_bom(data).split(b"\n")
-        docs = [
-            _all_input_spans(d, lines[result.locations[d.id][1] - 1].decode("utf-8")) for d in docs
-        ]
-    else:
-        counts["dropped_nested"] = result.stats["dropped_nested"]
-    return fmt, docs, counts, result.errors
 
 
 def check_output(fmt: str, output: str, overwrite: bool = False) -> None:
@@ -266,15 +193,32 @@ def check_file_target(fmt: str, output: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, predict every document, write the output; 0 on success."""
+    """Check the input, load the model, predict and write chunk by chunk; 0 on success."""
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
+    if args.chunk_size < 1:
+        raise UsageError(f"--chunk-size must be at least 1, not {args.chunk_size}")
+    shard = parse_shard(args.shard)
     check_output(args.format, args.output, args.overwrite)
     check_file_target(args.format, args.output)
-    name, data = read_input(args.input)
-    fmt, docs, counts, errors = parse_inputs(name, data, args.input_format, args.nested)
-    if errors:
-        for err in errors:
+    if args.resume and (args.format != "jsonl" or args.output == "-"):
+        raise UsageError(
+            "--resume continues a JSONL output file; it needs --format jsonl and --output FILE"
+        )
+    source = open_source(args.input)
+    try:
+        return predict_source(args, source, shard)
+    finally:
+        source.close()
+
+
+def predict_source(args: argparse.Namespace, source: Source, shard: tuple[int, int]) -> int:
+    """Predict the documents of this shard of ``source`` (see :mod:`araevent.streaming`)."""
+    total, fmt = scan(source, args.input_format)
+    start, stop = shard_lines(total, *shard, chunk=args.chunk_size)
+    checked = check(source, fmt, start, stop, args.nested)
+    if checked.errors:
+        for err in checked.errors:
             print(err, file=sys.stderr)
         hint = "run araevent validate on it"
         if args.input_format == "auto":
@@ -283,10 +227,12 @@ def run(args: argparse.Namespace) -> int:
                 "or pass --input-format text if it is plain text"
             )
         print(
-            f"araevent predict: {len(errors)} error(s) in {name}; nothing written ({hint})",
+            f"araevent predict: {len(checked.errors)} error(s) in {source.name}; "
+            f"nothing written ({hint})",
             file=sys.stderr,
         )
         return 1
+    resume = find_resume(args, checked, source.name)
 
     from tqdm import tqdm
 
@@ -301,97 +247,126 @@ def run(args: argparse.Namespace) -> int:
         args.model, device=args.device, batch_size=args.batch_size, decoding=args.decoding
     )
     loaded = time.perf_counter()
-    out: list[Document] = []
-    stats: dict[str, int] = {}
+    done = len(resume.ids) if resume else 0
+    writer = make_writer(args, extractor, resume)
     bar = tqdm(
-        total=len(docs),
+        total=checked.documents - done,
         unit="doc",
         file=sys.stderr,
         delay=1.0,
         disable=args.quiet or not sys.stderr.isatty(),
     )
-    with bar:
-        for i in range(0, len(docs), CHUNK):
-            # plain text has no spans of its own: the predictions are its spans
-            chunk = docs[i : i + CHUNK]
-            out += extractor.predict(chunk, replace=args.replace or fmt == "text")
-            for key, value in extractor.stats.items():
-                stats[key] = stats.get(key, 0) + value
-            bar.update(len(chunk))
+    stats: Counter[str] = Counter()
+    seen = 0  # documents of this shard read so far
+    try:
+        with bar:
+            for chunk in chunks(source, fmt, start, stop, args.nested, args.chunk_size):
+                seen += len(chunk)
+                if seen <= done:  # written completely before: not predicted again
+                    continue
+                # plain text has no spans of its own: the predictions are its spans
+                out = extractor.predict(chunk, replace=args.replace or fmt == "text")
+                stats.update(extractor.stats)
+                # the unfinished chunk of a resumed run is predicted whole, as the first
+                # run did (so the scores match), and only its unwritten documents written
+                again = max(done - (seen - len(chunk)), 0)
+                stats["predicted_again"] += again
+                for doc in out[again:]:
+                    writer.write(doc)
+                bar.update(len(chunk) - again)
+        writer.finish()
+    except BaseException:
+        kept = writer.abort()
+        if kept:
+            print(f"araevent predict: stopped; {kept}", file=sys.stderr)
+        raise
     predicted = time.perf_counter()
-    write_output(out, args, extractor)
     if not args.quiet:
+        stats.update(checked.counts)
+        stats["resumed"] = done
+        if shard != (1, 1):
+            stats["shard_lines"] = (start + 1, stop)
         timing = {"load_s": loaded - started, "predict_s": predicted - loaded}
-        print(summary({**stats, **counts}, timing, args), file=sys.stderr)
+        print(summary(stats, timing, args), file=sys.stderr)
     return 0
 
 
-def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> None:
-    """Write ``docs`` in ``args.format`` to ``args.output``."""
-    from araevent.io import conll_text, write_documents
+def find_resume(args: argparse.Namespace, checked: Checked, name: str) -> Resume | None:
+    """With --resume, the unfinished (or finished) output to continue, checked against the input.
+
+    Raises:
+        UsageError: the output is not this input's (see :func:`araevent.streaming.check_resume`).
+    """
+    if args.format != "jsonl" or args.output == "-":
+        return None
+    target = Path(args.output)
+    partial = partial_path(target)
+    if not args.resume:
+        if partial.exists():
+            print(
+                f"araevent predict: starting over; {partial} of an earlier run will be "
+                "replaced (--resume continues it)",
+                file=sys.stderr,
+            )
+        return None
+    found = partial if partial.exists() else target if target.is_file() else None
+    if found is None:
+        return None
+    resume = read_partial(found)
+    check_resume(resume, checked.ids, name)
+    if found == target:  # a finished output: continue it as an unfinished one
+        os.replace(target, partial)
+        resume.path = partial
+    if resume.half_line and not args.quiet:
+        print(
+            f"araevent predict: {found}: the half-written last line is written again",
+            file=sys.stderr,
+        )
+    return resume
+
+
+def make_writer(args: argparse.Namespace, extractor, resume: Resume | None) -> Writer:
+    """The writer of ``args.format`` to ``args.output``."""
     from araevent.predict import PREDICTED, predicted_spans
 
     schema = extractor.schema
+
+    def predictions_only(d: Document) -> Document:  # brat and CoNLL hold one set of spans
+        p = predicted_spans(d)
+        extra = {k: v for k, v in d.extra.items() if k not in PREDICTED.values()}
+        return Document(d.id, d.text, p["entities"], p["triggers"], extra)
+
     if args.format == "labelstudio":
         from araevent.labelstudio import to_task
 
         path = extractor.loaded.path.resolve()  # name the run, not the whole local path
         version = f"araevent:{path.parent.name if path.name == 'model' else path.name}"
-        tasks = []
-        for d in docs:
+
+        def task(d: Document) -> dict:
             extra = {k: v for k, v in d.extra.items() if k not in PREDICTED.values()}
             own = Document(d.id, d.text, [], [], extra)
             if any(key in d.extra for key in PREDICTED.values()):
                 own = Document(d.id, d.text, d.entities, d.triggers, extra)
-            tasks.append(to_task(own, predicted_spans(d), model_version=version))
-        write_labelstudio(tasks, Path(args.output), schema.to_dict())
-        return
-    if args.format in ("brat", "conll"):  # one set of spans: the predictions
-        docs = [
-            Document(
-                d.id,
-                d.text,
-                p["entities"],
-                p["triggers"],
-                {k: v for k, v in d.extra.items() if k not in PREDICTED.values()},
-            )
-            for d in docs
-            for p in [predicted_spans(d)]
-        ]
+            return to_task(own, predicted_spans(d), model_version=version)
+
+        return LabelStudioWriter(Path(args.output), task, schema.to_dict())
     if args.format == "brat":
-        write_documents(docs, args.output, "brat", overwrite=args.overwrite)
-        return
-    layers = tuple(layer for layer in LAYERS if schema.layer_labels(layer)) or ("entities",)
-    if args.output != "-":
-        write_documents(docs, args.output, args.format, conll_layers=layers, known=extractor.known)
-    elif args.format == "conll":
-        sys.stdout.write(conll_text(docs, conll_layers=layers, known=extractor.known))
+        return BratWriter(Path(args.output), args.overwrite, predictions_only)
+    if args.format == "conll":
+        layers = tuple(layer for layer in LAYERS if schema.layer_labels(layer)) or ("entities",)
+
+        def render(d: Document) -> str:
+            return conll_text([predictions_only(d)], conll_layers=layers, known=extractor.known)
+
     else:
-        sys.stdout.writelines(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
-    sys.stdout.flush()
 
+        def render(d: Document) -> str:
+            return json.dumps(d.to_dict(), ensure_ascii=False) + "\n"
 
-def write_labelstudio(tasks: list[dict], path: Path, labels: dict) -> None:
-    """Write the tasks and their labelling config, or neither (a failure is one line).
-
-    Raises:
-        UsageError: either file cannot be written; a file this call created is removed.
-    """
-    from araevent.labelstudio import config_path, write_tasks
-
-    conf = config_path(path)
-    created = [p for p in (path, conf) if not p.exists()]
-    try:
-        write_tasks(tasks, path, labels)
-    except (OSError, UsageError) as exc:
-        for p in created:
-            if p.is_file():
-                p.unlink()
-        if isinstance(exc, UsageError):
-            raise
-        # name the target, not the temporary file beside it
-        failed = conf if conf.name in Path(getattr(exc, "filename", "") or "").name else path
-        raise UsageError(f"cannot write {failed}: {exc.strerror or exc}") from None
+    if args.output == "-":
+        return StdoutWriter(render)
+    keep = args.format == "jsonl"
+    return FileWriter(Path(args.output), render, keep=keep, resume=resume)
 
 
 def summary(stats: dict[str, int], timing: dict[str, float], args: argparse.Namespace) -> str:
@@ -410,6 +385,13 @@ def summary(stats: dict[str, int], timing: dict[str, float], args: argparse.Name
         parts.append(f"{stats['empty_units']} empty unit(s) fed as [UNK]")
     if stats.get("truncated_units"):
         parts.append(f"{stats['truncated_units']} unit(s) longer than a window truncated")
+    if stats.get("resumed"):
+        again = stats.get("predicted_again", 0)
+        note = f"; {again} of them predicted again with their unfinished chunk" if again else ""
+        parts.append(f"{stats['resumed']} already in the output (resumed{note})")
+    if stats.get("shard_lines"):
+        first, last = stats["shard_lines"]
+        parts.append(f"shard {args.shard} (lines {first}-{last})")
     where = "stdout" if args.output == "-" else args.output
     seconds = timing["predict_s"]
     return (
