@@ -38,7 +38,7 @@ ENV = {
     "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
 }
 QUICK = [
-    "trainer.epochs=8",
+    "trainer.epochs=14",
     "trainer.learning_rate=5.0e-3",
     "trainer.batch_size=8",
     "trainer.patience=100",
