@@ -34,7 +34,8 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -447,14 +448,32 @@ def write_report(
     out = Path(out_dir)
     layers = list(layers) if layers is not None else shown_layers(scores.counts)
     meta = {**meta, "run": {**meta.get("run", {}), "layers": layers}}
+    with staged_folder(out) as stage:
+        metrics_doc = _write_report_files(stage, title, split, docs, preds, scores, meta, notes)
+    return metrics_doc
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A staging folder inside ``out`` whose entries move into ``out`` when the block ends.
+
+    When anything cannot be written nothing is: a folder this created is removed,
+    an existing one keeps what it had. An entry replaces one of the same name.
+
+    Raises:
+        UsageError: the folder cannot be created or written.
+    """
     created = not out.exists()
     stage = None
     try:
         out.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
-        metrics_doc = _write_report_files(stage, title, split, docs, preds, scores, meta, notes)
+        yield stage
         for f in sorted(stage.iterdir()):
-            os.replace(f, out / f.name)
+            target = out / f.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(f, target)
     except OSError as exc:
         if created:
             shutil.rmtree(out, ignore_errors=True)
@@ -465,7 +484,6 @@ def write_report(
     finally:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
-    return metrics_doc
 
 
 def _write_report_files(out, title, split, docs, preds, scores, meta, notes) -> dict[str, Any]:

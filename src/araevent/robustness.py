@@ -17,9 +17,6 @@ gold documents with ``predicted_entities``/``predicted_triggers``, re-scorable w
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +29,13 @@ from araevent.bootstrap import f1_from_counts, paired_bootstrap
 from araevent.errors import UsageError
 from araevent.evaluation import span_doc_counts
 from araevent.perturb import PERTURBATIONS, perturb_corpus
-from araevent.reporting import check_output_folder, fmt, write_json, write_predictions
+from araevent.reporting import (
+    check_output_folder,
+    fmt,
+    staged_folder,
+    write_json,
+    write_predictions,
+)
 from araevent.schema import Document, Span
 
 ARGUMENTS = "arguments"
@@ -318,8 +321,6 @@ def write_robustness(
         UsageError: the folder cannot be written.
     """
     out = Path(out_dir)
-    created = not out.exists()
-    stage = None
     metrics_doc = {
         **res.metrics(),
         "counts": {
@@ -329,9 +330,7 @@ def write_robustness(
         "rates": res.rates,
         **meta,
     }
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=".robustness-", dir=out))
+    with staged_folder(out) as stage:
         corpora = stage / "corpora"
         corpora.mkdir()
         for name, (docs, preds) in res.corpora.items():
@@ -339,19 +338,4 @@ def write_robustness(
         plot_deltas(res, stage / "robustness.png")
         write_json(stage / "metrics.json", metrics_doc)
         (stage / "report.md").write_text(report_markdown(res, title, notes), encoding="utf-8")
-        for f in sorted(stage.iterdir()):
-            target = out / f.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            os.replace(f, target)
-    except OSError as exc:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise UsageError(
-            f"cannot write the report folder {out}: {exc.strerror or exc} "
-            "(choose a writable folder)"
-        ) from None
-    finally:
-        if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
     return metrics_doc
