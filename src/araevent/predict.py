@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from araevent.errors import DataError
+from araevent.arguments import LoadedArguments, argument_folder, load_arguments
+from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS
 from araevent.modeling import LoadedModel, Preprocessor, load_model_dir
 from araevent.schema import Document, Span, parse_document
@@ -221,10 +222,15 @@ class Extractor:
     """
 
     def __init__(
-        self, loaded: LoadedModel, batch_size: int = 32, decoding: str | None = None
+        self,
+        loaded: LoadedModel,
+        batch_size: int = 32,
+        decoding: str | None = None,
+        arguments: LoadedArguments | None = None,
     ) -> None:
         self.loaded = loaded
         self.predictor = Predictor.from_loaded(loaded, batch_size, decoding)
+        self.arguments = arguments  # the argument model, when the run has one
         self.stats: Counter[str] = Counter()
 
     @classmethod
@@ -235,6 +241,7 @@ class Extractor:
         device: str | None = None,
         batch_size: int = 32,
         decoding: str | None = None,
+        arguments: bool | None = None,
     ) -> Extractor:
         """Load a ``model/`` folder or a run folder; it needs nothing else.
 
@@ -244,12 +251,19 @@ class Extractor:
                 transformers loads it (the CPU) when ``None``.
             batch_size: windows per forward pass.
             decoding: ``argmax`` or ``viterbi``; the model's configured decoding when ``None``.
+            arguments: load the run's argument model (``arguments/`` beside ``model/``):
+                ``None`` when there is one, ``True`` (an error without), ``False`` never.
 
         Raises:
             UsageError: ``path`` holds no araevent model, or one line naming the folder
                 and what in it is missing or broken.
         """
-        return cls(load_model_dir(path, device=device), batch_size, decoding)
+        loaded = load_model_dir(path, device=device)
+        found = argument_folder(loaded.path) if arguments is not False else None
+        if arguments and found is None:
+            raise UsageError(f"arguments=True but {path} has no arguments/ model beside model/")
+        args = found and load_arguments(found, device=device, batch_size=batch_size)
+        return cls(loaded, batch_size, decoding, args or None)
 
     @property
     def schema(self) -> LabelSchema:
@@ -267,6 +281,7 @@ class Extractor:
         *,
         batch_size: int | None = None,
         replace: bool = False,
+        use_gold_triggers: bool = False,
     ) -> list[Document]:
         """Predict spans for texts or documents, one output document per item, in order.
 
@@ -276,6 +291,8 @@ class Extractor:
             batch_size: windows per forward pass for this call (default: the extractor's).
             replace: put the predictions in ``entities``/``triggers`` of input documents
                 instead of ``predicted_entities``/``predicted_triggers``.
+            use_gold_triggers: predict only the arguments of the documents' own triggers
+                (the argument model must be loaded); entities and triggers stay as given.
 
         Returns:
             Documents with the input text unchanged. Counts for this call (documents,
@@ -288,6 +305,8 @@ class Extractor:
         """
         items = list(items)
         docs = [_as_document(x, i) for i, x in enumerate(items)]
+        if use_gold_triggers:
+            return self._gold_trigger_arguments(docs)
         predictor = self.predictor
         if batch_size is not None and batch_size != predictor.batch_size:
             predictor = Predictor(
@@ -298,6 +317,12 @@ class Extractor:
                 predictor.decoding,
             )
         preds = predictor.predict_texts([d.text for d in docs])
+        if self.arguments is not None:
+            _, with_args = self.arguments.predictor.predict(
+                [d.text for d in docs], [p.spans["triggers"] for p in preds]
+            )
+            for p, triggers in zip(preds, with_args, strict=True):
+                p.spans["triggers"] = triggers
         stats: Counter[str] = Counter(documents=len(docs))
         out = []
         for item, doc, pred in zip(items, docs, preds, strict=True):
@@ -323,6 +348,20 @@ class Extractor:
             out.append(Document(doc.id, doc.text, list(doc.entities), list(doc.triggers), extra))
         self.stats = stats
         return out
+
+    def _gold_trigger_arguments(self, docs: list[Document]) -> list[Document]:
+        """The documents with predicted arguments on their own triggers."""
+        if self.arguments is None:
+            raise UsageError("use_gold_triggers=True needs the argument model (arguments/)")
+        _, triggers = self.arguments.predictor.predict(
+            [d.text for d in docs], [d.triggers for d in docs]
+        )
+        self.stats = Counter(documents=len(docs), triggers=sum(len(t) for t in triggers))
+        self.stats["arguments_predicted"] = sum(len(a.arguments) for t in triggers for a in t)
+        return [
+            Document(d.id, d.text, list(d.entities), t, dict(d.extra))
+            for d, t in zip(docs, triggers, strict=True)
+        ]
 
 
 # --- parity with transformers.pipeline ----------------------------------------

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from araevent import arguments
 from araevent.config import DataSettings, ModelSettings, TrainJob, rank
 from araevent.errors import UsageError
 from araevent.labels import get_label_set
@@ -532,6 +533,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
     if not data.get("train") or not data.get("dev"):
         raise UsageError("training needs a train and a dev split (data.train, data.dev)")
     schema = label_schema(data["train"], job.data)
+    with_arguments = arguments.wanted(job.config, data["train"])
     known = KnownWords.shipped().union(span_vocabulary(data["train"]))
     tokenizer, model = _tokenizer_and_model(job, data["train"], schema, known, args)
     attach_metadata(
@@ -581,6 +583,11 @@ def _train(job: TrainJob) -> dict[str, Any]:
         log.info("resuming from %s", ckpt)
     result = trainer.train(resume_from_checkpoint=ckpt)
     model = trainer.model
+    trained_arguments = (
+        arguments.train_argument_model(job, data, schema.triggers, known, args)
+        if with_arguments
+        else None
+    )
     world_size = args.world_size
     if args.process_index != 0:
         return {}
@@ -610,4 +617,10 @@ def _train(job: TrainJob) -> dict[str, Any]:
             s: tokenizer_coverage(pre, [d.text for d in data[s]]) for s in data if s != "dev"
         },
     }
-    return finish_run(job, model, pre, schema, data, scorer, info, started)
+    metrics = finish_run(job, model, pre, schema, data, scorer, info, started)
+    if trained_arguments is None:
+        return metrics
+    from araevent.predict import Predictor
+
+    tagger = Predictor(model, pre, schema, scorer.batch_size, scorer.decoding)
+    return arguments.finish_arguments(job, trained_arguments, data, tagger, known, metrics)
