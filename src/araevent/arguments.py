@@ -270,7 +270,7 @@ def role_tags(
                 describe,
                 span.start,
                 span.end,
-                span.role,
+                span.label,
                 got,
             )
             continue
@@ -303,6 +303,7 @@ class InstanceBuilder:
         *,
         tagged: bool = False,
         stats: Counter[str] | None = None,
+        doc_ids: Sequence[str] | None = None,
     ) -> tuple[list[list[Unit]], list[Instance]]:
         """Units per text and one instance per trigger (``tagged``: with role labels).
 
@@ -335,7 +336,9 @@ class InstanceBuilder:
                 a, b = windows[w]
                 tag_ids = None
                 if tagged:
-                    tags = role_tags(where, trig, stats, f"document {d} trigger {trig.label}")
+                    tags = role_tags(
+                        where, trig, stats, f"{doc_ids[d] if doc_ids else d}: trigger {trig.label}"
+                    )
                     stats["arguments"] += len(trig.arguments or ())
                     stats["arguments_outside_window"] += _outside(tags, a, b)
                     tag_ids = [self.label2id.get(t, 0) for t in tags]
@@ -360,7 +363,11 @@ def training_dataset(builder: InstanceBuilder, docs: Sequence[Document]):
 
     stats: Counter[str] = Counter()
     _, instances = builder.build(
-        [d.text for d in docs], [d.triggers for d in docs], tagged=True, stats=stats
+        [d.text for d in docs],
+        [d.triggers for d in docs],
+        tagged=True,
+        stats=stats,
+        doc_ids=[d.id for d in docs],
     )
     for key in (
         "arguments_off_unit_boundaries",
@@ -731,16 +738,16 @@ def evaluate_split(
     docs: Sequence[Document],
     split: str,
     predictor: ArgumentPredictor,
-    tagger=None,
+    predicted_triggers: Sequence[Sequence[Span]] | None = None,
     *,
     bootstrap: int = 0,
     seed: int = 0,
 ) -> tuple[dict[str, float], dict[str, dict[str, int]], list[list[Span]]]:
     """Argument scores of ``split`` in both protocols and the rule baseline's.
 
-    ``tagger`` (a ``Predictor``) gives the predicted triggers of the end-to-end
-    protocol; without one only gold triggers are scored. Returns the metrics,
-    the counts per protocol and the gold-trigger predictions.
+    ``predicted_triggers`` (the tagger's, per document) are the input of the
+    end-to-end protocol; without them only gold triggers are scored. Returns the
+    metrics, the counts per protocol and the gold-trigger predictions.
     """
     texts = [d.text for d in docs]
     units, gold_preds = predictor.predict(texts, [d.triggers for d in docs])
@@ -748,9 +755,8 @@ def evaluate_split(
         "gold_triggers": gold_preds,
         "gold_triggers/rule_baseline": rule_baseline(docs, predictor.schema),
     }
-    if tagger is not None:
-        tagged = tagger.predict_texts(texts)
-        _, runs["end_to_end"] = predictor.predict(texts, [p.spans["triggers"] for p in tagged])
+    if predicted_triggers is not None:
+        _, runs["end_to_end"] = predictor.predict(texts, predicted_triggers)
     metrics, counts = {}, {}
     for key, preds in runs.items():
         s = score_arguments(docs, preds, units, f"{split}/{key}", bootstrap, seed)
@@ -773,17 +779,33 @@ def finish_arguments(job, trained: TrainedArguments, data, tagger, known, metric
     splits = ["dev"] + (["test"] if job.test and data.get("test") else [])
     blocks = []
     for split in splits:
+        tagged = tagger.predict_texts([d.text for d in data[split]])
         m, counts, _ = evaluate_split(
-            data[split], split, predictor, tagger, bootstrap=1000, seed=job.seed
+            data[split],
+            split,
+            predictor,
+            [p.spans["triggers"] for p in tagged],
+            bootstrap=1000,
+            seed=job.seed,
         )
         metrics.update(m)
-        metrics.setdefault("counts", {}).setdefault(split, {}).update(
-            {f"{k}/{c}": v for k, cs in counts.items() for c, v in cs.items()}
-        )
+        add_counts(metrics, split, counts)
         blocks.append(summary_table(metrics, split))
     metrics.setdefault("run", {})["arguments"] = trained.info
     write_json(run_dir / "metrics.json", metrics)
-    report = run_dir / "report.md"
+    append_report(run_dir / "report.md", blocks)
+    return metrics
+
+
+def add_counts(metrics: dict, split: str, counts: dict[str, dict[str, int]]) -> None:
+    """Put the argument counts of each protocol into ``metrics["counts"][split]``."""
+    metrics.setdefault("counts", {}).setdefault(split, {}).update(
+        {f"{k}/{c}": v for k, cs in counts.items() for c, v in cs.items()}
+    )
+
+
+def append_report(report: Path, blocks: Sequence[str]) -> None:
+    """Append the argument tables and how they were scored to ``report.md``."""
     text = report.read_text("utf-8") if report.is_file() else ""
     notes = (
         "Arguments scored as OneIE/ACE (docs/evaluation.md); gold triggers: the argument "
@@ -794,6 +816,26 @@ def finish_arguments(job, trained: TrainedArguments, data, tagger, known, metric
     report.write_text(
         text.rstrip() + "\n\n## arguments\n\n" + "\n\n".join(blocks) + f"\n\n- {notes}\n", "utf-8"
     )
+
+
+def evaluate_arguments(job, loaded, docs, preds, metrics: dict) -> dict:
+    """``evaluate.py``: argument scores of the run's ``arguments/`` model, when it has one.
+
+    ``preds`` are the tagger's predictions of ``docs`` (the end-to-end triggers).
+    Adds the keys to ``metrics`` and the table to the report folder's ``report.md``.
+    """
+    folder = argument_folder(loaded.path)
+    if folder is None:
+        return metrics
+    args = load_arguments(folder, device=job.device, batch_size=job.batch_size)
+    triggers = [p.spans["triggers"] for p in preds]
+    m, counts, _ = evaluate_split(
+        docs, job.split, args.predictor, triggers, bootstrap=job.bootstrap, seed=job.seed
+    )
+    metrics.update(m)
+    add_counts(metrics, job.split, counts)
+    metrics.setdefault("run", {})["arguments_model"] = str(folder)
+    append_report(Path(job.out_dir) / "report.md", [summary_table(metrics, job.split)])
     return metrics
 
 

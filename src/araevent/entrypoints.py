@@ -24,6 +24,7 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
 
     Returns ``cfg.optimized_metric`` when set (for Hydra sweepers).
     """
+    from araevent.arguments import summary_table
     from araevent.config import train_job
     from araevent.reporting import main_table
     from araevent.training import train
@@ -37,6 +38,8 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
         return None
     split = "test" if "test/overall/span/f1" in metrics else "dev"
     print(main_table(metrics, split))
+    for table in filter(None, [summary_table(metrics, split)]):
+        print(table)
     print(f"run folder: {run_dir}")
     target = cfg.get("optimized_metric")
     return float(metrics[target]) if target else None
@@ -50,6 +53,7 @@ def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None)
     content. ``overrides`` are the command line's: when none names ``data``, the
     training run's recorded data config is scored on.
     """
+    from araevent.arguments import summary_table
     from araevent.config import evaluate_job
     from araevent.reporting import evaluate_model, main_table
 
@@ -59,6 +63,8 @@ def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None)
     except AraEventError as exc:
         _fail(exc)
     print(main_table(metrics, job.split))
+    for table in filter(None, [summary_table(metrics, job.split)]):
+        print(table)
     c = metrics["counts"][job.split]
     print(f"{c['documents']} documents, {c['gold_spans']} gold spans scored")
     print(f"report folder: {out_dir}")

@@ -671,6 +671,7 @@ def evaluate_model(job) -> dict[str, Any]:
     """
     import torch
 
+    from araevent.arguments import evaluate_arguments
     from araevent.evaluation import score
     from araevent.modeling import load_model_dir
     from araevent.predict import Predictor
@@ -797,6 +798,7 @@ def evaluate_model(job) -> dict[str, Any]:
         notes=notes,
         layers=layers or list(LAYERS),
     )
+    doc = evaluate_arguments(job, loaded, docs, preds, doc)
     doc["run"]["wall_time_s"] = round(time.perf_counter() - started, 3)
     doc["run"]["peak_rss_mb"] = peak_memory_mb()
     write_json(Path(job.out_dir) / "metrics.json", doc)
