@@ -22,6 +22,7 @@ from araevent.modeling import Preprocessing, Preprocessor, tiny_model, train_tin
 from araevent.predict import Extractor
 from araevent.schema import Argument, Document, Span
 from araevent.text import KnownWords, split_units
+from conftest import compose
 
 TEXT = "قتل الجيش ثلاثة مدنيين في حلب"
 DIE = Span(
@@ -180,3 +181,26 @@ def test_extractor_returns_arguments_whose_offsets_index_the_raw_text(tiny_run, 
     assert without.arguments is None
     with pytest.raises(UsageError, match="use_gold_triggers=True needs the argument model"):
         without.predict([doc], use_gold_triggers=True)
+
+
+def test_evaluate_reproduces_the_training_report_argument_scores(
+    tiny_run, fixture_corpus, tmp_path, capsys
+):
+    from araevent.entrypoints import run_evaluation
+
+    trained = json.loads((tiny_run / "metrics.json").read_text("utf-8"))
+    out = tmp_path / "eval"
+    overrides = [f"data.dir={fixture_corpus}", f"paths.output_dir={out}", "bootstrap=0"]
+    cfg = compose("evaluate", [f"model_path={tiny_run}", *overrides])
+    metrics = run_evaluation(cfg, out)
+    keys = [
+        k
+        for k in trained
+        if k.startswith("test/") and "/arguments/" in k and k.endswith(("/precision", "/f1"))
+    ]
+    protocols = ("gold_triggers/arguments", "rule_baseline/arguments", "end_to_end/arguments")
+    assert all(any(p in k for k in keys) for p in protocols)
+    assert {k: metrics[k] for k in keys} == {k: trained[k] for k in keys}
+    printed = capsys.readouterr().out
+    assert "| test arguments | Arg-I P |" in printed
+    assert "| rule baseline, gold triggers (gold entities) |" in printed

@@ -524,8 +524,13 @@ def epochs_of(job) -> float:
     return float(job.trainer.epochs if n is None else n)
 
 
-def train_argument_model(job, data: dict[str, list[Document]], events: Sequence[str], known, args):
+def train_argument_model(
+    job, data: dict[str, list[Document]], events: Sequence[str], known, args, tagger=None
+):
     """Train the argument model on gold triggers with the tagger's Trainer and dev scoring.
+
+    With ``tagger`` (the trained tagger), its encoder is the starting point (not its
+    head): what it learnt of entities and triggers is most of what arguments need.
 
     ``args`` are the tagger's ``TrainingArguments``; the argument model's differ in
     their checkpoint folder (``checkpoints/arguments``), epochs (``arguments_epochs``)
@@ -548,6 +553,8 @@ def train_argument_model(job, data: dict[str, list[Document]], events: Sequence[
     schema = argument_schema(data["train"], job.data.label_set, events)
     tokenizer, model = _tokenizer_and_model(job, data["train"], schema.labels, known, args)
     tokenizer = copy.deepcopy(tokenizer)  # the tagger's tokenizer stays without markers
+    if tagger is not None:
+        model.base_model.load_state_dict(tagger.base_model.state_dict())
     add_markers(tokenizer, model, schema)
     pre_settings = job.model.preprocessing
     attach_metadata(
@@ -607,6 +614,7 @@ def train_argument_model(job, data: dict[str, list[Document]], events: Sequence[
         "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
         "train_features": stats,
         "roles": len(schema.roles),
+        "encoder_from": "the trained tagger" if tagger is not None else "the base model",
         "input": "the trigger's window, [T] trigger [/T], then [SEP] [E:<event type>] [SEP]",
     }
     return TrainedArguments(trainer.model, tokenizer, pre, schema, scorer, info)
@@ -786,7 +794,7 @@ def finish_arguments(job, trained: TrainedArguments, data, tagger, known, metric
             predictor,
             [p.spans["triggers"] for p in tagged],
             bootstrap=1000,
-            seed=job.seed,
+            seed=0,  # as the tagger's report and evaluate.py
         )
         metrics.update(m)
         add_counts(metrics, split, counts)

@@ -584,7 +584,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
     result = trainer.train(resume_from_checkpoint=ckpt)
     model = trainer.model
     trained_arguments = (
-        arguments.train_argument_model(job, data, schema.triggers, known, args)
+        arguments.train_argument_model(job, data, schema.triggers, known, args, model)
         if with_arguments
         else None
     )
