@@ -204,3 +204,22 @@ def test_evaluate_reproduces_the_training_report_argument_scores(
     printed = capsys.readouterr().out
     assert "| test arguments | Arg-I P |" in printed
     assert "| rule baseline, gold triggers (gold entities) |" in printed
+
+
+def test_cli_predict_writes_arguments_on_the_raw_text(tiny_run, fixture_corpus, tmp_path):
+    from araevent.cli import main
+
+    train = [
+        json.loads(x) for x in (fixture_corpus / "train.jsonl").read_text("utf-8").splitlines()
+    ]
+    texts = ["  " + d["text"] for d in train[:3]]  # leading spaces stay in the text
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts) + "\n", "utf-8")
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(["predict", "--model", str(tiny_run), "--input", str(src), "--output", str(out)]) == 0
+    )
+    docs = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
+    assert [d["text"] for d in docs] == texts
+    args = [(d, a) for d in docs for t in d["triggers"] for a in t["arguments"]]
+    assert args and all(d["text"][a["start"] : a["end"]] == a["text"] for d, a in args)
