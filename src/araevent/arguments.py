@@ -524,6 +524,12 @@ def epochs_of(job) -> float:
     return float(job.trainer.epochs if n is None else n)
 
 
+def learning_rate_of(job) -> float:
+    """``arguments_learning_rate`` of the config, else the trainer's learning rate."""
+    lr = job.config.get("arguments_learning_rate")
+    return float(job.trainer.learning_rate if lr is None else lr)
+
+
 def train_argument_model(
     job, data: dict[str, list[Document]], events: Sequence[str], known, args, tagger=None
 ):
@@ -586,6 +592,7 @@ def train_argument_model(
         args,
         output_dir=str(folder),
         num_train_epochs=epochs_of(job),
+        learning_rate=learning_rate_of(job),
         metric_for_best_model=BEST_METRIC,
     )
     trainer = make_trainer_class()(
@@ -609,6 +616,7 @@ def train_argument_model(
     result = trainer.train(resume_from_checkpoint=ckpt)
     info = {
         "epochs": epochs_of(job),
+        "learning_rate": learning_rate_of(job),
         "global_steps": trainer.state.global_step,
         "best_dev_gold_triggers_arg_c_f1": trainer.state.best_metric,
         "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
