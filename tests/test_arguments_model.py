@@ -112,6 +112,18 @@ def test_decoding_masks_roles_the_event_type_does_not_allow(label_set, expected)
     assert got == ([] if expected == "O" else [(4, 9, "Buyer")])
 
 
+def test_decoding_puts_no_argument_on_the_trigger_itself():
+    pre, schema, model = _setup()
+    predictor = ArgumentPredictor(model, pre, schema, decoding="viterbi")
+    units = pre.units(TEXT)
+    probs = np.full((len(units), len(schema.tags)), 0.01, dtype=np.float32)
+    probs[:, schema.tags.index("O")] = 0.3
+    probs[0, schema.tags.index("B-Agent")] = 0.9  # unit 0 is the trigger «قتل»
+    probs[1, schema.tags.index("B-Victim")] = 0.9
+    got = [(a.start, a.end, a.role) for a in predictor.decode(units, probs, "Life:Die", (0, 0))]
+    assert got == [(4, 9, "Victim")]
+
+
 def test_rule_baseline_takes_the_nearest_compatible_entity_in_the_sentence():
     schema = argument_schema([DOC], "ace2005", ["Life:Die"])
     [[trig]] = rule_baseline([DOC], schema)

@@ -200,6 +200,7 @@ class Instance:
     input_ids: list[int]
     first_positions: list[int]
     labels: list[int] | None = None
+    trigger_units: tuple[int, int] = (0, -1)  # the trigger's first and last unit
 
 
 def trigger_window(
@@ -346,7 +347,7 @@ class InstanceBuilder:
                 input_ids, first, labels = instance_features(
                     groups, (a, b), (ta, min(tb, b - 1)), event_id, self.ids, tag_ids
                 )
-                instances.append(Instance(d, k, a, b, input_ids, first, labels))
+                instances.append(Instance(d, k, a, b, input_ids, first, labels, (ta, tb)))
                 stats["instances"] += 1
         return units_out, instances
 
@@ -435,13 +436,26 @@ class ArgumentPredictor:
                 for r, x in enumerate(batch):
                     trig = out[x.doc][x.trigger]
                     p = probs[r, x.first_positions]
-                    args = self.decode(units[x.doc][x.first : x.stop], p, trig.label)
+                    ta, tb = x.trigger_units
+                    trigger = (ta - x.first, tb - x.first)
+                    args = self.decode(units[x.doc][x.first : x.stop], p, trig.label, trigger)
                     out[x.doc][x.trigger] = dataclasses.replace(trig, arguments=tuple(args))
         return units, out
 
-    def decode(self, units: Sequence[Unit], probs: np.ndarray, event: str) -> list[Argument]:
-        """Mask the roles ``event`` does not allow, renormalise, decode to arguments."""
-        allowed = self.schema.tag_mask(event)
+    def decode(
+        self,
+        units: Sequence[Unit],
+        probs: np.ndarray,
+        event: str,
+        trigger: tuple[int, int] = (0, -1),
+    ) -> list[Argument]:
+        """Mask disallowed roles, renormalise, decode to arguments.
+
+        Masked: the roles ``event`` does not allow, and every role on the trigger's
+        own units (``trigger``: its first and last unit here).
+        """
+        allowed = np.tile(self.schema.tag_mask(event), (len(units), 1))
+        allowed[max(trigger[0], 0) : trigger[1] + 1, 1:] = False  # no argument on the trigger
         p = np.where(allowed, probs + 1e-12, 0.0)
         p = p / p.sum(axis=-1, keepdims=True)
         _, spans = self._tagger.decode(list(units), p)
