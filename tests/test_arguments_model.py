@@ -20,7 +20,7 @@ from araevent.arguments import (
 from araevent.errors import UsageError
 from araevent.modeling import Preprocessing, Preprocessor, tiny_model, train_tiny_tokenizer
 from araevent.predict import Extractor
-from araevent.schema import Argument, Document, Span
+from araevent.schema import Argument, Document, Span, parse_document
 from araevent.text import KnownWords, split_units
 from conftest import compose
 
@@ -235,3 +235,38 @@ def test_cli_predict_writes_arguments_on_the_raw_text(tiny_run, fixture_corpus, 
     assert [d["text"] for d in docs] == texts
     args = [(d, a) for d in docs for t in d["triggers"] for a in t["arguments"]]
     assert args and all(d["text"][a["start"] : a["end"]] == a["text"] for d, a in args)
+
+
+@pytest.mark.parametrize("fmt", ["labelstudio", "brat"])
+def test_predicted_arguments_survive_labelstudio_and_brat(tiny_run, fixture_corpus, tmp_path, fmt):
+    from araevent.cli import main
+    from araevent.io import read_documents
+    from araevent.labelstudio import read_labelstudio
+
+    train = [
+        json.loads(x) for x in (fixture_corpus / "train.jsonl").read_text("utf-8").splitlines()
+    ]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(d["text"] for d in train[:4]) + "\n", "utf-8")
+    ref, out = tmp_path / "ref.jsonl", tmp_path / fmt
+    base = ["predict", "--model", str(tiny_run), "--input", str(src)]
+    assert main([*base, "--output", str(ref)]) == 0
+    assert main([*base, "--output", str(out), "--format", fmt]) == 0
+    if fmt == "labelstudio":
+        assert "<Relations>" in (tmp_path / f"{fmt}.label_config.xml").read_text("utf-8")
+        back = read_labelstudio(out, source="predictions")
+    else:
+        back = read_documents(out, "brat", nested="keep")
+    assert back.errors == []
+
+    def arguments(docs):
+        return sorted(
+            (d.id, t.start, t.end, a.start, a.end, a.role)
+            for d in docs
+            for t in d.triggers
+            for a in t.arguments or ()
+        )
+
+    lines = ref.read_text("utf-8").splitlines()
+    expected = [parse_document(json.loads(x), line=n).document for n, x in enumerate(lines, 1)]
+    assert arguments(expected) and arguments(back.documents) == arguments(expected)

@@ -344,7 +344,8 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
             if any(key in d.extra for key in PREDICTED.values()):
                 own = Document(d.id, d.text, d.entities, d.triggers, extra)
             tasks.append(to_task(own, predicted_spans(d), model_version=version))
-        write_labelstudio(tasks, Path(args.output), schema.to_dict())
+        roles = extractor.arguments.predictor.schema.roles if extractor.arguments else ()
+        write_labelstudio(tasks, Path(args.output), schema.to_dict(), roles)
         return
     if args.format in ("brat", "conll"):  # one set of spans: the predictions
         docs = [
@@ -371,7 +372,7 @@ def write_output(docs: list[Document], args: argparse.Namespace, extractor) -> N
     sys.stdout.flush()
 
 
-def write_labelstudio(tasks: list[dict], path: Path, labels: dict) -> None:
+def write_labelstudio(tasks: list[dict], path: Path, labels: dict, roles=()) -> None:
     """Write the tasks and their labelling config, or neither (a failure is one line).
 
     Raises:
@@ -382,7 +383,7 @@ def write_labelstudio(tasks: list[dict], path: Path, labels: dict) -> None:
     conf = config_path(path)
     created = [p for p in (path, conf) if not p.exists()]
     try:
-        write_tasks(tasks, path, labels)
+        write_tasks(tasks, path, labels, roles)
     except (OSError, UsageError) as exc:
         for p in created:
             if p.is_file():
