@@ -189,6 +189,8 @@ def test_extractor_returns_arguments_whose_offsets_index_the_raw_text(tiny_run, 
         for a in t.arguments:
             span = doc["text"][a.start : a.end]
             assert span and span == span.strip() and a.role in roles
+    with pytest.raises(UsageError, match="is an argument model; load its run folder"):
+        Extractor.from_pretrained(tiny_run / FOLDER)
     without = Extractor.from_pretrained(tiny_run, arguments=False)
     assert without.arguments is None
     with pytest.raises(UsageError, match="use_gold_triggers=True needs the argument model"):

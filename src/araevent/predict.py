@@ -259,6 +259,8 @@ class Extractor:
                 and what in it is missing or broken.
         """
         loaded = load_model_dir(path, device=device)
+        if loaded.meta.get("task") == "arguments":
+            raise UsageError(f"{path} is an argument model; load its run folder or model/")
         found = argument_folder(loaded.path) if arguments is not False else None
         if arguments and found is None:
             raise UsageError(f"arguments=True but {path} has no arguments/ model beside model/")
