@@ -267,12 +267,8 @@ def training_throughput(work: Path, reps: int, quick: bool) -> dict[str, Any]:
     from araevent.modeling import Preprocessor, train_tiny_tokenizer
     from araevent.splits import load_split
     from araevent.text import KnownWords, span_vocabulary, split_units
-    from araevent.training import (
-        build_features,
-        build_tiny_model,
-        label_schema,
-        training_arguments,
-    )
+    from araevent.trainers import build_tiny_model, training_arguments
+    from araevent.training import build_features, label_schema
 
     hf_logging.disable_progress_bar()
     overrides = ["debug=tiny"] if quick else []

@@ -26,8 +26,21 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("reports", {"reporting", "compare"}),
     ("modeling", {"modeling"}),
     ("settings", {"config", "runfolder", "splits", "checkpoints"}),
-    ("inference", {"predict"}),
-    ("runs", {"training", "evaluating", "parity", "hub", "hub_card", "hub_folder", "robustness"}),
+    ("inference", {"arguments", "predict"}),
+    ("fitting", {"trainers"}),
+    (
+        "runs",
+        {
+            "training",
+            "argument_training",
+            "evaluating",
+            "parity",
+            "hub",
+            "hub_card",
+            "hub_folder",
+            "robustness",
+        },
+    ),
     ("interface", {"araevent", "entrypoints", "cli", "commands"}),
 ]
 

@@ -273,7 +273,7 @@ def test_trainer_gpu_without_cuda_fails_in_one_sentence(fixture_corpus, tmp_path
 def test_mixed_precision_is_rejected_on_cpu_with_the_reason(flag, tmp_path):
     from araevent.config import train_job
     from araevent.errors import UsageError
-    from araevent.training import check_device
+    from araevent.trainers import check_device
 
     job = train_job(compose("train", ["trainer=cpu", f"trainer.{flag}=true"]), tmp_path)
     with pytest.raises(UsageError) as err:

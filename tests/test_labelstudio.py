@@ -28,7 +28,7 @@ EXPORT = DATA / "infer_labelstudio_export.json"
 def predicted(tiny_run: Path) -> tuple[list[Document], object]:
     from araevent.predict import Extractor
 
-    extractor = Extractor.from_pretrained(tiny_run)
+    extractor = Extractor.from_pretrained(tiny_run, arguments=False)  # spans only
     docs = extractor.predict([d["text"] for d in sample_docs("dev", 20)])
     assert sum(len(d.entities) + len(d.triggers) for d in docs) > 10
     return docs, extractor.schema

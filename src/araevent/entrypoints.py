@@ -11,7 +11,7 @@ from pathlib import Path
 
 from araevent.config import evaluate_job, train_job
 from araevent.errors import AraEventError
-from araevent.reporting import main_table
+from araevent.reporting import argument_summary_table, main_table
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ def run_training(cfg, run_dir: str | Path) -> float | None:
         return None
     split = "test" if "test/overall/span/f1" in metrics else "dev"
     print(main_table(metrics, split))
+    for table in filter(None, [argument_summary_table(metrics, split)]):
+        print(table)
     print(f"run folder: {run_dir}")
     target = cfg.get("optimized_metric")
     return float(metrics[target]) if target else None
@@ -60,6 +62,8 @@ def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None)
     except AraEventError as exc:
         _fail(exc)
     print(main_table(metrics, job.split))
+    for table in filter(None, [argument_summary_table(metrics, job.split)]):
+        print(table)
     c = metrics["counts"][job.split]
     print(f"{c['documents']} documents, {c['gold_spans']} gold spans scored")
     print(f"report folder: {out_dir}")

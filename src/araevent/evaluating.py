@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from transformers.utils import logging as hf_logging
 
+from araevent.arguments import evaluate_arguments
 from araevent.errors import UsageError
 from araevent.evaluation import score_predictions
 from araevent.labels import LAYERS
@@ -214,6 +215,7 @@ def evaluate_model(job) -> dict[str, Any]:
         notes=notes,
         layers=layers or list(LAYERS),
     )
+    doc = evaluate_arguments(job, loaded, docs, preds, doc)
     doc["run"]["wall_time_s"] = round(time.perf_counter() - started, 3)
     doc["run"]["peak_rss_mb"] = peak_memory_mb()
     write_json(Path(job.out_dir) / "metrics.json", doc)

@@ -19,18 +19,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from araevent.errors import DataError
+from araevent.arguments import LoadedArguments, argument_folder, load_arguments
+from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS
 from araevent.modeling import LoadedModel, Preprocessor, load_model_dir
-from araevent.schema import Document, Span, parse_document
+from araevent.schema import Argument, Document, Span, parse_document
 from araevent.tagging import (
     LabelSchema,
-    allowed_transitions,
-    decode_spans,
-    iob2_partners,
-    is_valid_path,
+    TagDecoder,
     spans_by_layer,
-    viterbi_iob2,
     window_features,
 )
 from araevent.text import TATWEEL, KnownWords, Unit, is_diacritic
@@ -66,16 +63,14 @@ class Predictor:
     schema: LabelSchema
     batch_size: int = 32
     decoding: str = "argmax"
-    _constraints: tuple = field(default=(), init=False, repr=False)
-    _partners: np.ndarray | None = field(default=None, init=False, repr=False)
+    _decoder: TagDecoder | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.decoding not in ("argmax", "viterbi"):
             raise ValueError(f"decoding is 'argmax' or 'viterbi', not {self.decoding!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
-        self._constraints = allowed_transitions(self.schema.tags)
-        self._partners = iob2_partners(self.schema.tags)
+        self._decoder = TagDecoder(self.schema.tags, self.decoding)
 
     @classmethod
     def from_loaded(
@@ -128,14 +123,7 @@ class Predictor:
 
     def decode(self, units: list[Unit], probs: np.ndarray) -> tuple[list[str], list[Span]]:
         """Tags (argmax or IOB2-constrained Viterbi) and the decoded spans."""
-        ids = probs.argmax(axis=-1).tolist() if len(units) else []
-        # the constrained optimum is the argmax path whenever that path is already valid
-        if self.decoding == "viterbi" and not is_valid_path(ids, *self._constraints):
-            ids = viterbi_iob2(np.log(probs + 1e-12), self._partners)
-        names = self.schema.tags
-        tags = [names[i] for i in ids]
-        scores = [float(probs[i, t]) for i, t in enumerate(ids)]
-        return tags, decode_spans(units, tags, scores)
+        return self._decoder.decode(units, probs)
 
     def predict_texts(self, texts: Sequence[str]) -> list[Prediction]:
         """Predict every text; an empty or whitespace-only text gets no units and no spans."""
@@ -192,19 +180,27 @@ def predicted_spans(doc: Document) -> dict[str, list[Span]]:
     """
     if not any(PREDICTED[layer] in doc.extra for layer in LAYERS):
         return {layer: list(doc.layer(layer)) for layer in LAYERS}
-    out: dict[str, list[Span]] = {}
-    for layer in LAYERS:
-        out[layer] = [
-            Span(
-                s["start"],
-                s["end"],
-                s["label"],
-                s.get("score"),
-                {k: v for k, v in s.items() if k not in ("start", "end", "label", "text", "score")},
+    return {layer: [_span_of(s) for s in doc.extra.get(PREDICTED[layer], [])] for layer in LAYERS}
+
+
+def _span_of(obj: dict[str, Any]) -> Span:
+    """A span serialised by :meth:`Span.to_dict`, its ``arguments`` included, back as a Span."""
+    core = ("start", "end", "label", "role", "text", "score", "arguments")
+    args = obj.get("arguments")
+    arguments = None
+    if args is not None:
+        arguments = tuple(
+            Argument(
+                a["start"],
+                a["end"],
+                a["role"],
+                a.get("score"),
+                {k: v for k, v in a.items() if k not in core},
             )
-            for s in doc.extra.get(PREDICTED[layer], [])
-        ]
-    return out
+            for a in args
+        )
+    extra = {k: v for k, v in obj.items() if k not in core}
+    return Span(obj["start"], obj["end"], obj["label"], obj.get("score"), extra, arguments)
 
 
 class Extractor:
@@ -223,10 +219,15 @@ class Extractor:
     """
 
     def __init__(
-        self, loaded: LoadedModel, batch_size: int = 32, decoding: str | None = None
+        self,
+        loaded: LoadedModel,
+        batch_size: int = 32,
+        decoding: str | None = None,
+        arguments: LoadedArguments | None = None,
     ) -> None:
         self.loaded = loaded
         self.predictor = Predictor.from_loaded(loaded, batch_size, decoding)
+        self.arguments = arguments  # the argument model, when the run has one
         self.stats: Counter[str] = Counter()
 
     @classmethod
@@ -237,6 +238,7 @@ class Extractor:
         device: str | None = None,
         batch_size: int = 32,
         decoding: str | None = None,
+        arguments: bool | None = None,
     ) -> Extractor:
         """Load a ``model/`` folder or a run folder; it needs nothing else.
 
@@ -246,12 +248,21 @@ class Extractor:
                 transformers loads it (the CPU) when ``None``.
             batch_size: windows per forward pass.
             decoding: ``argmax`` or ``viterbi``; the model's configured decoding when ``None``.
+            arguments: load the run's argument model (``arguments/`` beside ``model/``):
+                ``None`` when there is one, ``True`` (an error without), ``False`` never.
 
         Raises:
             UsageError: ``path`` holds no araevent model, or one line naming the folder
                 and what in it is missing or broken.
         """
-        return cls(load_model_dir(path, device=device), batch_size, decoding)
+        loaded = load_model_dir(path, device=device)
+        if loaded.meta.get("task") == "arguments":
+            raise UsageError(f"{path} is an argument model; load its run folder or model/")
+        found = argument_folder(loaded.path) if arguments is not False else None
+        if arguments and found is None:
+            raise UsageError(f"arguments=True but {path} has no arguments/ model beside model/")
+        args = found and load_arguments(found, device=device, batch_size=batch_size)
+        return cls(loaded, batch_size, decoding, args or None)
 
     @property
     def schema(self) -> LabelSchema:
@@ -269,6 +280,7 @@ class Extractor:
         *,
         batch_size: int | None = None,
         replace: bool = False,
+        use_gold_triggers: bool = False,
     ) -> list[Document]:
         """Predict spans for texts or documents, one output document per item, in order.
 
@@ -278,6 +290,8 @@ class Extractor:
             batch_size: windows per forward pass for this call (default: the extractor's).
             replace: put the predictions in ``entities``/``triggers`` of input documents
                 instead of ``predicted_entities``/``predicted_triggers``.
+            use_gold_triggers: predict only the arguments of the documents' own triggers
+                (the argument model must be loaded); entities and triggers stay as given.
 
         Returns:
             Documents with the input text unchanged. Counts for this call (documents,
@@ -290,6 +304,8 @@ class Extractor:
         """
         items = list(items)
         docs = [_as_document(x, i) for i, x in enumerate(items)]
+        if use_gold_triggers:
+            return self._gold_trigger_arguments(docs)
         predictor = self.predictor
         if batch_size is not None and batch_size != predictor.batch_size:
             predictor = Predictor(
@@ -300,6 +316,12 @@ class Extractor:
                 predictor.decoding,
             )
         preds = predictor.predict_texts([d.text for d in docs])
+        if self.arguments is not None:
+            _, with_args = self.arguments.predictor.predict(
+                [d.text for d in docs], [p.spans["triggers"] for p in preds]
+            )
+            for p, triggers in zip(preds, with_args, strict=True):
+                p.spans["triggers"] = triggers
         stats: Counter[str] = Counter(documents=len(docs))
         out = []
         for item, doc, pred in zip(items, docs, preds, strict=True):
@@ -365,6 +387,20 @@ class Extractor:
                 yield doc
             position += len(chunk)
         self.stats = total
+
+    def _gold_trigger_arguments(self, docs: list[Document]) -> list[Document]:
+        """The documents with predicted arguments on their own triggers."""
+        if self.arguments is None:
+            raise UsageError("use_gold_triggers=True needs the argument model (arguments/)")
+        _, triggers = self.arguments.predictor.predict(
+            [d.text for d in docs], [d.triggers for d in docs]
+        )
+        self.stats = Counter(documents=len(docs), triggers=sum(len(t) for t in triggers))
+        self.stats["arguments_predicted"] = sum(len(a.arguments) for t in triggers for a in t)
+        return [
+            Document(d.id, d.text, list(d.entities), t, dict(d.extra))
+            for d, t in zip(docs, triggers, strict=True)
+        ]
 
 
 # --- parity with transformers.pipeline ----------------------------------------

@@ -550,3 +550,34 @@ def check_output_folder(out: Path) -> None:
         raise UsageError(f"--output {out}: {parent} is a file, not a folder (choose another path)")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--output {out}: {parent} is not writable (choose a writable folder)")
+
+
+ARGUMENT_PROTOCOLS = (
+    ("gold_triggers", "argument model, gold triggers"),
+    ("gold_triggers/rule_baseline", "rule baseline, gold triggers (gold entities)"),
+    ("end_to_end", "argument model, end to end (predicted triggers)"),
+)
+
+
+def argument_summary_table(metrics: dict[str, Any], split: str) -> str | None:
+    """Arg-I and Arg-C (P, R, F1) of every protocol scored for ``split``; ``None`` if none."""
+    rows = []
+    for key, name in ARGUMENT_PROTOCOLS:
+        base = f"{split}/{key}/arguments"
+        if f"{base}/classification/span/f1" not in metrics:
+            continue
+        cells = [
+            fmt(metrics[f"{base}/{view}/span/{m}"])
+            for view in ("identification", "classification")
+            for m in ("precision", "recall", "f1")
+        ]
+        gold = int(metrics[f"{base}/classification/span/support"])
+        rows.append(f"| {name} | " + " | ".join(cells) + f" | {gold} |")
+    if not rows:
+        return None
+    head = [
+        f"| {split} arguments | Arg-I P | Arg-I R | Arg-I F1 | Arg-C P | Arg-C R | Arg-C F1 "
+        "| gold |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    return "\n".join(head + rows)

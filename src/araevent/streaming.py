@@ -557,8 +557,8 @@ class LabelStudioWriter(Writer):
     with its labelling config, so the target is always a whole, valid list.
     """
 
-    def __init__(self, target: Path, task, labels: dict[str, Any]) -> None:
-        self.target, self.task, self.labels = target, task, labels
+    def __init__(self, target: Path, task, labels: dict[str, Any], roles=()) -> None:
+        self.target, self.task, self.labels, self.roles = target, task, labels, tuple(roles)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         self.tmp, self.file = Path(tmp), os.fdopen(fd, "w", encoding="utf-8")
@@ -580,7 +580,8 @@ class LabelStudioWriter(Writer):
         self.file.close()
         conf = labelstudio.config_path(self.target)
         try:
-            labelstudio.atomic_write_bytes(conf, labelstudio.label_config(self.labels).encode())
+            config = labelstudio.label_config(self.labels, self.roles)
+            labelstudio.atomic_write_bytes(conf, config.encode())
         except OSError as exc:
             self.abort()
             raise UsageError(f"cannot write {conf}: {exc.strerror or exc}") from None

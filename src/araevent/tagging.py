@@ -497,3 +497,26 @@ def window_features(
     if tag_ids is not None:
         out["labels"] = labels
     return out
+
+
+class TagDecoder:
+    """Unit probabilities to tags and spans: argmax, or the IOB2-constrained Viterbi.
+
+    The constrained optimum is the argmax path whenever that path is already
+    valid IOB2, so Viterbi runs only when it is not (exact either way).
+    """
+
+    def __init__(self, tags: Sequence[str], decoding: str = "viterbi") -> None:
+        self.tags = list(tags)
+        self.decoding = decoding
+        self._constraints = allowed_transitions(self.tags)
+        self._partners = iob2_partners(self.tags)
+
+    def decode(self, units: Sequence[Unit], probs: np.ndarray) -> tuple[list[str], list[Span]]:
+        """Tags and the decoded spans of ``units`` from their tag probabilities."""
+        ids = probs.argmax(axis=-1).tolist() if len(units) else []
+        if self.decoding == "viterbi" and not is_valid_path(ids, *self._constraints):
+            ids = viterbi_iob2(np.log(probs + 1e-12), self._partners)
+        tags = [self.tags[i] for i in ids]
+        scores = [float(probs[i, t]) for i, t in enumerate(ids)]
+        return tags, decode_spans(units, tags, scores)

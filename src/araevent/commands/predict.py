@@ -349,7 +349,8 @@ def make_writer(args: argparse.Namespace, extractor, resume: Resume | None) -> W
                 own = Document(d.id, d.text, d.entities, d.triggers, extra)
             return to_task(own, predicted_spans(d), model_version=version)
 
-        return LabelStudioWriter(Path(args.output), task, schema.to_dict())
+        roles = extractor.arguments.predictor.schema.roles if extractor.arguments else ()
+        return LabelStudioWriter(Path(args.output), task, schema.to_dict(), roles)
     if args.format == "brat":
         return BratWriter(Path(args.output), args.overwrite, predictions_only)
     if args.format == "conll":
