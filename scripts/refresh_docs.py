@@ -9,7 +9,8 @@ train`: tiny model, bundled corpus, seed 42). Markers in the Markdown say what t
 regenerate; the fenced block that follows a marker is replaced:
 
 - ``<!-- table: SPLIT -->`` ... ``<!-- /table -->``: the main table of SPLIT from the
-  run's metrics.json (a Markdown table, no fence);
+  run's metrics.json (a Markdown table, no fence); ``<!-- table: SPLIT arguments -->``
+  the argument table (Arg-I/Arg-C per protocol and the rule baseline);
 - ``<!-- output: COMMAND -->``: what COMMAND prints (stdout, then stderr), run with
   ``bash`` in a scratch folder where ``data/``, ``outputs/`` and ``tests/`` are the repository's,
   ``RUN`` is ``outputs/docs-run`` and the venv's ``araevent`` is on PATH;
@@ -62,14 +63,16 @@ def run_command(command: str, scratch: Path, python: str) -> str:
 
 def refresh(text: str, metrics: dict, scratch: Path, python: str) -> str:
     """``text`` with every marked block regenerated."""
-    from araevent.reporting import main_table
+    from araevent.reporting import argument_summary_table, main_table
 
     out, pos = [], 0
     for m in MARKER.finditer(text):
         kind, arg = m.group(1), m.group(2)
         if kind == "table":
             end = text.index(TABLE_END, m.end())
-            out.append(text[pos : m.end()] + main_table(metrics, arg) + "\n")
+            split, _, what = arg.partition(" ")
+            table = argument_summary_table(metrics, split) if what else main_table(metrics, split)
+            out.append(text[pos : m.end()] + (table or "") + "\n")
             pos = end
             continue
         fence = FENCE.match(text, m.end())
