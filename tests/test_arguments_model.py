@@ -239,6 +239,33 @@ def test_cli_predict_writes_arguments_on_the_raw_text(tiny_run, fixture_corpus, 
     assert args and all(d["text"][a["start"] : a["end"]] == a["text"] for d, a in args)
 
 
+def test_cli_summary_counts_arguments_and_conll_says_it_cannot_hold_them(
+    tiny_run, fixture_corpus, tmp_path, capsys
+):
+    from araevent.cli import main
+
+    train = [
+        json.loads(x) for x in (fixture_corpus / "train.jsonl").read_text("utf-8").splitlines()
+    ]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(d["text"] for d in train[:3]) + "\n", "utf-8")
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(["predict", "--model", str(tiny_run), "--input", str(src), "--output", str(out)]) == 0
+    )
+    n = sum(
+        len(t["arguments"])
+        for x in out.read_text("utf-8").splitlines()
+        for t in json.loads(x)["triggers"]
+    )
+    assert n > 0
+    assert f"and {n} arguments predicted" in capsys.readouterr().err
+    conll = tmp_path / "out.conll"
+    argv = ["predict", "--model", str(tiny_run), "--input", str(src), "--output", str(conll)]
+    assert main([*argv, "--format", "conll"]) == 0
+    assert f"{n} arguments not written (CoNLL holds no arguments;" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("fmt", ["labelstudio", "brat"])
 def test_predicted_arguments_survive_labelstudio_and_brat(tiny_run, fixture_corpus, tmp_path, fmt):
     from araevent.cli import main

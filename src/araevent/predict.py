@@ -332,6 +332,10 @@ class Extractor:
             stats["unk_units"] += pred.unk_units
             for layer in LAYERS:
                 stats[f"{layer}_predicted"] += len(pred.spans[layer])
+            if self.arguments is not None:
+                stats["arguments_predicted"] += sum(
+                    len(t.arguments or ()) for t in pred.spans["triggers"]
+                )
             extra = dict(doc.extra)
             if replace or isinstance(item, str):
                 for key in PREDICTED.values():

@@ -378,10 +378,18 @@ def summary(stats: dict[str, int], timing: dict[str, float], args: argparse.Name
         parts.append(f"{stats['blank']} blank line(s) skipped")
     if stats.get("dropped_nested"):
         parts.append(f"{stats['dropped_nested']} nested input span(s) dropped ({args.nested})")
-    parts.append(
-        f"{stats.get('entities_predicted', 0)} entities and "
-        f"{stats.get('triggers_predicted', 0)} triggers predicted"
-    )
+    spans = f"{stats.get('entities_predicted', 0)} entities"
+    if "arguments_predicted" in stats:
+        spans += f", {stats.get('triggers_predicted', 0)} triggers and "
+        spans += f"{stats['arguments_predicted']} arguments predicted"
+    else:
+        spans += f" and {stats.get('triggers_predicted', 0)} triggers predicted"
+    parts.append(spans)
+    if args.format == "conll" and stats.get("arguments_predicted"):
+        parts.append(
+            f"{stats['arguments_predicted']} arguments not written (CoNLL holds no arguments; "
+            "use --format jsonl, brat or labelstudio to keep them)"
+        )
     if stats.get("empty_units"):
         parts.append(f"{stats['empty_units']} empty unit(s) fed as [UNK]")
     if stats.get("truncated_units"):
