@@ -57,6 +57,16 @@ def test_every_marked_figure_is_regenerated_from_the_named_run(tmp_path):
     )
     new = refresh.refresh(text, metrics, tmp_path, "python")
     assert "| entities | 25.0 | 100.0 | 50.0 |" in new and "STALE" not in new
+    base = "test/gold_triggers/arguments"
+    for view, value in (("identification", 0.5), ("classification", 0.25)):
+        for m in ("precision", "recall", "f1"):
+            metrics[f"{base}/{view}/span/{m}"] = value
+    metrics[f"{base}/classification/span/support"] = 8
+    args = refresh.refresh(
+        "<!-- table: test arguments -->\n<!-- /table -->\n", metrics, tmp_path, "python"
+    )
+    row = "| argument model, gold triggers | 50.0 | 50.0 | 50.0 | 25.0 | 25.0 | 25.0 | 8 |"
+    assert row in args.splitlines()
     assert new.endswith("<!-- output: echo hi -->\n```\nhi\n```\n")
     # every marker on the real pages is well formed (refresh exits on a marker without a block)
     for page in PAGES:
