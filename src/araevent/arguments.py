@@ -483,22 +483,15 @@ def score_arguments(docs, preds, units, prefix: str, bootstrap: int = 0, seed: i
     return keep_argument_scores(s, prefix)
 
 
+@dataclass
 class ArgumentScorer:
     """Gold-trigger argument scores of a split; the ``dev_scorer`` of ``SpanTrainer``."""
 
-    def __init__(
-        self,
-        docs: Sequence[Document],
-        pre: Preprocessor,
-        schema: ArgumentSchema,
-        batch_size: int,
-        decoding: str,
-    ) -> None:
-        self.docs = list(docs)
-        self.pre = pre
-        self.schema = schema
-        self.batch_size = batch_size
-        self.decoding = decoding
+    docs: Sequence[Document]
+    pre: Preprocessor
+    schema: ArgumentSchema
+    batch_size: int
+    decoding: str
 
     def __call__(self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0):
         """Predict the gold triggers' arguments and score them under ``<prefix>/gold_triggers``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -138,6 +139,7 @@ def training_arguments(job: TrainJob):
     )
 
 
+@dataclass
 class SplitScorer:
     """Predicts a split with ``Predictor`` and scores it with ``score_predictions``.
 
@@ -145,19 +147,11 @@ class SplitScorer:
     of a run, exactly as ``evaluate.py`` scores a reloaded model.
     """
 
-    def __init__(
-        self,
-        docs: Sequence[Document],
-        pre: Preprocessor,
-        schema: LabelSchema,
-        batch_size: int,
-        decoding: str,
-    ) -> None:
-        self.docs = list(docs)
-        self.pre = pre
-        self.schema = schema
-        self.batch_size = batch_size
-        self.decoding = decoding
+    docs: Sequence[Document]
+    pre: Preprocessor
+    schema: LabelSchema
+    batch_size: int
+    decoding: str
 
     def __call__(
         self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0
