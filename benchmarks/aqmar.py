@@ -10,7 +10,7 @@ copied into this repository). Without it the script prints why and exits 0.
    ``REPAIRS`` (each line checked against its token and tag; any other malformed
    tag stops the run, naming its line), then turn every ``I-X`` that continues
    nothing into ``B-X`` (counted, listed). The project's own reader
-   (``araevent.io.read_documents(..., repair=True)``) runs on the raw file as a
+   (``araevent.formats.read_documents(..., repair=True)``) runs on the raw file as a
    cross-check.
 2. Split by sentence order: the first 80% train, the next 10% dev, the last 10% test.
 3. Write the splits as CoNLL and train the tiny model with ``python train.py
@@ -181,8 +181,8 @@ def read_corpus(path: Path) -> tuple[list[list[Token]], dict[str, Any]]:
 
 
 def project_reader_check(path: Path) -> dict[str, Any]:
-    """What ``araevent.io.read_documents(..., repair=True)`` reports on the raw file."""
-    from araevent.io import read_documents
+    """What ``araevent.formats.read_documents(..., repair=True)`` reports on the raw file."""
+    from araevent.formats import read_documents
 
     r = read_documents(
         path, fmt="conll", label_set=None, nested="error", conll_layers=("entities",), repair=True

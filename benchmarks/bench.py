@@ -1210,7 +1210,7 @@ def run_benchmarks(
     """
     import torch
 
-    from araevent.io import load_documents
+    from araevent.formats import load_documents
     from araevent.modeling import load_model_dir
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from araevent.evaluation import ARG_FAMILIES, ARG_VIEWS, score
-from araevent.io import load_documents
+from araevent.formats import load_documents
 from araevent.mistakes import argument_error_record, argument_mistakes
 from araevent.pairing import corpus_units
 from araevent.reporting import argument_lines, report_markdown

@@ -7,9 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 from araevent.cli import main
-from araevent.io import describe_dropped, load_documents, read_documents, write_documents
-from araevent.labelstudio import label_config, read_labelstudio, to_task, write_tasks
+from araevent.formats import describe_dropped, load_documents, read_documents
+from araevent.formats.labelstudio import label_config, read_labelstudio, to_task, write_tasks
 from araevent.schema import Argument, Document, Span
+from araevent.writing import write_documents
 
 TEXT = "قتل مسلحون ثلاثة جنود في الموصل يوم الأحد ثم هاجموا مركزا للشرطة"
 TEXT2 = "وقع الهجوم أمس ثم اعتقل المشتبه به"

@@ -269,8 +269,8 @@ def test_cli_summary_counts_arguments_and_conll_says_it_cannot_hold_them(
 @pytest.mark.parametrize("fmt", ["labelstudio", "brat"])
 def test_predicted_arguments_survive_labelstudio_and_brat(tiny_run, fixture_corpus, tmp_path, fmt):
     from araevent.cli import main
-    from araevent.io import read_documents
-    from araevent.labelstudio import read_labelstudio
+    from araevent.formats import read_documents
+    from araevent.formats.labelstudio import read_labelstudio
 
     train = [
         json.loads(x) for x in (fixture_corpus / "train.jsonl").read_text("utf-8").splitlines()

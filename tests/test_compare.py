@@ -12,7 +12,7 @@ import pytest
 from araevent.cli import main
 from araevent.compare import DOC_COUNTS_FILE, write_doc_counts
 from araevent.evaluation import layer_tags, score
-from araevent.io import load_documents
+from araevent.formats import load_documents
 from araevent.pairing import corpus_units
 from araevent.reporting import write_json, write_predictions
 from araevent.schema import Span

@@ -201,7 +201,7 @@ def random_tiny_model(path: Path, docs, *, max_length: int) -> Path:
     """A random-init tiny model (no training) with a small window."""
     import torch
 
-    from araevent.io import load_documents
+    from araevent.formats import load_documents
     from araevent.modeling import (
         Preprocessing,
         attach_metadata,

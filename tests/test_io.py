@@ -9,17 +9,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from araevent import io
+from araevent import formats as io
 from araevent.errors import DataError, UsageError
-from araevent.io import (
+from araevent.formats import (
     detect_format,
     load_documents,
     read_documents,
     read_many,
-    write_documents,
 )
 from araevent.schema import Document, Span
 from araevent.text import KnownWords, span_vocabulary, split_units
+from araevent.writing import write_documents
 
 DATA = Path(__file__).parent / "data"
 DOCS = DATA / "fmt_docs.jsonl"
@@ -426,7 +426,7 @@ def test_jsonl_writer_is_atomic(tmp_path, monkeypatch):
     def boom(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(io.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(UsageError, match="cannot write .*disk full"):
         write_documents(load_documents(DOCS), out, "jsonl")
     assert out.read_text() == "old\n"

@@ -10,9 +10,10 @@ import pytest
 
 from araevent.cli import main
 from araevent.errors import DataError
-from araevent.io import conll_text, load_documents, read_documents, write_documents
+from araevent.formats import load_documents, read_documents
 from araevent.schema import Document, Span
 from araevent.text import Unit, split_units
+from araevent.writing import conll_text, write_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "زار الرئيس القاهرة"

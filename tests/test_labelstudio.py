@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from araevent.errors import UsageError
-from araevent.io import read_documents, write_documents
-from araevent.labelstudio import (
+from araevent.formats import read_documents
+from araevent.formats.labelstudio import (
     config_path,
     label_config,
     read_labelstudio,
@@ -18,6 +18,7 @@ from araevent.labelstudio import (
     write_tasks,
 )
 from araevent.schema import Document, Span
+from araevent.writing import write_documents
 from conftest import sample_docs
 
 DATA = Path(__file__).parent / "data"

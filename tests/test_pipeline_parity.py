@@ -65,7 +65,7 @@ def model_dir(tiny_run: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def test_docs():
-    from araevent.io import load_documents
+    from araevent.formats import load_documents
 
     docs = load_documents([ROOT / "data/sample/test.jsonl"], nested="outer")
     if len(docs) < 20:  # the bundled test split is being rebuilt
@@ -209,7 +209,7 @@ def test_format_characters_at_word_edges_stay_outside_spans(model_dir: Path, tes
 
 
 if __name__ == "__main__":
-    from araevent.io import load_documents
+    from araevent.formats import load_documents
 
     if len(sys.argv) != 3:
         sys.exit("usage: python tests/test_pipeline_parity.py MODEL_DIR DOCS.jsonl")

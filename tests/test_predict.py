@@ -334,8 +334,8 @@ def test_cli_jsonl_reports_every_bad_line(tiny_run, tmp_path, capsys):
 
 
 def test_cli_conll_brat_and_labelstudio(tiny_run, tmp_path, capsys):
-    from araevent.io import read_documents
-    from araevent.labelstudio import config_path, read_labelstudio
+    from araevent.formats import read_documents
+    from araevent.formats.labelstudio import config_path, read_labelstudio
 
     code, jsonl, _ = run_cli(["--model", str(tiny_run), "--input", str(LINES), "--quiet"], capsys)
     predicted = [json.loads(x) for x in jsonl.splitlines()]
@@ -443,7 +443,7 @@ def test_cli_file_output_onto_a_folder_is_one_line_before_any_work(tiny_run, tmp
 
 
 def test_cli_labelstudio_write_failure_leaves_no_half_pair(tiny_run, tmp_path, capsys, monkeypatch):
-    import araevent.labelstudio as ls
+    import araevent.formats.labelstudio as ls
 
     real = ls.atomic_write_bytes
 

@@ -115,7 +115,7 @@ def test_chunk_size_changes_no_span_and_no_order(tiny_run, corpus, tmp_path, fmt
 
 
 def test_brat_is_written_document_by_document_into_place(extractor, tiny_run, corpus, tmp_path):
-    from araevent.io import write_documents
+    from araevent.writing import write_documents
 
     out = tmp_path / "brat"
     argv = ["--model", str(tiny_run), "--input", str(corpus), "--output", str(out), "--quiet"]

@@ -49,7 +49,7 @@ def test_run_folder_is_complete(tiny_run: Path):
 def test_reloaded_tokenizer_is_identical_and_knows_the_training_text(tiny_run, fixture_corpus):
     from transformers import AutoTokenizer
 
-    from araevent.io import load_documents
+    from araevent.formats import load_documents
     from araevent.modeling import load_model_dir
 
     loaded = load_model_dir(tiny_run)
@@ -73,7 +73,7 @@ def test_reloaded_tokenizer_is_identical_and_knows_the_training_text(tiny_run, f
 
 def test_reloaded_model_reproduces_the_training_time_dev_score(tiny_run, fixture_corpus):
     from araevent.evaluation import score
-    from araevent.io import load_documents
+    from araevent.formats import load_documents
     from araevent.modeling import load_model_dir
     from araevent.predict import Predictor
 
@@ -185,7 +185,7 @@ def test_metrics_record_the_run_folder_actually_used(tiny_run: Path, tmp_path):
 
 
 def test_metrics_report_what_the_nested_policy_dropped(tiny_run: Path, fixture_corpus):
-    from araevent.io import read_many
+    from araevent.formats import read_many
 
     metrics = json.loads((tiny_run / "metrics.json").read_text("utf-8"))
     assert metrics["config"]["data"]["nested"] == "outer"

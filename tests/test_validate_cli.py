@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from araevent.cli import main
-from araevent.io import load_documents, read_documents
+from araevent.formats import load_documents, read_documents
 
 DATA = Path(__file__).parent / "data"
 DOCS = DATA / "fmt_docs.jsonl"

@@ -602,7 +602,7 @@ def convert(
     }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from araevent.io import atomic_write_bytes
+    from araevent.formats import atomic_write_bytes
 
     for name, docs in parts.items():
         lines = "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
@@ -776,7 +776,7 @@ def training_label_set(name: str, values: bool) -> LabelSet:
 
 def load_split(data: Any, split: str) -> list[Document]:
     """One split of ``data=ace2005`` for training: convert once (cached), then read the JSONL."""
-    from araevent.io import describe_dropped, load_documents
+    from araevent.formats import describe_dropped, load_documents
 
     opts = data.ace2005
     if opts.get("split") in (None, "none"):

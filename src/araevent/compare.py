@@ -23,7 +23,7 @@ import numpy as np
 from araevent.bootstrap import paired_bootstrap
 from araevent.errors import DataError, UsageError
 from araevent.evaluation import VIEWS, Scores, span_doc_counts
-from araevent.io import load_documents
+from araevent.formats import load_documents
 from araevent.pairing import predicted_spans
 from araevent.schema import Document
 

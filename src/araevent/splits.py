@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from araevent.config import DataSettings, data_settings
 from araevent.errors import UsageError
-from araevent.io import load_documents, load_hub_split
+from araevent.formats import load_documents, load_hub_split
 from araevent.labels import get_label_set
 from araevent.schema import Document
 

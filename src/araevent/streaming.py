@@ -36,16 +36,10 @@ from typing import IO, Any
 import numpy as np
 
 from araevent.errors import DataError, UsageError
-from araevent.io import (
-    BratTypes,
-    _drop_none,
-    _umask,
-    brat_ann,
-    brat_staging,
-    finish_brat,
-    read_jsonl_bytes,
-    write_staged,
-)
+from araevent.formats.base import umask as _umask
+from araevent.formats.brat import BratTypes, brat_ann, brat_staging, finish_brat, write_staged
+from araevent.formats.hub import drop_none as _drop_none
+from araevent.formats.jsonl import read_jsonl_bytes
 from araevent.labels import LAYERS
 from araevent.schema import Document, parse_span
 
@@ -326,7 +320,7 @@ def chunks(
     Chunks are cut at multiples of ``size`` counted from line 1, whatever ``start``
     is, so every shard and every resumed run cuts the same chunks. Plain text: one
     document per non-blank line, its id the line number. JSONL: the documents as
-    :func:`araevent.io.read_jsonl_bytes` reads them (``nested`` ``keep`` keeps every
+    :func:`araevent.formats.jsonl.read_jsonl_bytes` reads them (``nested`` ``keep`` keeps every
     input span, overlapping ones included).
     """
     policy = "outer" if nested == "keep" else nested
@@ -574,7 +568,7 @@ class LabelStudioWriter(Writer):
 
     def finish(self) -> None:
         """Complete the output and move it into place."""
-        from araevent import labelstudio  # its atomic_write_bytes writes the config
+        from araevent.formats import labelstudio  # its atomic_write_bytes writes the config
 
         self.file.write("\n]\n" if self.count else "[]\n")
         self.file.close()

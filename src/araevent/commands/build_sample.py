@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from araevent.errors import UsageError
-from araevent.io import write_documents
 from araevent.markup import build_corpus
+from araevent.writing import write_documents
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,9 +24,9 @@ from pathlib import Path
 from araevent.ace2005 import add_convert_arguments, run_convert
 from araevent.commands.validate import add_reading_arguments, known_words, read_inputs
 from araevent.errors import UsageError
-from araevent.io import FORMATS, check_brat_target, describe_dropped, write_documents
+from araevent.formats import FORMATS, check_brat_target, describe_dropped, to_task, write_tasks
 from araevent.labels import LAYERS
-from araevent.labelstudio import to_task, write_tasks
+from araevent.writing import write_documents
 
 WRITE_FORMATS = (*FORMATS, "labelstudio")
 

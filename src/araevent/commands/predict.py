@@ -37,7 +37,6 @@ from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
-from araevent.io import conll_text
 from araevent.labels import LAYERS
 from araevent.schema import NESTED_POLICIES, Document
 from araevent.streaming import (
@@ -59,6 +58,7 @@ from araevent.streaming import (
     scan,
     shard_lines,
 )
+from araevent.writing import conll_text
 
 OUTPUT_FORMATS = ("jsonl", "conll", "brat", "labelstudio")
 CHUNK = 512  # input lines per chunk: read, predicted (length-sorted) and written together
@@ -164,7 +164,7 @@ def check_output(fmt: str, output: str, overwrite: bool = False) -> None:
     if fmt == "brat" and Path(output).is_file():
         raise UsageError(f"--output {output} is a file; brat output is a folder")
     if fmt == "brat":
-        from araevent.io import check_brat_target  # io pulls in numpy; loaded when needed
+        from araevent.formats import check_brat_target
 
         check_brat_target(output, overwrite)
 
@@ -179,7 +179,7 @@ def check_file_target(fmt: str, output: str) -> None:
         return
     targets = [Path(output)]
     if fmt == "labelstudio":
-        from araevent.labelstudio import config_path
+        from araevent.formats.labelstudio import config_path
 
         targets.append(config_path(output))
     for target in targets:
@@ -337,7 +337,7 @@ def make_writer(args: argparse.Namespace, extractor, resume: Resume | None) -> W
         return Document(d.id, d.text, p["entities"], p["triggers"], extra)
 
     if args.format == "labelstudio":
-        from araevent.labelstudio import to_task
+        from araevent.formats.labelstudio import to_task
 
         path = extractor.loaded.path.resolve()  # name the run, not the whole local path
         version = f"araevent:{path.parent.name if path.name == 'model' else path.name}"

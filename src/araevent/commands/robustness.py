@@ -78,7 +78,7 @@ def log_stderr(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the options, load the model and the documents, measure and write the report."""
-    from araevent.io import describe_dropped, load_documents
+    from araevent.formats import describe_dropped, load_documents
     from araevent.modeling import load_model_dir
     from araevent.perturb import resolve
     from araevent.predict import Predictor

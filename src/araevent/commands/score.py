@@ -37,7 +37,7 @@ from pathlib import Path
 
 from araevent.errors import UsageError
 from araevent.evaluation import score
-from araevent.io import describe_dropped, load_documents, read_many
+from araevent.formats import describe_dropped, load_documents, read_many
 from araevent.labels import get_label_set
 from araevent.pairing import corpus_units, pair_documents
 from araevent.provenance import run_provenance

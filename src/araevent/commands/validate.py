@@ -27,20 +27,20 @@ from collections import Counter
 from pathlib import Path
 
 from araevent.errors import UsageError
-from araevent.io import (
+from araevent.formats import (
     BRAT_NAMES,
     FORMATS,
     ReadResult,
     count_arguments,
-    document_units,
+    read_labelstudio,
     read_many,
 )
 from araevent.labels import LAYERS, PRESETS, get_label_set
-from araevent.labelstudio import read_labelstudio
 from araevent.modeling import resolve_model_dir
 from araevent.schema import DEFAULT_NESTED, NESTED_POLICIES, Document
 from araevent.tagging import UnitAlignment, tag_document
 from araevent.text import KNOWN_WORDS_FILE, KnownWords, Normalization, span_vocabulary
+from araevent.writing import document_units
 
 READ_FORMATS = (*FORMATS, "labelstudio")
 OFF_BOUNDARY_FIX = (
