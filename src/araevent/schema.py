@@ -14,6 +14,7 @@ policy ``keep`` keeps properly nested spans and reports crossing ones
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,20 @@ CROSSING_FIX = (
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a span was read: its file and line.
+
+    The line is the JSONL line of its document, the CoNLL line of its first token,
+    the brat ``.ann`` line that gives it (an argument: its trigger's ``E`` line) or
+    the Hub row; a Label Studio span has its ``task`` (index in the export, from 1).
+    """
+
+    path: str | None = None
+    line: int | None = None
+    task: int | None = None
+
+
+@dataclass(frozen=True)
 class Argument:
     """An event argument: the character span ``text[start:end]`` fills ``role`` of its trigger.
 
@@ -42,6 +57,7 @@ class Argument:
     role: str
     score: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    origin: Origin | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def key(self) -> tuple[int, int, str]:
@@ -68,6 +84,7 @@ class Span:
     score: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     arguments: tuple[Argument, ...] | None = field(default=None, compare=False, hash=False)
+    origin: Origin | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def key(self) -> tuple[int, int, str]:
@@ -146,12 +163,19 @@ class ParseResult:
 
 
 def parse_span(
-    obj: Any, text: str, *, where: dict[str, Any], layer: str, index: int
+    obj: Any,
+    text: str,
+    *,
+    where: dict[str, Any],
+    layer: str,
+    index: int,
+    origin: Origin | None = None,
 ) -> tuple[Span | None, list[DataError]]:
     """Check one span object against ``text``; return the span or the errors.
 
     A trigger's ``arguments`` are checked here too (offsets, role syntax, text);
-    the checks that need the label set or the trigger are in :func:`argument_errors`.
+    the checks that need the label set or the trigger are in :func:`check_spans`.
+    The span and its arguments carry ``origin``.
     """
     name = f"{layer}[{index}]"
     fields, errs = _parse_offsets(obj, text, name=name, key="label", where=where)
@@ -180,11 +204,11 @@ def parse_span(
             errs.extend(arg_errs)
             if got is not None:
                 a_start, a_end, role, a_score, a_extra = got
-                arguments.append(Argument(a_start, a_end, role, a_score, a_extra))
+                arguments.append(Argument(a_start, a_end, role, a_score, a_extra, origin))
         if errs:
             return None, errs
         arguments = tuple(arguments)
-    return Span(start, end, label, score, extra, arguments), []
+    return Span(start, end, label, score, extra, arguments, origin), []
 
 
 def _parse_offsets(
@@ -235,8 +259,8 @@ def _parse_offsets(
         )
     if errs:
         return None, errs
-    if not 0 <= start < end <= len(text):
-        problem = "start >= end" if start >= end else f"out of range for a text of {len(text)}"
+    problem = offset_problem(start, end, text)
+    if problem is not None:
         return None, [
             DataError(
                 f"{name} [{start}, {end}) {problem}",
@@ -265,45 +289,59 @@ def _parse_offsets(
     return (start, end, label, float(score) if score is not None else None, extra), []
 
 
+def offset_problem(start: int, end: int, text: str) -> str | None:
+    """What is wrong with the offsets ``[start, end)`` of a span of ``text``, or ``None``."""
+    if 0 <= start < end <= len(text):
+        return None
+    return "start >= end" if start >= end else f"out of range for a text of {len(text)}"
+
+
 def argument_errors(
-    trigger: Span, index: int, label_set: LabelSet | None, where: dict[str, Any]
+    trigger: Span,
+    index: int,
+    label_set: LabelSet | None,
+    where: dict[str, Any],
+    *,
+    name: str | None = None,
 ) -> list[DataError]:
-    """What is wrong with the arguments of ``trigger`` (``triggers[index]``).
+    """What is wrong with the arguments of ``trigger`` (``triggers[index]``, or ``name``).
 
     A role the label set does not allow for the trigger's event type, the same
     span twice with the same role, and an argument overlapping its own trigger.
+    An error names the line of the argument's origin when it has one.
     """
     errs: list[DataError] = []
     seen: dict[tuple[int, int, str], int] = {}
     for k, arg in enumerate(trigger.arguments or ()):
-        name = f"triggers[{index}].arguments[{k}]"
+        at = {**where, **_origin_place(arg.origin, where)}
+        label = f"{name or f'triggers[{index}]'}.arguments[{k}]"
         if label_set is not None and not label_set.allows_role(trigger.label, arg.role):
             allowed = label_set.roles_of(trigger.label)
             errs.append(
                 DataError(
-                    f"{name}: role {arg.role!r} is not a role of {trigger.label} in the "
+                    f"{label}: role {arg.role!r} is not a role of {trigger.label} in the "
                     f"{label_set.name} label set",
                     fix=f"use one of {', '.join(allowed)}" if allowed else "use --labels any",
-                    **where,
+                    **at,
                 )
             )
         if arg.key in seen:
             errs.append(
                 DataError(
-                    f"{name}: [{arg.start}, {arg.end}) {arg.role} is also "
+                    f"{label}: [{arg.start}, {arg.end}) {arg.role} is also "
                     f"arguments[{seen[arg.key]}] of this trigger",
                     fix="give each argument once",
-                    **where,
+                    **at,
                 )
             )
         seen.setdefault(arg.key, k)
         if arg.start < trigger.end and trigger.start < arg.end:
             errs.append(
                 DataError(
-                    f"{name}: [{arg.start}, {arg.end}) overlaps its own trigger "
+                    f"{label}: [{arg.start}, {arg.end}) overlaps its own trigger "
                     f"[{trigger.start}, {trigger.end})",
                     fix="an argument is a mention outside its trigger's words",
-                    **where,
+                    **at,
                 )
             )
     return errs
@@ -366,18 +404,16 @@ def overlap_errors(
     where: dict[str, Any],
     *,
     prefix: str = "",
-    line_of: dict[Span, int | None] | None = None,
 ) -> tuple[int, list[DataError]]:
     """The overlapping pairs of one layer and the errors the policy makes of them.
 
-    ``line_of`` gives the line of a span (brat): an error names the later span's line.
+    An error names the line of the later span's origin, when it has one.
 
     Returns:
         ``(pairs, errors)``: how many pairs overlap, and under ``error`` one error
         per pair, under ``keep`` one per crossing pair (none under ``outer``/``inner``).
     """
     pairs = overlapping_pairs(spans)
-    lines = line_of or {}
     twice: list[Span] = []
     if nested == "error":
         bad, what, fix = pairs, "overlap", NESTED_FIX
@@ -391,7 +427,7 @@ def overlap_errors(
             f"{prefix}{layer} {what}: [{a.start}, {a.end}) {a.label} and "
             f"[{b.start}, {b.end}) {b.label}",
             fix=fix,
-            **{**where, "line": lines.get(b, where.get("line"))},
+            **{**where, **_origin_place(b.origin, where)},
         )
         for a, b in bad
     ]
@@ -399,11 +435,118 @@ def overlap_errors(
         DataError(
             f"{prefix}{layer} span [{b.start}, {b.end}) {b.label} is given twice",
             fix="remove one of them",
-            **{**where, "line": lines.get(b, where.get("line"))},
+            **{**where, **_origin_place(b.origin, where)},
         )
         for b in twice
     ]
     return len(pairs), errors
+
+
+def _origin_place(origin: Origin | None, where: dict[str, Any]) -> dict[str, Any]:
+    """The ``path``/``line`` of ``origin`` for an error, or nothing (``where`` stands)."""
+    if origin is None or origin.line is None:
+        return {}
+    return {"path": origin.path or where.get("path"), "line": origin.line}
+
+
+@dataclass
+class CheckedSpans:
+    """What :func:`check_spans` kept per layer, its errors and its counters."""
+
+    spans: dict[str, list[Span]]
+    errors: list[DataError] = field(default_factory=list)
+    nested: int = 0  # overlapping pairs seen
+    dropped_nested: int = 0  # spans the nested policy dropped
+    dropped_arguments: int = 0  # arguments of the triggers it dropped
+
+
+def _index_name(layer: str, index: int, span: Span) -> str:
+    return f"{layer}[{index}]"
+
+
+def check_spans(
+    layers: Mapping[str, Sequence[Span]],
+    text: str,
+    *,
+    label_set: LabelSet | None = None,
+    nested: str = DEFAULT_NESTED,
+    where: dict[str, Any],
+    name: Callable[[str, int, Span], str] = _index_name,
+    prefix: str = "",
+) -> CheckedSpans:
+    """Check the spans of one document, whatever format they were read from.
+
+    Every reader calls this once per document: a label must be well formed and
+    allowed in its layer by ``label_set``, offsets (a span's and its arguments')
+    must be a non-empty range of ``text``, a trigger's arguments must pass
+    :func:`argument_errors`, and overlapping spans of one layer follow ``nested``
+    (:func:`overlap_errors`, :func:`resolve_overlaps`). A span with an error is
+    left out. Errors name the line of the span's origin (else ``where``).
+
+    Args:
+        layers: the spans per layer (``entities``, ``triggers``).
+        text: the document text.
+        label_set: the allowed labels; ``None`` allows any well-formed label.
+        nested: ``keep``, ``error``, ``outer`` or ``inner``.
+        where: ``path``, ``line`` and ``doc_id`` for the errors.
+        name: how an error names span ``index`` of ``layer`` (``entities[3]``, ``T3``).
+        prefix: put before an overlap error (``task 3: ``).
+
+    Returns:
+        The spans kept per layer (in order), the errors and the counters.
+    """
+    out = CheckedSpans({})
+    for layer, spans in layers.items():
+        good: list[Span] = []
+        for i, span in enumerate(spans):
+            at = {**where, **_origin_place(span.origin, where)}
+            ref = name(layer, i, span)
+            problems = _span_problems(span, layer, text, label_set, ref, at)
+            if not problems and span.arguments:
+                problems = argument_errors(span, i, label_set, at, name=ref)
+            out.errors += problems
+            if not problems:
+                good.append(span)
+        n_pairs, overlaps = overlap_errors(good, layer, nested, where, prefix=prefix)
+        out.nested += n_pairs
+        out.errors += overlaps
+        kept, dropped = resolve_overlaps(good, nested)
+        out.dropped_nested += len(dropped)
+        out.dropped_arguments += sum(len(s.arguments or ()) for s in dropped)
+        out.spans[layer] = kept
+    return out
+
+
+def _span_problems(
+    span: Span, layer: str, text: str, label_set: LabelSet | None, ref: str, at: dict[str, Any]
+) -> list[DataError]:
+    """The label and offset errors of one span (and its arguments' offsets)."""
+    if not is_valid_label(span.label):
+        fix = "labels match [A-Za-z][A-Za-z0-9_.:-]*"
+        return [DataError(f"{ref} label {span.label!r} is malformed", fix=fix, **at)]
+    if label_set is not None and not label_set.allows(layer, span.label):
+        return [
+            DataError(
+                f"{ref} label {span.label!r} is not in the {label_set.name} label set",
+                fix="use --labels any or fix the label",
+                **at,
+            )
+        ]
+    errors = []
+    for what, item in [
+        ("", span),
+        *((f".arguments[{k}]", a) for k, a in enumerate(span.arguments or ())),
+    ]:
+        problem = offset_problem(item.start, item.end, text)
+        if problem is not None:
+            errors.append(
+                DataError(
+                    f"{ref}{what} [{item.start}, {item.end}) {problem}",
+                    fix="offsets are end-exclusive code points of the text",
+                    **at,
+                )
+            )
+    return errors
 
 
 def parse_tokens(value: Any, text: str) -> str | None:
@@ -465,7 +608,8 @@ def parse_document(
         return ParseResult(None, [DataError("text is empty", fix=fix, **where)])
     errors: list[DataError] = []
     result = ParseResult(None, errors)
-    spans: dict[str, list[Span]] = {}
+    origin = Origin(path, line) if path is not None or line is not None else None
+    parsed: dict[str, list[Span]] = {}
     for layer in LAYERS:
         raw = obj.get(layer, [])
         if not isinstance(raw, list):
@@ -477,36 +621,28 @@ def parse_document(
                 )
             )
             continue
-        got = []
+        parsed[layer] = []
         for i, item in enumerate(raw):
-            span, errs = parse_span(item, text, where=where, layer=layer, index=i)
+            span, errs = parse_span(item, text, where=where, layer=layer, index=i, origin=origin)
             errors.extend(errs)
-            if span is None:
-                continue
-            if label_set is not None and not label_set.allows(layer, span.label):
-                errors.append(
-                    DataError(
-                        f"{layer}[{i}].label {span.label!r} is not in the "
-                        f"{label_set.name} label set",
-                        fix="use --labels any or fix the label",
-                        **where,
-                    )
-                )
-                continue
-            if span.arguments:
-                arg_errs = argument_errors(span, i, label_set, where)
-                if arg_errs:
-                    errors.extend(arg_errs)
-                    continue
-            got.append(span)
-        n_pairs, overlaps = overlap_errors(got, layer, nested, where)
-        result.nested += n_pairs
-        errors.extend(overlaps)
-        got, dropped = resolve_overlaps(got, nested)
-        result.dropped_nested += len(dropped)
+            # a span that did not parse keeps its place: errors name spans by index
+            parsed[layer].append(span if span is not None else _UNREADABLE)
+    checked = check_spans(
+        {k: [s for s in v if s is not _UNREADABLE] for k, v in parsed.items()},
+        text,
+        label_set=label_set,
+        nested=nested,
+        where=where,
+        name=_parsed_name(parsed),
+    )
+    errors.extend(checked.errors)
+    result.nested += checked.nested
+    result.dropped_nested += checked.dropped_nested
+    spans = {layer: checked.spans.get(layer, []) for layer in LAYERS}
+    for layer in LAYERS:
         if layer not in layers:
-            result.dropped_layer += len(got)
-        spans[layer] = got if layer in layers else []
+            result.dropped_layer += len(spans[layer])
+            spans[layer] = []
     if "tokens" in obj:
         problem = parse_tokens(obj["tokens"], text)
         if problem is not None:
@@ -523,3 +659,16 @@ def parse_document(
     extra = {k: v for k, v in obj.items() if k not in ("id", "text", *LAYERS)}
     result.document = Document(doc_id, text, spans["entities"], spans["triggers"], extra)
     return result
+
+
+_UNREADABLE = Span(0, 1, "unreadable")  # the place of a span object that did not parse
+
+
+def _parsed_name(parsed: dict[str, list[Span]]) -> Callable[[str, int, Span], str]:
+    """Name a checked span by its index in the document's list (``entities[3]``)."""
+    index = {layer: {id(s): k for k, s in enumerate(spans)} for layer, spans in parsed.items()}
+
+    def name(layer: str, i: int, span: Span) -> str:
+        return f"{layer}[{index[layer][id(span)]}]"
+
+    return name

@@ -16,11 +16,10 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS
-from araevent.schema import Document, Span, overlap_errors, resolve_overlaps
+from araevent.schema import CheckedSpans, Document, Span
 
 DROP_REASONS = {
     "dropped_nested": "nested spans dropped (--nested {nested} keeps one span of each "
@@ -143,24 +142,12 @@ def not_utf8(path: Path | str, line: int, what: str, doc_id: str | None) -> Data
     )
 
 
-def resolve_nested(
-    spans: list[Span],
-    layer: str,
-    nested: str,
-    result: ReadResult,
-    where: dict[str, Any],
-    line_of: dict[Span, int | None],
-) -> tuple[list[Span], bool]:
-    """Apply the nested policy to one layer; return ``(kept, ok)``."""
-    n_pairs, errors = overlap_errors(spans, layer, nested, where, line_of=line_of)
-    result.stats["nested"] += n_pairs
-    if errors:
-        result.errors.extend(errors)
-        return spans, False
-    kept, dropped = resolve_overlaps(spans, nested)
-    result.stats["dropped_nested"] += len(dropped)
-    result.stats["dropped_arguments"] += count_arguments(dropped)
-    return kept, True
+def add_checked(result: ReadResult, checked: CheckedSpans) -> None:
+    """Add the errors and counters of :func:`araevent.schema.check_spans` to ``result``."""
+    result.errors += checked.errors
+    result.stats["nested"] += checked.nested
+    result.stats["dropped_nested"] += checked.dropped_nested
+    result.stats["dropped_arguments"] += checked.dropped_arguments
 
 
 # --- atomic files -------------------------------------------------------------

@@ -29,14 +29,14 @@ from typing import Any
 from araevent.errors import DataError, UsageError
 from araevent.formats.base import (
     ReadResult,
+    add_checked,
     count_arguments,
     not_utf8,
     read_lines,
-    resolve_nested,
     umask,
 )
 from araevent.labels import LAYERS, LabelSet, is_valid_label
-from araevent.schema import Argument, Document, Span, argument_errors
+from araevent.schema import Argument, Document, Origin, Span, check_spans, offset_problem
 
 BRAT_KINDS = {
     "R": "relation",
@@ -245,6 +245,7 @@ def _brat_document(
                 )
             )
             continue
+        line, before = triggers.get((e.tid, e.etype), (e.line, None))
         args: list[Argument] = []
         for role, ref in e.args:
             if ref in event_ids and ref not in t_lines:
@@ -267,12 +268,11 @@ def _brat_document(
                 )
             elif (got := ranges[ref]) is not None:
                 referenced.add(ref)
-                args.append(Argument(*got, role))
-        line, before = triggers.get((e.tid, e.etype), (e.line, None))
+                args.append(Argument(*got, role, origin=Origin(a, line)))
         annotated = before is not None or bool(e.args) or e.eid in no_args
         triggers[(e.tid, e.etype)] = (line, [*(before or []), *args] if annotated else None)
     spans: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
-    line_of: dict[Span, int | None] = {}
+    names: dict[int, str] = {}  # id(span) -> how errors name it: T3, or T2 Life:Die
     trigger_tids = {tid for tid, _ in triggers}
     for tid, (n, label, _offs, _text) in t_lines.items():
         span_range = ranges[tid]
@@ -285,44 +285,20 @@ def _brat_document(
         targets = [(lab, args) for (t, lab), (_, args) in triggers.items() if t == tid]
         layer = "triggers" if targets else "entities"
         for lab, args in targets or [(label, None)]:
-            where = {"path": a, "line": n, "doc_id": doc_id}
-            if not is_valid_label(lab):
-                result.errors.append(
-                    DataError(
-                        f"{tid} label {lab!r} is malformed",
-                        fix="labels match [A-Za-z][A-Za-z0-9_.:-]*",
-                        **where,
-                    )
-                )
-                continue
-            if label_set is not None and not label_set.allows(layer, lab):
-                result.errors.append(
-                    DataError(
-                        f"{layer} label {lab!r} ({tid}) is not in the {label_set.name} label set",
-                        fix="use --labels any or fix the label",
-                        **where,
-                    )
-                )
-                continue
-            span = Span(*span_range, lab, arguments=None if args is None else tuple(args))
-            e_line = triggers[(tid, lab)][0] if targets else n
-            arg_errors = argument_errors(span, 0, label_set, {**where, "line": e_line})
-            result.errors += [
-                DataError(
-                    err.reason.replace("triggers[0]", f"{tid} {lab}", 1),
-                    fix=err.fix,
-                    path=err.path,
-                    line=err.line,
-                    doc_id=err.doc_id,
-                )
-                for err in arg_errors
-            ]
-            if not arg_errors:
-                spans[layer].append(span)
-                line_of[span] = n
-    where = {"path": a, "line": None, "doc_id": doc_id}
-    for layer in LAYERS:
-        spans[layer], _ = resolve_nested(spans[layer], layer, nested, result, where, line_of)
+            arguments = None if args is None else tuple(args)
+            span = Span(*span_range, lab, arguments=arguments, origin=Origin(a, n))
+            spans[layer].append(span)
+            names[id(span)] = f"{tid} {lab}" if targets else tid
+    checked = check_spans(
+        spans,
+        text,
+        label_set=label_set,
+        nested=nested,
+        where={"path": a, "line": None, "doc_id": doc_id},
+        name=lambda _layer, _i, span: names[id(span)],
+    )
+    add_checked(result, checked)
+    spans = checked.spans
     if len(result.errors) > n_errors:
         return None
     result.stats["dropped_layer"] += sum(len(spans[x]) for x in LAYERS if x not in layers)
@@ -376,8 +352,8 @@ def _brat_offsets(
             )
         )
         return None
-    if not 0 <= start < end <= len(text):
-        problem = "start >= end" if start >= end else f"out of range for a text of {len(text)}"
+    problem = offset_problem(start, end, text)
+    if problem is not None:
         result.errors.append(
             DataError(
                 f"{tid} [{start}, {end}) {problem}",

@@ -25,7 +25,7 @@ from typing import Any
 from araevent.errors import DataError
 from araevent.formats.base import ReadResult, check_layers, not_utf8, read_lines
 from araevent.labels import LAYERS, LabelSet, is_valid_label
-from araevent.schema import Document, Span
+from araevent.schema import Document, Origin, Span, check_spans
 
 OUTSIDE = "O"  # the IOB2 tag of a token in no span
 DOCSTART = "-DOCSTART-"
@@ -199,9 +199,12 @@ def _conll_document(
     text = " ".join(tokens)
     spans: dict[str, list[Span]] = {}
     for k, layer in enumerate(conll_layers, start=1):
-        spans[layer] = _column_spans(
-            ok_rows, k, layer, starts, tokens, where, result, label_set, repair
-        )
+        spans[layer] = _column_spans(ok_rows, k, layer, starts, tokens, where, result, repair)
+    checked = check_spans(
+        spans, text, label_set=label_set, where=where, name=lambda layer, _i, _s: layer
+    )
+    result.errors += checked.errors
+    spans = checked.spans
     if block.bad or len(result.errors) > n_errors or not rows:
         return None
     result.stats["dropped_layer"] += sum(len(v) for k, v in spans.items() if k not in layers)
@@ -225,18 +228,18 @@ def _column_spans(
     tokens: list[str],
     where: dict[str, Any],
     result: ReadResult,
-    label_set: LabelSet | None,
     repair: bool,
 ) -> list[Span]:
     """Spans of tag column ``k``; malformed tags and orphan ``I-`` tags are reported."""
     spans: list[Span] = []
-    open_span: tuple[int, str] | None = None  # (first token, label)
+    open_span: tuple[int, str, int] | None = None  # (first token, label, its line)
 
     def close(last: int) -> None:
         nonlocal open_span
         if open_span is not None:
-            a, label = open_span
-            spans.append(Span(starts[a], starts[last] + len(tokens[last]), label))
+            a, label, line = open_span
+            origin = Origin(where["path"], line)
+            spans.append(Span(starts[a], starts[last] + len(tokens[last]), label, origin=origin))
             open_span = None
 
     i = 0
@@ -277,16 +280,7 @@ def _column_spans(
                         )
                 if prefix == "B" or not continues:
                     close(i - 1)
-                    open_span = (i, label)
-                    if label_set is not None and not label_set.allows(layer, label):
-                        result.errors.append(
-                            DataError(
-                                f"{layer} label {label!r} is not in the {label_set.name} label set",
-                                line=row.line,
-                                fix="use --labels any or fix the label",
-                                **where,
-                            )
-                        )
+                    open_span = (i, label, row.line)
                 prev = (prefix, label)
             prev_tag = tag
             i += 1

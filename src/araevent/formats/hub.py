@@ -139,6 +139,7 @@ def hub_documents(
             "data.tokens_column and data.tags_column"
         )
     if result.errors:
+        result.errors.sort(key=lambda e: e.line or 0)  # stable: row order
         first, more = result.errors[0], len(result.errors) - 1
         suffix = f" (and {more} more errors)" if more else ""
         raise DataError(

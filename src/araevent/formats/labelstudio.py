@@ -36,24 +36,23 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from araevent.errors import DataError, UsageError
-from araevent.formats.base import ReadResult, atomic_write_bytes
+from araevent.formats.base import ReadResult, add_checked, atomic_write_bytes
 from araevent.labels import LAYERS, PRESETS, LabelSet, is_valid_label
 from araevent.schema import (
     DEFAULT_NESTED,
     NESTED_POLICIES,
     Argument,
     Document,
+    Origin,
     Span,
-    argument_errors,
+    check_spans,
     is_score,
-    overlap_errors,
-    resolve_overlaps,
 )
 
 TEXT_NAME = "text"
@@ -333,8 +332,7 @@ def read_labelstudio(
         result.stats["tasks"] += 1
         before = len(result.errors)
         got = _read_task(
-            task, n, str(p), result, source=source, layers_of=layers_of, label_set=label_set,
-            text_key=text_key,
+            task, n, str(p), result, source=source, layers_of=layers_of, text_key=text_key,
         )  # fmt: skip
         task_of.update((id(e), n) for e in result.errors[before:])
         if got is not None:
@@ -425,6 +423,7 @@ class _Task:
     text: str
     extra: dict[str, Any]
     where: dict[str, Any]
+    number: int  # the task's place in the export, from 1
     spans: list[_Raw] = field(default_factory=list)
     relations: list[_Relation] = field(default_factory=list)
     no_arguments: set[Any] = field(default_factory=set)  # trigger regions marked NoArguments
@@ -471,7 +470,6 @@ def _read_task(
     *,
     source: str,
     layers_of: Mapping[str, str],
-    label_set: LabelSet | None,
     text_key: str,
 ) -> _Task | None:
     """Check one task's data and results; ``None`` (errors recorded, or counted as unannotated)."""
@@ -535,9 +533,9 @@ def _read_task(
         return None
     n_errors = len(result.errors)
     extra = {k: v for k, v in data.items() if k not in (text_key, ID_KEY)}
-    out = _Task(task_id, doc_id, text, extra, where)
+    out = _Task(task_id, doc_id, text, extra, where, n)
     for k, item in enumerate(items):
-        raw = _read_result(item, f"task {task_id} result {k}", where, result, layers_of, label_set)
+        raw = _read_result(item, f"task {task_id} result {k}", where, result, layers_of)
         if isinstance(raw, _Raw):
             out.spans.append(raw)
         elif isinstance(raw, _Relation):
@@ -553,7 +551,6 @@ def _read_result(
     where: dict[str, Any],
     result: ReadResult,
     layers_of: Mapping[str, str],
-    label_set: LabelSet | None,
 ) -> _Raw | _Relation | str | None:
     """One result as a span whose offsets are not yet decided, or a relation.
 
@@ -601,13 +598,8 @@ def _read_result(
         error(f"labels {labels!r} is not one label", "give every span exactly one label")
         return None
     label = labels[0]
-    allowed = layer == ARGUMENTS_NAME or not label_set or label_set.allows(layer, label)
-    if not is_valid_label(label) or not allowed:
-        why = "malformed" if not is_valid_label(label) else f"not in the {label_set.name} set"
-        error(
-            f"{layer} label {label!r} is {why}",
-            "labels match [A-Za-z][A-Za-z0-9_.:-]*; fix the labelling config",
-        )
+    if layer == ARGUMENTS_NAME and not is_valid_label(label):  # span labels: check_spans
+        error(f"{layer} label {label!r} is malformed", "labels match [A-Za-z][A-Za-z0-9_.:-]*")
         return None
     score = item.get("score")
     if score is not None and not is_score(score):
@@ -642,9 +634,12 @@ def _with_arguments(
     triggers: list[Span],
     regions: dict[Any, tuple[str, Span]],
     result: ReadResult,
-    label_set: LabelSet | None,
+    names: dict[int, str],
 ) -> list[Span]:
-    """The task's triggers with the arguments its relations give (errors recorded)."""
+    """The task's triggers with the arguments its relations give (errors recorded).
+
+    ``names`` (``id(span)`` → how errors name it) is extended to the new trigger spans.
+    """
     args: dict[Any, list[Argument]] = {}
     used: set[Any] = set()
     for rel in t.relations:
@@ -661,7 +656,8 @@ def _with_arguments(
             )
             continue
         used.add(rel.argument)
-        args.setdefault(rel.trigger, []).append(Argument(target[1].start, target[1].end, rel.role))
+        a, b = target[1].start, target[1].end
+        args.setdefault(rel.trigger, []).append(Argument(a, b, rel.role, origin=target[1].origin))
     unused = sum(
         1 for rid, (kind, _) in regions.items() if kind == ARGUMENTS_NAME and rid not in used
     )
@@ -673,20 +669,9 @@ def _with_arguments(
             continue
         got = args.get(rid)
         annotated = got is not None or rid in t.no_arguments
-        span = Span(span.start, span.end, span.label, span.score, span.extra,
-                    tuple(got or ()) if annotated else None)  # fmt: skip
-        errors = argument_errors(span, 0, label_set, t.where)
-        result.errors += [
-            DataError(
-                err.reason.replace("triggers[0]", f"task {t.task_id} region {rid}", 1),
-                fix=err.fix,
-                path=err.path,
-                line=err.line,
-                doc_id=err.doc_id,
-            )
-            for err in errors
-        ]
-        out.append(span)
+        new = replace(span, arguments=tuple(got or ()) if annotated else None)
+        names[id(new)] = names[id(span)]
+        out.append(new)
     return out + [s for s in triggers if not any(s is x for _, x in regions.values())]
 
 
@@ -718,6 +703,7 @@ def _task_document(
     n_errors = len(result.errors)
     spans: dict[str, list[Span]] = {layer: [] for layer in (*LAYERS, ARGUMENTS_NAME)}
     regions: dict[Any, tuple[str, Span]] = {}
+    names: dict[int, str] = {}  # id(span) -> how errors name it: task 3 result 1: entities
     for r in t.spans:
         bounds = r.bounds(t.text, units)
         if bounds is None:
@@ -731,21 +717,24 @@ def _task_document(
                 )
             )
             continue
-        span = Span(*bounds, r.label, r.score)
+        span = Span(*bounds, r.label, r.score, origin=Origin(t.where["path"], None, t.number))
+        names[id(span)] = f"{r.what}: {r.layer}"
         if r.rid is not None:
             regions.setdefault(r.rid, (r.layer, span))
         spans[r.layer].append(span)
     result.stats["utf16_offsets"] += units == "utf16" and t.converts()
-    spans["triggers"] = _with_arguments(t, spans["triggers"], regions, result, label_set)
-    for layer in LAYERS:
-        n_pairs, errors = overlap_errors(
-            spans[layer], layer, nested, t.where, prefix=f"task {t.task_id}: "
-        )
-        result.stats["nested"] += n_pairs
-        result.errors.extend(errors)
-        spans[layer], dropped = resolve_overlaps(spans[layer], nested)
-        result.stats["dropped_nested"] += len(dropped)
-        result.stats["dropped_arguments"] += sum(len(s.arguments or ()) for s in dropped)
+    spans["triggers"] = _with_arguments(t, spans["triggers"], regions, result, names)
+    checked = check_spans(
+        {layer: spans[layer] for layer in LAYERS},
+        t.text,
+        label_set=label_set,
+        nested=nested,
+        where=t.where,
+        name=lambda _layer, _i, span: names[id(span)],
+        prefix=f"task {t.task_id}: ",
+    )
+    add_checked(result, checked)
     if len(result.errors) > n_errors:
         return None
-    return Document(t.doc_id, t.text, spans["entities"], spans["triggers"], t.extra)
+    kept = checked.spans
+    return Document(t.doc_id, t.text, kept["entities"], kept["triggers"], t.extra)
