@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("tagging", {"tagging", "perturb", "writing"}),
     ("scoring", {"bootstrap", "evaluation", "mistakes", "pairing"}),
     ("reports", {"reporting", "compare"}),
-    ("modeling", {"modeling"}),
+    ("modeling", {"modeling", "tokenizer_pipeline"}),
     ("settings", {"config", "runfolder", "splits", "checkpoints"}),
     ("inference", {"arguments", "predict"}),
     ("fitting", {"trainers"}),
@@ -189,3 +189,21 @@ def test_the_checks_see_function_level_imports_upward_edges_and_cycles(tmp_path)
         "src/araevent/reporting.py:5: reporting (reports) imports training (runs), a layer above it"
     ]
     assert find_cycle({"a": {"b": 1}, "b": {"c": 1}, "d": {"a": 1}}) is None
+
+
+MAX_LINES = 500  # a module longer than this says at its top why it is one file
+
+
+def test_a_long_module_says_why_it_is_one_file():
+    unexplained = []
+    for path in MODULES.values():
+        source = path.read_text("utf-8")
+        n = len(source.splitlines())
+        doc = ast.get_docstring(ast.parse(source)) or ""
+        paragraphs = doc.split("\n\n")
+        if n > MAX_LINES and not (len(paragraphs) > 1 and paragraphs[1].startswith("One file (")):
+            unexplained.append(f"{path.relative_to(ROOT)} ({n} lines)")
+    assert unexplained == [], (
+        "split these modules, or say why each is one file in the second paragraph of its "
+        f"docstring ('One file (~N lines): why'): {unexplained}"
+    )

@@ -319,13 +319,9 @@ def test_nfkc_normaliser_keeps_offsets_on_the_raw_text():
     tokenizer built in memory keeps it.
     """
 
-    from araevent.modeling import (
-        Preprocessing,
-        Preprocessor,
-        araevent_tokenizer_pipeline,
-        tokenizer_coverage,
-    )
+    from araevent.modeling import Preprocessing, Preprocessor, tokenizer_coverage
     from araevent.text import KnownWords, Normalization
+    from araevent.tokenizer_pipeline import araevent_tokenizer_pipeline
 
     tok = unigram_tokenizer(corpus_texts())
     known = KnownWords.shipped()

@@ -84,7 +84,8 @@ def words(tok, text: str) -> list[tuple[int, int]]:
 
 
 def test_saved_tokenizer_carries_the_araevent_pipeline(model_dir: Path):
-    from araevent.modeling import araevent_tokenizer_pipeline, load_model_dir, unit_tokenizer
+    from araevent.modeling import load_model_dir
+    from araevent.tokenizer_pipeline import araevent_tokenizer_pipeline, unit_tokenizer
 
     data = json.loads((model_dir / "tokenizer.json").read_text("utf-8"))
     pre = json.dumps(data["pre_tokenizer"], ensure_ascii=False)
@@ -115,7 +116,8 @@ def test_auto_classes_load_offline_with_readable_labels(model_dir: Path):
 
 
 def test_raw_text_and_units_give_the_model_the_same_subwords(model_dir: Path, test_docs):
-    from araevent.modeling import load_model_dir, unit_tokenizer
+    from araevent.modeling import load_model_dir
+    from araevent.tokenizer_pipeline import unit_tokenizer
 
     loaded = load_model_dir(model_dir)
     tok, pre = loaded.tokenizer, loaded.preprocessor

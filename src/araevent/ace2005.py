@@ -1,5 +1,9 @@
 """ACE 2005 (LDC2006T06): read the adjudicated APF annotation into araevent documents.
 
+One file (~800 lines): one converter of one corpus, from files to splits; its sections
+(files, text, reading, splits, conversion, command line, training cache) follow that
+order.
+
 Only ``data/<Language>/{bn,nw,wl,...}/adj/<ID>.apf.xml`` with its ``<ID>.sgm`` is read;
 first-pass copies (``fp1``, ``fp2``) are counted and ignored. The text of a document
 is its whole ``.sgm`` with the tags removed (headline, dateline, body, speaker turns,

@@ -1,5 +1,9 @@
 """The argument model: one token-classification instance per trigger (docs/arguments.md).
 
+One file (~730 lines): the argument model's schema, instances, predictor, scorer, rule
+baseline and loading follow its stages, and one change (a marker, a role tag) touches
+several.
+
 An instance is the window of the trigger's document that holds the trigger (the
 one where the trigger is farthest from both edges), with the trigger's units
 between marker tokens and the event type as one added token after ``[SEP]``::

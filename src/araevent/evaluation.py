@@ -1,5 +1,8 @@
 """Scoring: seqeval over unit tags and exact character spans, per layer and type.
 
+One file (~740 lines): every metric family and view comes from one score(), so that
+every key exists for every input; the argument scores reuse its span counts.
+
 Views: ``entities``; ``triggers/identification`` (decoded trigger spans with
 types ignored); ``triggers/classification``; ``overall`` (both layers).
 Families: ``span`` (exact character spans against the raw-text gold, no

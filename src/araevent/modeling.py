@@ -1,5 +1,8 @@
 """Models and tokenizers: the tiny local BERT, pretrained encoders, and the preprocessor.
 
+One file (~610 lines): the preprocessor, model construction and the self-describing
+model folder share the config keys they write and read.
+
 A model folder describes itself: ``config.json`` carries ``id2label``/``label2id``
 and an ``araevent`` block (layers, normalisation, window settings, decoding);
 ``known_words.txt`` holds the proclitic rule's known words.
@@ -18,6 +21,7 @@ from typing import Any
 from araevent.errors import UsageError
 from araevent.tagging import Encoding, LabelSchema, encode_units
 from araevent.text import KNOWN_WORDS_FILE, KnownWords, Normalization, Unit, split_units
+from araevent.tokenizer_pipeline import araevent_tokenizer_pipeline, unit_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -191,208 +195,6 @@ def train_tiny_tokenizer(
         mask_token="[MASK]",
         model_max_length=max_length,
     )
-
-
-# --- the araevent pipeline inside a saved tokenizer.json ----------------------
-#
-# A model folder should give ``transformers.pipeline`` araevent's units. The
-# normaliser becomes ``Replace`` normalizers (tokenizers keeps their alignments,
-# so offsets stay on the raw text); the units become ``Split`` pre-tokenizers:
-# whitespace (removed), each punctuation character (isolated) and the proclitic
-# rule as one regex with the known words as a trie. Every component carries a
-# ``(?#araevent:...)`` comment so that applying the pipeline again replaces it.
-
-_MARK = "(?#araevent:"
-_BMP = 0x10000
-
-
-def _char_class(chars: Iterable[str]) -> str:
-    """An Onig character class of exactly ``chars``, as hexadecimal code-point ranges."""
-    cps = sorted({ord(c) for c in chars})
-    parts = []
-    i = 0
-    while i < len(cps):
-        j = i
-        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
-            j += 1
-        lo, hi = cps[i], cps[j]
-        parts.append(f"\\x{{{lo:X}}}" + (f"-\\x{{{hi:X}}}" if hi > lo else ""))
-        i = j + 1
-    return "[" + "".join(parts) + "]"
-
-
-def _unit_classes() -> tuple[str, str, str]:
-    """Whitespace, punctuation and mark classes exactly as ``araevent.text`` decides them."""
-    from araevent.text import is_punctuation, lookup_key
-
-    space, punct, marks = [], [], []
-    for cp in range(0x110000):
-        ch = chr(cp)
-        if ch.isspace():
-            space.append(ch)
-        elif is_punctuation(ch):
-            punct.append(ch)
-        elif cp < _BMP and lookup_key(ch) == "":
-            marks.append(ch)
-    return _char_class(space), _char_class(punct), _char_class(marks)
-
-
-def _trie_regex(words: Iterable[str], mark: str) -> str:
-    """An alternation of ``words`` shaped as a trie, so trying one costs its length."""
-    trie: dict = {}
-    for w in sorted(set(words)):
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        alts = []
-        for ch, child in sorted(node.items()):
-            if ch:
-                lit = ch if ch.isalpha() else f"\\x{{{ord(ch):X}}}"
-                alts.append(lit + mark + emit(child))
-        if not alts:
-            return ""
-        if len(alts) == 1 and "" not in node:
-            return alts[0]
-        return "(?:" + "|".join(alts) + ")" + ("?" if "" in node else "")
-
-    return emit(trie)
-
-
-def _proclitic_regex(known: KnownWords, normalization: Normalization, marks: str) -> str:
-    """The proclitic rule as one regex: a word's proclitic letters, each to be isolated.
-
-    Rule 2 (before the article), «لل» + stem, and rule 3 (a bare proclitic before a
-    known stem, never when the whole word is known), decided on the whole word of
-    normalised text, as ``araevent.text.proclitic_lengths`` decides on raw text.
-    """
-    from araevent.text import lookup_key
-
-    # ``word in known``: the word as listed, or (when it has no hamza alef) a listed
-    # word with its alef variants folded, both without marks
-    keys = {normalization(w) for w in known} | {normalization(lookup_key(w)) for w in known}
-    m = r"\g<M>*"
-    keep_marks = not (normalization.strip_diacritics and normalization.strip_tatweel)
-    trie = _trie_regex(keys - {""}, m if keep_marks else "")
-    any_ = rf"[^\s]{m}"
-    article = rf"[اٱ]{m}ل{m}{any_}{any_}"
-    stem = rf"(?={any_}{any_})\g<K>\z"  # a known stem of two letters or more
-    first = (  # the first cut, from the whole word
-        rf"\A(?!{m}\g<K>\z){m}(?:"
-        rf"[وف]{m}(?=(?:[بكل]{m})?{article}|ل{m}ل{m}{any_}|(?:[بكل]{m})?{stem})"
-        rf"|[بكل]{m}(?={article}|{stem})"
-        rf"|ل{m}(?=ل{m}{any_})"
-        ")"
-    )
-    second = (  # right after a cut conjunction (\G: where the last match ended)
-        r"\G(?<=[وف]|[وف][\p{Mn}\p{Cf}])(?:"
-        rf"[بكل]{m}(?={article})|ل{m}(?=ل{m}{any_})|(?!{m}\g<K>\z)[بكل]{m}(?={stem})"
-        ")"
-    )
-    return f"{_MARK}proclitics)(?<M>{marks}){{0}}(?<K>{trie}){{0}}(?:{first}|{second})"
-
-
-def _parts(component: dict | None, key: str) -> list[dict]:
-    """The parts of a normalizer or pre-tokenizer in tokenizers' JSON."""
-    if component is None:
-        return []
-    return component[key] if component.get("type") == "Sequence" else [component]
-
-
-def _not_marked(parts: list[dict], mark: str) -> list[dict]:
-    """``parts`` without those whose regex starts with ``mark``."""
-    return [p for p in parts if not p.get("pattern", {}).get("Regex", "").startswith(mark)]
-
-
-def _rebuilt(tokenizer, data: dict):
-    """A ``PreTrainedTokenizerFast`` over tokenizers JSON, with ``tokenizer``'s specials."""
-    import json
-
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
-    names = ("unk", "pad", "cls", "sep", "mask", "bos", "eos")
-    specials = {f"{n}_token": getattr(tokenizer, f"{n}_token", None) for n in names}
-    specials = {k: v for k, v in specials.items() if v}
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend, model_max_length=tokenizer.model_max_length, **specials
-    )
-
-
-def araevent_tokenizer_pipeline(tokenizer, known: KnownWords, normalization: Normalization):
-    """The tokenizer with araevent's normalisation and units in its ``tokenizer.json``.
-
-    ``transformers.pipeline("token-classification")`` and the Hub widget then split
-    raw text into araevent's units: the normalisation as ``Replace`` normalizers
-    (tokenizers keeps alignments, so offsets stay on the raw text), then ``Split``
-    pre-tokenizers for whitespace, punctuation and the proclitic rule (one regex
-    for rules 2 and 3, ``known`` as a trie in a lookahead). The tokenizer's own
-    normalizer and pre-tokenizer run after these; the vocabulary does not change;
-    applying it again replaces the earlier araevent parts.
-
-    Units must be tokenised without the proclitic cut (see :func:`unit_tokenizer`):
-    a unit «لجنة» cut from «للجنة» stays whole, although the word «لجنة» alone
-    splits when جنة is known.
-
-    Args:
-        tokenizer: a fast tokenizer (the tiny WordPiece or a pretrained one).
-        known: the known words of the proclitic rule, as saved with the model.
-        normalization: the model's per-unit normalisation.
-
-    Returns:
-        A ``PreTrainedTokenizerFast`` with the same vocabulary and special tokens.
-    """
-    import json
-
-    space, punct, marks = _unit_classes()
-    by_output: dict[str, list[str]] = {}
-    for cp in range(_BMP):  # Normalization maps characters one by one
-        out = normalization(chr(cp))
-        if out != chr(cp):
-            by_output.setdefault(out, []).append(chr(cp))
-    replaces = [
-        {
-            "type": "Replace",
-            "pattern": {"Regex": f"{_MARK}normalize){_char_class(chars)}"},
-            "content": out,
-        }
-        for out, chars in sorted(by_output.items())
-    ]
-    splits = [
-        (f"{_MARK}whitespace){space}+", "Removed"),
-        (f"{_MARK}punctuation){punct}", "Isolated"),
-        (_proclitic_regex(known, normalization, marks), "Isolated"),
-    ]
-    data = json.loads(tokenizer.backend_tokenizer.to_str())
-    normalizers = replaces + _not_marked(_parts(data.get("normalizer"), "normalizers"), _MARK)
-    data["normalizer"] = {"type": "Sequence", "normalizers": normalizers} if normalizers else None
-    pre = [
-        {"type": "Split", "pattern": {"Regex": p}, "behavior": b, "invert": False}
-        for p, b in splits
-    ] + _not_marked(_parts(data.get("pre_tokenizer"), "pretokenizers"), _MARK)
-    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": pre}
-    return _rebuilt(tokenizer, data)
-
-
-def unit_tokenizer(tokenizer):
-    """The tokenizer to call on araevent units: the same without the proclitic cut.
-
-    Units are split already, and the rule is not idempotent («للجنة» → ل | لجنة,
-    while «لجنة» alone → ل | جنة when جنة is known), so the ``Preprocessor`` must
-    not cut a unit again. A tokenizer without the araevent pipeline comes back as it is.
-    """
-    import json
-
-    data = json.loads(tokenizer.backend_tokenizer.to_str())
-    parts = _parts(data.get("pre_tokenizer"), "pretokenizers")
-    kept = _not_marked(parts, f"{_MARK}proclitics)")
-    if len(kept) == len(parts):
-        return tokenizer
-    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": kept}
-    return _rebuilt(tokenizer, data)
 
 
 def tiny_model(

@@ -1,5 +1,8 @@
 """Seeded Arabic orthographic perturbations that carry every gold span with the text.
 
+One file (~540 lines): the edits, the offset map that carries spans with them and the
+table of perturbations are one mechanism; each perturbation is a few lines.
+
 Each perturbation lists *edits* on the raw text (a replacement of ``text[start:end]``,
 or an insertion where ``start == end``); :func:`apply_edits` applies them and
 returns an :class:`OffsetMap` that moves every span (entities, triggers, trigger

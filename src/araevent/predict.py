@@ -1,5 +1,8 @@
 """Inference: one predictor behind dev scoring, ``evaluate.py``, ``Extractor`` and the CLI.
 
+One file (~500 lines): the Predictor, the Extractor and the pipeline-parity check share
+the windowing and decoding of one inference path.
+
 Windows from every document are sorted by length and batched; each unit takes
 its probabilities from the window where it is farthest from both edges; tags
 are decoded to character spans on the raw text by ``tagging.decode_spans``.

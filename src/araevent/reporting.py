@@ -1,5 +1,8 @@
 """Report folders and tables: metrics.json, report.md, predictions.jsonl, errors.jsonl.
 
+One file (~580 lines): every table of report.md and the report folder's writer; each
+table is short and they share the layout helpers.
+
 Only rank 0 calls these. Every number comes from :func:`araevent.evaluation.score`;
 this module only lays scores out. Training's run folder
 (:func:`araevent.training.finish_run`), ``evaluate.py``

@@ -1,5 +1,8 @@
 """The document schema: raw text plus character spans in two layers.
 
+One file (~680 lines): the data classes, the JSON parser and the one span checker every
+reader calls share one vocabulary of errors.
+
 ``start``/``end`` index Python ``str`` code points of ``text``, end exclusive.
 Unknown keys on a document or a span pass through untouched; an optional
 top-level ``tokens`` key (``[[start, end], ...]``, in order, not overlapping)
@@ -9,6 +12,12 @@ Spans of one layer may nest (a GPE inside an ORG name, as in ACE): the default
 policy ``keep`` keeps properly nested spans and reports crossing ones
 (``[0, 5)`` and ``[3, 8)``). ``error`` reports every overlap; ``outer`` and
 ``inner`` keep one span of each overlapping pair and count the others.
+``all`` (:data:`KEEP_ALL`, not a user's choice) keeps every span, crossing ones
+too: ``araevent predict`` passes its input spans through untouched.
+
+Every reader checks its spans with :func:`check_spans` (labels, offsets,
+arguments, the nested policy), and a span read from a file carries its
+:class:`Origin` (file and line), which the errors name.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from araevent.labels import LAYERS, LabelSet, is_valid_label
 
 NESTED_POLICIES = ("keep", "error", "outer", "inner")
 DEFAULT_NESTED = "keep"
+KEEP_ALL = "all"  # every span, crossing ones too (predict's input; not in NESTED_POLICIES)
 NESTED_FIX = "remove one, or keep one: --nested outer|inner (data.nested to train)"
 CROSSING_FIX = (
     "spans of one layer may nest but not cross; fix the offsets, or keep one: "
@@ -357,9 +367,9 @@ def resolve_overlaps(spans: list[Span], policy: str) -> tuple[list[Span], list[S
 
     ``outer`` prefers longer spans, ``inner`` shorter ones; ties go to the earlier span.
     With ``error`` and ``keep`` nothing is dropped (the caller reports the overlaps,
-    or the crossing ones).
+    or the crossing ones), nor with :data:`KEEP_ALL`.
     """
-    if policy in ("error", "keep"):
+    if policy in ("error", "keep", KEEP_ALL):
         return list(spans), []
     if policy not in NESTED_POLICIES:
         raise ValueError(f"unknown nested policy {policy!r}; choose {', '.join(NESTED_POLICIES)}")

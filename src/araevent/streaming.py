@@ -1,5 +1,8 @@
 """Streaming input and output for ``araevent predict``: bounded memory, shards, resume.
 
+One file (~590 lines): the three passes over the input, resume and the writers share the
+chunking and the line numbering.
+
 The input is read three times, a block of lines at a time, and never held whole:
 
 1. a scan counts its lines and, for ``--input-format auto``, looks for a line
@@ -39,9 +42,8 @@ from araevent.errors import DataError, UsageError
 from araevent.formats.base import umask as _umask
 from araevent.formats.brat import BratTypes, brat_ann, brat_staging, finish_brat, write_staged
 from araevent.formats.hub import drop_none as _drop_none
-from araevent.formats.jsonl import read_jsonl_bytes
-from araevent.labels import LAYERS
-from araevent.schema import Document, parse_span
+from araevent.formats.jsonl import parse_line, read_jsonl_bytes
+from araevent.schema import KEEP_ALL, Document
 
 BLOCK = 1024  # lines parsed at a time
 PARTIAL = ".partial"  # suffix of an unfinished JSONL output kept for --resume
@@ -358,16 +360,9 @@ def _chunk_documents(
 
 def _all_input_spans(doc: Document, line: str) -> Document:
     """``doc`` with every span of its JSONL line, overlapping ones included (--nested keep)."""
-    obj = json.loads(line)
-    where = {"path": None, "line": None, "doc_id": doc.id}
-    spans = {
-        layer: [
-            parse_span(x, doc.text, where=where, layer=layer, index=i)[0]
-            for i, x in enumerate(obj.get(layer, []))
-        ]
-        for layer in LAYERS
-    }
-    return Document(doc.id, doc.text, spans["entities"], spans["triggers"], doc.extra)
+    r, _ = parse_line(line, path=None, line_no=None, nested=KEEP_ALL)
+    assert r.document is not None, f"{doc.id}: read once, it cannot fail the second time"
+    return r.document
 
 
 # --- resume -------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Spans ⇄ IOB2 unit tags ⇄ subwords and windows, and the one span decoder.
 
+One file (~520 lines): spans ⇄ tags and subwords ⇄ windows are the two halves of one
+alignment, and the decoder needs both.
+
 Every function here works on units (``araevent.text.Unit``); character offsets
 come only from units, so every decoded span points into the raw text.
 """

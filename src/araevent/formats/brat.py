@@ -1,5 +1,8 @@
 """brat standoff: ``X.txt`` + ``X.ann`` per document, in one folder.
 
+One file (~560 lines): the reader and the writer of one layout, kept together so that
+they stay each other's inverse (the round trip is tested).
+
 ``T`` lines are spans; an ``E`` line makes its trigger ``T`` an event trigger
 labelled with the event type, and its ``Role:T3`` pairs the trigger's arguments
 (brat's numbered repeats ``Victim2`` read as ``Victim``); every other ``T`` is

@@ -1,5 +1,8 @@
 """Label Studio: pre-annotation tasks, their labelling config, and the export reader.
 
+One file (~740 lines): tasks, labelling config and the export reader share the control
+names and the region layout, and must stay each other's inverse.
+
 Tasks carry the text in ``data.text`` and the document id in ``data.doc_id``;
 other document keys ride along in ``data``. Spans are ``labels`` results on one
 ``<Text name="text">``: entities from the ``<Labels name="entities">`` control,
