@@ -91,3 +91,14 @@ def test_check_spans_names_the_origin_line_and_applies_the_nested_policy():
     outer_only = check_spans(layers, text, nested="outer", where=where)
     assert [s.key for s in outer_only.spans["entities"]] == [(0, 6, "A")]
     assert (outer_only.nested, outer_only.dropped_nested) == (2, 2)
+
+
+def test_the_old_module_names_forward_to_the_new_ones():
+    from araevent import formats, io, labelstudio, writing
+    from araevent.formats import labelstudio as moved
+
+    assert io.load_documents is formats.load_documents
+    assert io.write_documents is writing.write_documents
+    assert labelstudio.read_labelstudio is moved.read_labelstudio
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        io.nothing  # noqa: B018

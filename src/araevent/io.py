@@ -6,9 +6,11 @@ The readers are in :mod:`araevent.formats`, the writers in :mod:`araevent.writin
 from araevent import formats, writing
 from araevent.formats import base, brat, conll, hub, jsonl
 
+_RENAMED = {"_drop_none": "drop_none", "_umask": "umask", "_check_layers": "check_layers"}
+
 
 def __getattr__(name: str):
     for module in (formats, writing, base, jsonl, conll, brat, hub):
-        if hasattr(module, name):
-            return getattr(module, name)
+        if hasattr(module, _RENAMED.get(name, name)):
+            return getattr(module, _RENAMED.get(name, name))
     raise AttributeError(f"module 'araevent.io' has no attribute {name!r}")
