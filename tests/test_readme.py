@@ -76,3 +76,43 @@ def test_every_marked_figure_is_regenerated_from_the_named_run(tmp_path):
                 assert refresh.TABLE_END in text[m.end() :], page.name
             else:
                 assert refresh.FENCE.match(text, m.end()), (page.name, m.group(0))
+
+
+def _tour_commands() -> list[list[str]]:
+    """The quick tour's `araevent ...` lines, comments removed, split into arguments."""
+    block = re.search(r"## A quick tour\n\n```bash\n(.*?)```", README, re.S).group(1)
+    lines = [line.split("#")[0].split() for line in block.splitlines()]
+    return [words[1:] for words in lines if words and words[0] == "araevent"]
+
+
+def test_readme_tour_runs_against_a_trained_run(tiny_run, tmp_path, monkeypatch, capsys):
+    """The quick tour's predict/validate/convert lines and its Python snippet, run as written
+    with the run folder and input files put in place of the placeholders."""
+    from araevent.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    (tmp_path / "news.txt").write_text("التقى وزير الخارجية الأردني نظيره الفرنسي في عمّان.\n")
+    (tmp_path / "corpus.conll").write_text("التقى\tO\tB-Contact:Meet\nفي\tO\tO\nعمّان\tB-GPE\tO\n\n")
+    ran = []
+    for argv in _tour_commands():
+        argv = [str(tiny_run) if a == "outputs/train/<run>" else a for a in argv]
+        if argv[0] == "publish":
+            continue  # tests/test_publish.py runs the dry run
+        if argv[0] == "validate":
+            argv = [a for a in argv if "*" not in a] + ["data/sample/dev.jsonl"]
+            argv.insert(1, "--nested=outer")
+        assert main(argv) == 0, argv
+        ran.append(argv[0])
+    assert sorted(set(ran)) == ["convert", "predict", "validate"]
+    assert (tmp_path / "ls" / "tasks.json").exists()
+    converted = json.loads((tmp_path / "corpus.jsonl").read_text("utf-8"))
+    assert [t["label"] for t in converted["triggers"]] == ["Contact:Meet"]
+    assert [e["text"] for e in converted["entities"]] == ["عمّان"]
+
+    snippet = re.search(r"```python\n(from araevent import Extractor.*?)```", README, re.S)
+    code = snippet.group(1).replace("outputs/train/<run>", str(tiny_run))
+    capsys.readouterr()
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed.startswith("[") and printed.rstrip().endswith("]")
