@@ -19,7 +19,7 @@ PACKAGE = SRC / "araevent"
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"errors", "labels", "provenance", "resources"}),
     ("schema", {"schema"}),
-    ("formats", {"io", "labelstudio", "markup", "ace2005", "streaming"}),
+    ("formats", {"io", "labelstudio", "markup", "ace2005", "streaming", "ranks"}),
     ("text", {"text"}),
     ("tagging", {"tagging", "perturb"}),
     ("scoring", {"bootstrap", "evaluation", "mistakes", "pairing"}),
