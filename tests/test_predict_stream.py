@@ -453,7 +453,8 @@ def test_a_failed_rank_leaves_no_merged_output_and_resume_completes_it(
     assert (code, err) == (
         1,
         "araevent predict: rank 1 (shard 2/2) failed: RuntimeError('out of memory'); nothing "
-        f"merged into {out} (the finished parts stay; rerun the same command with --resume)\n",
+        f"merged into {out} (the finished parts stay beside it; rerun the same command with "
+        "--resume)\n",
     )
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl.part-1-of-2"]
     # rank 1's rerun writes its part; rank 0 resumes its finished part and merges
