@@ -336,14 +336,48 @@ def test_a_saved_datasets_folder_is_read_row_by_row(tiny_run, corpus, tmp_path, 
     )
 
 
-def test_a_hub_dataset_name_offline_is_one_sentence(tiny_run, capsys):
-    code, out, err = run_cli(["--model", str(tiny_run), "--input", "someone/arabic-news"], capsys)
+def test_a_hub_dataset_name_offline_is_one_sentence(tiny_run, capsys, monkeypatch):
+    for given in ("someone/arabic-news", "hub:someone/arabic-news"):
+        code, out, err = run_cli(["--model", str(tiny_run), "--input", given], capsys)
+        assert (code, out) == (2, "")
+        assert err == (
+            f"araevent predict: --input {given}: the Hugging Face dataset someone/arabic-news "
+            "cannot be read offline (HF_HUB_OFFLINE=1); where the Hub can be reached, save it "
+            "with datasets.load_dataset('someone/arabic-news', split='train').save_to_disk(DIR) "
+            "and pass --input DIR\n"
+        )
+    import datasets
+
+    def unreachable(name, split, streaming):
+        raise OSError("Couldn't reach 'someone/arabic-news' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", "hub:someone/a:test"], capsys)
     assert (code, out) == (2, "")
-    assert err == (
-        "araevent predict: --input someone/arabic-news: no such input file; a Hugging Face "
-        "dataset name is not read here: save it with datasets.load_dataset(NAME, split=SPLIT)"
-        ".save_to_disk(DIR) where the Hub can be reached, then pass --input DIR\n"
+    assert err.startswith(
+        "araevent predict: --input hub:someone/a:test: cannot read the Hugging Face dataset "
+        "someone/a (split test): Couldn't reach 'someone/arabic-news' on the Hub "
+        "(LocalEntryNotFoundError); where the Hub can be reached, save it with "
     )
+
+
+def test_a_hub_dataset_online_is_streamed_row_by_row(tiny_run, corpus, tmp_path, monkeypatch):
+    import datasets
+
+    calls, pulled = [], []
+
+    def load_dataset(name, split, streaming):
+        calls.append((name, split, streaming))
+        for row in sample_docs("train", 60):
+            pulled.append(row["id"])
+            yield {**row, "extra_column": None}  # Arrow's None for a key a row lacks
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    from_file = predict_file(tiny_run, corpus, tmp_path / "a.jsonl")
+    assert predict_file(tiny_run, "hub:someone/news:dev", tmp_path / "b.jsonl") == from_file
+    assert calls == [("someone/news", "dev", True)] and len(pulled) == 60
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "labelstudio", "brat"])
