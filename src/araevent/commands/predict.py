@@ -16,7 +16,11 @@ docs/scale.md): every line is checked first, then read, predicted and written a
 chunk of --chunk-size lines at a time, in input order, so memory does not grow
 with the input. --shard K/N predicts the K-th of N runs of whole chunks (the
 parts concatenated in order are the single output); --resume continues the
-OUTPUT.partial an interrupted JSONL run left.
+OUTPUT.partial an interrupted JSONL run left. Under torchrun or accelerate launch
+(WORLD_SIZE above 1) and without --shard, each process predicts shard RANK+1 of
+WORLD_SIZE into OUTPUT.part-K-of-N and rank 0 merges the parts into OUTPUT when
+every process is done (JSONL and CoNLL). --input hub:NAME[:SPLIT] streams a
+Hugging Face Hub dataset (split train unless named); offline it fails.
 
 Output (--output FILE, or - for stdout) formats:
   jsonl        documents in the araevent schema (the default)
@@ -76,7 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a model/ folder written by training, or its run folder",
     )
     parser.add_argument(
-        "--input", default="-", metavar="FILE", help="text or JSONL to read; - is stdin (default)"
+        "--input",
+        default="-",
+        metavar="FILE",
+        help="text or JSONL to read (.gz too), a saved datasets folder, or hub:NAME[:SPLIT]; "
+        "- is stdin (default)",
     )
     parser.add_argument(
         "--output",
