@@ -18,14 +18,13 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from araevent.errors import UsageError
-from araevent.io import _umask
+from araevent.streaming import FileWriter
 
 WAIT_S = 24 * 3600  # default: how long a process that is done waits for the others
 
@@ -139,28 +138,16 @@ class Group:
         return f"lost touch with the other processes ({first}); nothing merged"
 
 
-def merge_parts(parts: Sequence[Path], target: Path) -> int:
-    """Concatenate ``parts`` in order into ``target`` (moved into place whole), then remove them.
-
-    Returns:
-        The number of bytes written.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+def merge_parts(parts: Sequence[Path], target: Path) -> None:
+    """Concatenate ``parts`` in order into ``target`` (moved into place whole), then remove them."""
+    writer = FileWriter(target, render=None, keep=False)  # a hidden file beside the target
     try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as f:
-                    shutil.copyfileobj(f, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-            size = out.tell()
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        for part in parts:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, writer.file, 1 << 20)
+        writer.finish()
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        writer.abort()
         raise
     for part in parts:
         part.unlink()
-    return size
