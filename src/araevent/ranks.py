@@ -139,7 +139,18 @@ class Group:
 
 
 def merge_parts(parts: Sequence[Path], target: Path) -> None:
-    """Concatenate ``parts`` in order into ``target`` (moved into place whole), then remove them."""
+    """Concatenate ``parts`` in order into ``target`` (moved into place whole), then remove them.
+
+    Raises:
+        UsageError: a part is not there (the processes do not share a file system).
+    """
+    missing = [p for p in parts if not p.is_file()]
+    if missing:
+        raise UsageError(
+            f"{missing[0]} is not there for rank 0 to merge although its process finished: the "
+            "processes must share a file system (or run with --shard K/N and merge the parts "
+            "yourself); the parts are kept"
+        )
     writer = FileWriter(target, render=None, keep=False)  # a hidden file beside the target
     try:
         for part in parts:
