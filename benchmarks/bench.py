@@ -28,7 +28,8 @@ What is measured (every number a median over repetitions after a warm-up):
 - ``profile``: cProfile of one ``Extractor.predict`` call, split into stages.
 - ``scale`` (``--only scale``, written to scale.json/scale.md): ``araevent predict``
   in a subprocess over 5,000 / 50,000 / 200,000 documents (``--sizes``): docs/s,
-  peak RSS, and two ``--shard K/2`` processes compared with the single output.
+  peak RSS and its spread over the sizes, and two ``--shard K/2`` processes and a
+  two-process ``torchrun`` (merged by rank 0) compared with the single output.
 
 Numbers depend on the machine and on what else runs on it; the header records the
 cores, torch threads, library versions and the load average around each section.
@@ -1082,14 +1083,16 @@ def _predict_cmd(model_dir: str, src: Path, out: Path, *extra: str) -> list[str]
 def scale_runs(work: Path, model_dir: str, sizes: Sequence[int]) -> dict[str, Any]:
     """``araevent predict`` over growing inputs in subprocesses: docs/s and peak RSS.
 
-    Also two ``--shard K/2`` processes run side by side over the smallest input,
-    their parts concatenated and compared byte for byte with the single run.
+    Also, over the smallest input, two ``--shard K/2`` processes run side by side
+    (their parts concatenated) and two processes under ``torchrun`` (merged by rank
+    0), each compared byte for byte with the single run.
     """
     rows = []
-    single: Path | None = None
+    single = work / f"scale-{sizes[0]}.out.jsonl"
     for n in sizes:
         src = scale_corpus(work / f"scale-{n}.jsonl", n)
         out = work / f"scale-{n}.out.jsonl"
+        load = load_average()
         proc = measure_process(_predict_cmd(model_dir, src, out), work / f"scale-{n}.log")
         log = Path(proc["log"]).read_text("utf-8", "replace")
         if proc["returncode"] != 0:
@@ -1103,10 +1106,12 @@ def scale_runs(work: Path, model_dir: str, sizes: Sequence[int]) -> dict[str, An
                 "predict_s": float(m.group(1)) if m else None,
                 "docs_per_s": float(m.group(2)) if m else None,
                 **{k: proc[k] for k in ("wall_s", "peak_rss_mb", "ru_maxrss_mb", "cpu_s")},
+                "load_average": [load, load_average()],
             }
         )
-        single = single or out
         src.unlink()
+        if out != single:
+            out.unlink()
     rss = [r["peak_rss_mb"] for r in rows]
     res: dict[str, Any] = {
         "command": ["araevent", "predict", "--model", "MODEL", "--input", "N.jsonl"],
@@ -1130,6 +1135,20 @@ def scale_runs(work: Path, model_dir: str, sizes: Sequence[int]) -> dict[str, An
         "exit_codes": codes,
         "identical_to_single": codes == [0, 0] and parts == single.read_bytes(),
     }
+    merged = work / "torchrun.jsonl"
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node"]
+    cmd = _predict_cmd(model_dir, src, merged, "--quiet")
+    import torch
+
+    # torchrun gives each process one thread unless told; the single run's count keeps
+    # the arithmetic the same
+    env = {**child_env(), "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    code = subprocess.run([*launch, "2", *cmd[1:]], cwd=ROOT, env=env).returncode
+    res["torchrun_two_processes"] = {
+        "documents": n,
+        "exit_code": code,
+        "identical_to_single": code == 0 and merged.read_bytes() == single.read_bytes(),
+    }
     return res
 
 
@@ -1137,25 +1156,34 @@ def scale_markdown(res: dict[str, Any]) -> str:
     """The scale section as markdown."""
     rows = [
         [r["documents"], r["docs_per_s"], r["predict_s"], r["wall_s"], r["peak_rss_mb"]]
+        + [" / ".join(str(x[0]) for x in r.get("load_average", []))]
         for r in res["rows"]
     ]
     shards = res["two_shards"]
-    return "\n".join(
-        [
-            "# araevent predict at scale",
-            "",
-            f"{res['created']}; {res['machine']['logical_cores']} logical cores, torch "
-            f"threads {res['machine']['torch_threads']}; the bundled test split repeated "
-            "with new ids, one `araevent predict` process per size (JSONL in and out).",
-            "",
-            _table(["documents", "docs/s", "predict s", "wall s", "peak RSS MB"], rows),
-            "",
-            f"Peak RSS spread over the sizes (largest / smallest - 1): {res['rss_growth']:+.1%}.",
-            f"Two `--shard K/2` processes over {shards['documents']} documents, parts "
-            f"concatenated: identical to the single run: {shards['identical_to_single']}.",
-            "",
-        ]
-    )
+    lines = [
+        "# araevent predict at scale",
+        "",
+        f"{res['created']}; {res['machine']['logical_cores']} logical cores, torch "
+        f"threads {res['machine']['torch_threads']}; the bundled test split repeated "
+        "with new ids, one `araevent predict` process per size (JSONL in and out); "
+        "`python benchmarks/bench.py --only scale`.",
+        "",
+        _table(
+            ["documents", "docs/s", "predict s", "wall s", "peak RSS MB", "load before / after"],
+            rows,
+        ),
+        "",
+        f"Peak RSS spread over the sizes (largest / smallest - 1): {res['rss_growth']:+.1%}.",
+        f"Two `--shard K/2` processes over {shards['documents']} documents, parts "
+        f"concatenated: identical to the single run: {shards['identical_to_single']}.",
+    ]
+    launched = res.get("torchrun_two_processes")
+    if launched:
+        lines.append(
+            f"`torchrun --nproc_per_node 2` over {launched['documents']} documents, merged by "
+            f"rank 0: identical to the single run: {launched['identical_to_single']}."
+        )
+    return "\n".join([*lines, ""])
 
 
 def run_scale(
@@ -1328,8 +1356,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         for r in res["rows"]:
             print(f"{r['documents']:>8} docs: {r['docs_per_s']} docs/s, {r['peak_rss_mb']} MB")
         print(
-            f"rss growth {res['rss_growth']:+.1%}; shards identical: "
-            f"{res['two_shards']['identical_to_single']}"
+            f"rss spread {res['rss_growth']:+.1%}; shards identical: "
+            f"{res['two_shards']['identical_to_single']}; torchrun merge identical: "
+            f"{res['torchrun_two_processes']['identical_to_single']}"
         )
         print(f"wrote {Path(a.out) / 'scale.md'} and scale.json")
         return

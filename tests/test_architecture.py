@@ -19,7 +19,7 @@ PACKAGE = SRC / "araevent"
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"errors", "labels", "provenance", "resources"}),
     ("schema", {"schema"}),
-    ("formats", {"formats", "markup", "ace2005", "streaming"}),
+    ("formats", {"formats", "markup", "ace2005", "streaming", "ranks"}),
     ("text", {"text"}),
     ("tagging", {"tagging", "perturb", "writing"}),
     ("scoring", {"bootstrap", "evaluation", "mistakes", "pairing"}),

@@ -16,7 +16,7 @@ import pytest
 
 import araevent.streaming as streaming
 from araevent.cli import main
-from araevent.errors import DataError
+from araevent.errors import DataError, UsageError
 from conftest import ROOT, sample_docs, write_jsonl
 
 
@@ -336,14 +336,48 @@ def test_a_saved_datasets_folder_is_read_row_by_row(tiny_run, corpus, tmp_path, 
     )
 
 
-def test_a_hub_dataset_name_offline_is_one_sentence(tiny_run, capsys):
-    code, out, err = run_cli(["--model", str(tiny_run), "--input", "someone/arabic-news"], capsys)
+def test_a_hub_dataset_name_offline_is_one_sentence(tiny_run, capsys, monkeypatch):
+    for given in ("someone/arabic-news", "hub:someone/arabic-news"):
+        code, out, err = run_cli(["--model", str(tiny_run), "--input", given], capsys)
+        assert (code, out) == (2, "")
+        assert err == (
+            f"araevent predict: --input {given}: the Hugging Face dataset someone/arabic-news "
+            "cannot be read offline (HF_HUB_OFFLINE=1); where the Hub can be reached, save it "
+            "with datasets.load_dataset('someone/arabic-news', split='train').save_to_disk(DIR) "
+            "and pass --input DIR\n"
+        )
+    import datasets
+
+    def unreachable(name, split, streaming):
+        raise OSError("Couldn't reach 'someone/arabic-news' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    code, out, err = run_cli(["--model", str(tiny_run), "--input", "hub:someone/a:test"], capsys)
     assert (code, out) == (2, "")
-    assert err == (
-        "araevent predict: --input someone/arabic-news: no such input file; a Hugging Face "
-        "dataset name is not read here: save it with datasets.load_dataset(NAME, split=SPLIT)"
-        ".save_to_disk(DIR) where the Hub can be reached, then pass --input DIR\n"
+    assert err.startswith(
+        "araevent predict: --input hub:someone/a:test: cannot read the Hugging Face dataset "
+        "someone/a (split test): Couldn't reach 'someone/arabic-news' on the Hub "
+        "(LocalEntryNotFoundError); where the Hub can be reached, save it with "
     )
+
+
+def test_a_hub_dataset_online_is_streamed_row_by_row(tiny_run, tmp_path, monkeypatch, whole10):
+    import datasets
+
+    calls, pulled = [], []
+
+    def load_dataset(name, split, streaming):
+        calls.append((name, split, streaming))
+        for row in sample_docs("train", 60):
+            pulled.append(row["id"])
+            yield {**row, "extra_column": None}  # Arrow's None for a key a row lacks
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    hub = predict_file(tiny_run, "hub:someone/news:dev", tmp_path / "b.jsonl", "--chunk-size", "10")
+    assert hub == whole10  # the rows of the corpus, read from the file
+    assert calls == [("someone/news", "dev", True)] and len(pulled) == 60
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "labelstudio", "brat"])
@@ -377,3 +411,144 @@ def test_an_interrupted_run_leaves_only_a_resumable_jsonl_part(
         f"araevent predict: stopped; 20 document(s) are in {partial}; rerun with --resume "
         "to continue from there\n"
     )
+
+
+# --- torchrun / accelerate launch: one shard per process, merged by rank 0 -----------
+
+
+@pytest.fixture(scope="module")
+def whole10(tiny_run, corpus, tmp_path_factory) -> bytes:
+    """The single-process output with --chunk-size 10."""
+    out = tmp_path_factory.mktemp("whole") / "whole.jsonl"
+    return predict_file(tiny_run, corpus, out, "--chunk-size", "10")
+
+
+@pytest.mark.slow
+def test_torchrun_processes_merge_their_parts_into_the_single_output(
+    tiny_run, corpus, tmp_path, whole10
+):
+    out = tmp_path / "out" / "merged.jsonl"
+    args = ["--model", str(tiny_run), "--input", str(corpus), "--output", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+        + ["-m", "araevent.cli", "predict", *args, "--chunk-size", "10"],
+        env=child_env(),
+        capture_output=True,
+        timeout=300,
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert "shard 1/2 (lines 1-30)" in err and "shard 2/2 (lines 31-60)" in err
+    assert f"araevent predict: 2 parts merged -> {out}" in err
+    assert out.read_bytes() == whole10
+    assert [p.name for p in out.parent.iterdir()] == ["merged.jsonl"]  # the parts are gone
+
+
+class FakeGroup:
+    """The processes of a two-process launch as rank 0 sees them at each meeting."""
+
+    others: list[str | None] = []  # what rank 1 says at each meeting (None: all went well)
+
+    def __init__(self, launch, wait_s):
+        self.stopped = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def meet(self, failure):
+        said = FakeGroup.others.pop(0)
+        failed = [(0, failure)] if failure else []
+        failed += [(1, said)] if said else []
+        self.stopped = bool(failed)
+        return failed
+
+
+@pytest.fixture
+def rank0(monkeypatch):
+    import araevent.commands.predict as command
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setattr(command, "Group", FakeGroup)
+    return FakeGroup
+
+
+def test_a_failed_rank_leaves_no_merged_output_and_resume_completes_it(
+    tiny_run, corpus, tmp_path, capsys, whole10, rank0
+):
+    out = tmp_path / "out.jsonl"
+    argv = ["--model", str(tiny_run), "--input", str(corpus), "--output", str(out)]
+    argv += ["--chunk-size", "10", "--quiet"]
+    rank0.others = [None, "RuntimeError('out of memory')"]  # rank 1 fails while predicting
+    code, _, err = run_cli(argv, capsys)
+    assert (code, err) == (
+        1,
+        "araevent predict: rank 1 (shard 2/2) failed: RuntimeError('out of memory'); nothing "
+        f"merged into {out} (the finished parts stay beside it; rerun the same command with "
+        "--resume)\n",
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl.part-1-of-2"]
+    # rank 1's rerun writes its part; rank 0 resumes its finished part and merges
+    lines = whole10.splitlines(keepends=True)
+    (tmp_path / "out.jsonl.part-2-of-2").write_bytes(b"".join(lines[30:]))
+    rank0.others = [None, None]
+    code, _, err = run_cli([*argv, "--resume"], capsys)
+    assert code == 0, err
+    assert out.read_bytes() == whole10
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_a_bad_line_in_another_ranks_shard_writes_nothing(
+    tiny_run, corpus, tmp_path, capsys, rank0
+):
+    out = tmp_path / "out.jsonl"
+    rank0.others = ["1 error(s) in lines 31-60 of in.jsonl"]
+    argv = ["--model", str(tiny_run), "--input", str(corpus), "--output", str(out)]
+    code, _, err = run_cli([*argv, "--chunk-size", "10"], capsys)
+    assert (code, err) == (
+        1,
+        "araevent predict: rank 1 (shard 2/2) failed: 1 error(s) in lines 31-60 of in.jsonl; "
+        f"nothing written to {out}\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--format", "brat"],
+            "--format brat parts cannot be merged into one output under WORLD_SIZE=2 (torchrun "
+            "or accelerate launch); use --format jsonl or conll, or give each process --shard "
+            "K/N and its own --output",
+        ),
+        (
+            ["--output", "-"],
+            "--output - under WORLD_SIZE=2 (torchrun or accelerate launch): each process needs "
+            "a file; pass --output FILE",
+        ),
+    ],
+)
+def test_a_launch_refuses_what_it_cannot_merge(
+    tiny_run, corpus, tmp_path, capsys, rank0, extra, message
+):
+    argv = ["--model", str(tiny_run), "--input", str(corpus), "--output", str(tmp_path / "o")]
+    code, out, err = run_cli([*argv, *extra], capsys)
+    assert (code, out, err) == (2, "", f"araevent predict: {message}\n")
+
+
+def test_the_launch_is_read_from_the_launchers_variables():
+    from araevent.ranks import Group, Launch, launched, part_path
+
+    assert launched({}) is None and launched({"WORLD_SIZE": "1", "RANK": "0"}) is None
+    got = launched({"WORLD_SIZE": "4", "RANK": "2", "LOCAL_RANK": "0"})
+    assert got == Launch(2, 4, 0) and got.shard == (3, 4)
+    with pytest.raises(UsageError, match="WORLD_SIZE=4 and RANK=None are set"):
+        launched({"WORLD_SIZE": "4"})
+    assert part_path(Path("d/o.jsonl"), 3, 12) == Path("d/o.jsonl.part-03-of-12")
+    # gloo's monitored barrier names the processes that did not come
+    lost = Group(Launch(0, 4, 0), 60)._lost("[Rank 0]: Ranks 1, 3 failed to pass monitoredBarrier")
+    assert lost.startswith("rank 1, 3 did not finish its shard within 60 s (--wait-timeout)")

@@ -126,22 +126,22 @@ class Source:
 def open_source(source: str) -> Source:
     """The input ``source`` (``-`` is stdin) as a :class:`Source`; pipes are spooled to disk.
 
+    ``hub:NAME`` or ``hub:NAME:SPLIT`` (or ``OWNER/NAME`` that is no local path) is a
+    Hugging Face Hub dataset, streamed and spooled to disk row by row (split
+    ``train`` unless named).
+
     Raises:
-        UsageError: the file does not exist or cannot be read.
+        UsageError: the file does not exist or cannot be read, or the Hub dataset cannot.
     """
     if source != "-":
         path = Path(source)
         saved = ("dataset_info.json", "dataset_dict.json")  # datasets' save_to_disk
         if path.is_dir() and any((path / name).is_file() for name in saved):
             return _spool_dataset(path)
+        if source.startswith(HUB) or (not path.exists() and _HUB_NAME.match(source)):
+            return _spool_hub(source)
         if not path.exists() or path.is_dir():
             what = "a folder, not a file" if path.is_dir() else "no such input file"
-            if not path.exists() and _HUB_NAME.match(source):
-                what += (
-                    "; a Hugging Face dataset name is not read here: save it with "
-                    "datasets.load_dataset(NAME, split=SPLIT).save_to_disk(DIR) where the Hub "
-                    "can be reached, then pass --input DIR"
-                )
             raise UsageError(f"--input {path}: {what}")
         if path.is_file():
             if not os.access(path, os.R_OK):
@@ -162,7 +162,54 @@ def open_source(source: str) -> Source:
     return Source(name, Path(tmp), spooled=True)
 
 
+HUB = "hub:"  # --input hub:NAME[:SPLIT]
 _HUB_NAME = re.compile(r"[\w.-]+/[\w.-]+\Z")
+_OFFLINE = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def _spool_hub(source: str) -> Source:
+    """A Hub dataset split, streamed (``load_dataset(..., streaming=True)``) to a JSONL copy.
+
+    Raises:
+        UsageError: the Hub is offline, or the dataset or split cannot be read.
+    """
+    name, _, split = source.removeprefix(HUB).partition(":")
+    split = split or "train"
+    save = (
+        f"where the Hub can be reached, save it with datasets.load_dataset({name!r}, "
+        f"split={split!r}).save_to_disk(DIR) and pass --input DIR"
+    )
+    offline = [v for v in _OFFLINE if os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")]
+    if offline:
+        raise UsageError(
+            f"--input {source}: the Hugging Face dataset {name} cannot be read offline "
+            f"({offline[0]}={os.environ[offline[0]]}); {save}"
+        )
+    import datasets  # heavy; only for this kind of input
+
+    try:
+        rows = datasets.load_dataset(name, split=split, streaming=True)
+        return _spool_rows(source, rows)
+    except Exception as exc:  # network, Hub and datasets errors share no narrower base
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(
+            f"--input {source}: cannot read the Hugging Face dataset {name} (split {split}): "
+            f"{reason}; {save}"
+        ) from None
+
+
+def _spool_rows(name: str, rows) -> Source:
+    """Rows (dicts) to a temporary JSONL file, one at a time: row ``i`` is line ``i + 1``."""
+    fd, tmp = tempfile.mkstemp(prefix="araevent-input-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for row in rows:
+                # Arrow gives every struct all its fields: a key a row lacked is None
+                out.write(json.dumps(_drop_none(row), ensure_ascii=False, default=str) + "\n")
+    except BaseException:
+        Path(tmp).unlink()
+        raise
+    return Source(name, Path(tmp), spooled=True)
 
 
 def _spool_dataset(path: Path) -> Source:
@@ -183,12 +230,7 @@ def _spool_dataset(path: Path) -> Source:
             f"--input {path} holds the splits {', '.join(data)}; pass one, e.g. "
             f"--input {path / first}"
         )
-    fd, tmp = tempfile.mkstemp(prefix="araevent-input-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        for row in data:  # memory-mapped Arrow rows, one at a time
-            # Arrow gives every struct all its fields: a key a row lacked is None
-            out.write(json.dumps(_drop_none(row), ensure_ascii=False, default=str) + "\n")
-    return Source(str(path), Path(tmp), spooled=True)
+    return _spool_rows(str(path), data)  # memory-mapped Arrow rows, one at a time
 
 
 def _is_object(raw: bytes) -> bool:

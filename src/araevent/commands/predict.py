@@ -16,7 +16,11 @@ docs/scale.md): every line is checked first, then read, predicted and written a
 chunk of --chunk-size lines at a time, in input order, so memory does not grow
 with the input. --shard K/N predicts the K-th of N runs of whole chunks (the
 parts concatenated in order are the single output); --resume continues the
-OUTPUT.partial an interrupted JSONL run left.
+OUTPUT.partial an interrupted JSONL run left. Under torchrun or accelerate launch
+(WORLD_SIZE above 1) and without --shard, each process predicts shard RANK+1 of
+WORLD_SIZE into OUTPUT.part-K-of-N and rank 0 merges the parts into OUTPUT when
+every process is done (JSONL and CoNLL). --input hub:NAME[:SPLIT] streams a
+Hugging Face Hub dataset (split train unless named); offline it fails.
 
 Output (--output FILE, or - for stdout) formats:
   jsonl        documents in the araevent schema (the default)
@@ -29,6 +33,7 @@ Output (--output FILE, or - for stdout) formats:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -36,8 +41,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from araevent.errors import UsageError
+from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS
+from araevent.ranks import WAIT_S, Group, Launch, launched, merge_parts, part_path
 from araevent.schema import NESTED_POLICIES, Document
 from araevent.streaming import (
     BratWriter,
@@ -74,7 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a model/ folder written by training, or its run folder",
     )
     parser.add_argument(
-        "--input", default="-", metavar="FILE", help="text or JSONL to read; - is stdin (default)"
+        "--input",
+        default="-",
+        metavar="FILE",
+        help="text or JSONL to read (.gz too), a saved datasets folder, or hub:NAME[:SPLIT]; "
+        "- is stdin (default)",
     )
     parser.add_argument(
         "--output",
@@ -131,6 +141,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K/N",
         help="predict only the K-th of N runs of whole chunks of input lines (1/4 .. 4/4); "
         "the parts concatenated in order are the whole output (SLURM arrays, machines)",
+    )
+    parser.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=WAIT_S,
+        metavar="S",
+        help="under torchrun or accelerate launch: how long a process that is done waits for "
+        f"the others before it gives up (default: {WAIT_S} s)",
     )
     parser.add_argument(
         "--resume",
@@ -205,6 +223,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--resume continues a JSONL output file; it needs --format jsonl and --output FILE"
         )
+    launch = None if args.shard else launched()
+    if launch is not None:
+        return run_rank(args, launch)
     source = open_source(args.input)
     try:
         return predict_source(args, source, shard)
@@ -212,8 +233,83 @@ def run(args: argparse.Namespace) -> int:
         source.close()
 
 
-def predict_source(args: argparse.Namespace, source: Source, shard: tuple[int, int]) -> int:
-    """Predict the documents of this shard of ``source`` (see :mod:`araevent.streaming`)."""
+MERGED_FORMATS = ("jsonl", "conll")  # whose parts concatenated are the whole output
+
+
+def run_rank(args: argparse.Namespace, launch: Launch) -> int:
+    """One process of a torchrun / accelerate launch: its shard to its part; rank 0 merges.
+
+    See :mod:`araevent.ranks`. Every process reports its own errors; rank 0 also
+    says which process failed and that nothing was merged.
+    """
+    k, n = launch.shard
+    launcher = f"WORLD_SIZE={n} (torchrun or accelerate launch)"
+    if args.format not in MERGED_FORMATS:
+        raise UsageError(
+            f"--format {args.format} parts cannot be merged into one output under {launcher}; "
+            "use --format jsonl or conll, or give each process --shard K/N and its own --output"
+        )
+    if args.output == "-" or args.input == "-":
+        which = "--output" if args.output == "-" else "--input"
+        raise UsageError(
+            f"{which} - under {launcher}: each process needs a file; pass {which} FILE"
+        )
+    target = Path(args.output)
+    part = part_path(target, k, n)
+    device = args.device
+    if device == "cuda":  # one GPU per process
+        device = f"cuda:{launch.local_rank}"
+    mine = argparse.Namespace(**{**vars(args), "output": str(part), "shard": f"{k}/{n}"})
+    mine.device = device
+    again = "rerun the same command" + (" with --resume" if args.format == "jsonl" else "")
+    checked = []  # one item once every process has checked its lines
+    with Group(launch, args.wait_timeout) as group:
+
+        def meet(failure: str | None) -> bool:
+            failed = group.meet(failure)
+            others = [(r, why) for r, why in failed if r != launch.rank]
+            if launch.rank == 0 and others:
+                who = "; ".join(f"rank {r} (shard {r + 1}/{n}) failed: {why}" for r, why in others)
+                when = f"nothing written to {target}"
+                if checked:
+                    when = (
+                        f"nothing merged into {target} (the finished parts stay beside it; {again})"
+                    )
+                print(f"araevent predict: {who}; {when}", file=sys.stderr)
+            checked.append(True)
+            return not failed
+
+        try:
+            source = open_source(args.input)
+            try:
+                code = predict_source(mine, source, launch.shard, meet=meet)
+            finally:
+                source.close()
+        except Exception as exc:
+            if not group.stopped:  # tell the others, then report it as usual
+                what = str(exc) if isinstance(exc, DataError | UsageError) else repr(exc)
+                with contextlib.suppress(UsageError):  # this error is the one to report
+                    meet(what.splitlines()[0] if what else type(exc).__name__)
+            raise
+        if group.stopped:
+            return 1
+        if not meet(None if code == 0 else f"exit {code}"):
+            return 1
+        if launch.rank == 0:
+            merge_parts([part_path(target, i, n) for i in range(1, n + 1)], target)
+            if not args.quiet:
+                print(f"araevent predict: {n} parts merged -> {target}", file=sys.stderr)
+    return 0
+
+
+def predict_source(
+    args: argparse.Namespace, source: Source, shard: tuple[int, int], meet=None
+) -> int:
+    """Predict the documents of this shard of ``source`` (see :mod:`araevent.streaming`).
+
+    ``meet(failure)``, under a launcher, is called once every line is checked (with
+    ``None``, or what failed) and says whether every process may go on.
+    """
     total, fmt = scan(source, args.input_format)
     start, stop = shard_lines(total, *shard, chunk=args.chunk_size)
     checked = check(source, fmt, start, stop, args.nested)
@@ -231,8 +327,12 @@ def predict_source(args: argparse.Namespace, source: Source, shard: tuple[int, i
             f"nothing written ({hint})",
             file=sys.stderr,
         )
+        if meet is not None:
+            meet(f"{len(checked.errors)} error(s) in lines {start + 1}-{stop} of {source.name}")
         return 1
     resume = find_resume(args, checked, source.name)
+    if meet is not None and not meet(None):
+        return 1
 
     from tqdm import tqdm
 
