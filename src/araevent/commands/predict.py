@@ -1,5 +1,8 @@
 """Predict entity and trigger spans with a trained model folder.
 
+One file (~510 lines): the command's options, its checks and the single, sharded,
+resumed and launched runs share one argument namespace and one prediction loop.
+
 Input (--input FILE, or - for stdin) is plain text with one document per line
 (ids are line numbers; blank lines are skipped and counted) or JSONL documents:
 a file with a line that is a JSON object is JSONL, and any line of it that is
