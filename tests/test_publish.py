@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from araevent import hub, hub_folder
+from araevent import hub, hub_card, hub_folder
 from araevent.cli import main
 from conftest import ROOT, sample_docs
 
@@ -25,6 +25,7 @@ MODEL_FILES = {
     "tokenizer_config.json",
 }
 CARD_METRICS = [(view, family) for view, _ in hub.CARD_VIEWS for family, _ in hub.CARD_FAMILIES]
+ARGUMENT_METRICS = [(view, "span") for view, _ in hub.ARGUMENT_VIEWS]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,9 @@ def metrics_of(run: Path) -> dict:
 
 def test_folder_holds_only_the_expected_files(published: Path, tiny_run: Path):
     files = {p.relative_to(published).as_posix() for p in published.rglob("*")}
-    assert files == MODEL_FILES | {"README.md", "report.md"}
+    # the argument model of the run (arguments/ beside model/) goes up as a subfolder
+    arguments = {"arguments", *(f"arguments/{f}" for f in MODEL_FILES)}
+    assert files == MODEL_FILES | {"README.md", "report.md"} | arguments
     # what the run folder holds beside them stays home
     assert any(tiny_run.glob("checkpoints/*/optimizer.pt"))
     assert not [p for p in published.iterdir() if p.name.startswith(".")]
@@ -146,7 +149,9 @@ def test_card_parses_and_carries_the_metrics(published: Path, tiny_run: Path):
     metrics = metrics_of(tiny_run)
     got = {(r.dataset_split, r.metric_config): r for r in data.eval_results}
     expected = {
-        (split, f"{view}/{family}") for split in ("dev", "test") for view, family in CARD_METRICS
+        (split, f"{view}/{family}")
+        for split in ("dev", "test")
+        for view, family in CARD_METRICS + ARGUMENT_METRICS
     }
     assert set(got) == expected
     for (split, config), result in got.items():
@@ -220,6 +225,33 @@ def test_published_folder_loads_in_pipeline_and_extractor(published: Path, tiny_
     for text, result in zip(texts, map(tagger, texts), strict=True):
         for g in result:
             assert text[g["start"] : g["end"]].strip()
+
+
+def test_argument_model_loads_from_its_subfolder_as_the_card_says(published: Path, tiny_run):
+    from huggingface_hub import ModelCard
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    model = AutoModelForTokenClassification.from_pretrained(published, subfolder="arguments")
+    tokenizer = AutoTokenizer.from_pretrained(published, subfolder="arguments")
+    run_config = json.loads((tiny_run / "arguments/config.json").read_text("utf-8"))
+    assert model.config.id2label == {int(k): v for k, v in run_config["id2label"].items()}
+    assert "B-Victim" in model.config.id2label.values()
+    # the card's example input: the trigger between markers, the event type after [SEP]
+    inputs = tokenizer(
+        "[T] قتل [/T] الجيش ثلاثة مدنيين في حلب", "[E:Life:Die]", return_tensors="pt"
+    )
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    assert {"[T]", "[/T]", "[E:Life:Die]"} <= set(tokens) and tokenizer.unk_token not in tokens
+    assert model(**inputs).logits.shape[-1] == len(model.config.id2label)
+    card = ModelCard.load(published / "README.md")
+    text = card.text
+    assert 'subfolder="arguments"' in text and "use_gold_triggers=True" in text
+    for r in card.data.eval_results:
+        if r.metric_config.startswith(("gold_triggers/", "end_to_end/")):
+            assert r.task_name == hub_card.ARGUMENT_TASK_NAME
+            key = f"{r.dataset_split}/{r.metric_config}/f1"
+            assert r.metric_value == pytest.approx(metrics_of(tiny_run)[key], abs=5e-5)
+    assert "| test arguments | Arg-I P |" in text
 
 
 def test_dry_run_prints_what_it_built(tiny_run, tmp_path, capsys):
