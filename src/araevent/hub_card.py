@@ -44,7 +44,8 @@ CARD_VIEWS = (
 )
 CARD_FAMILIES = (("seqeval_strict", "seqeval strict IOB2"), ("span", "exact character span"))
 # The argument model's scores (arguments/ beside the weights): Arg-I/Arg-C in both protocols.
-ARGUMENT_TASK_NAME = "Arabic event argument extraction"
+# One task name for every result: model-index groups results by task type and dataset.
+TASK_NAME_WITH_ARGUMENTS = "Arabic entity, event trigger and argument extraction"
 ARGUMENT_VIEWS = (
     ("gold_triggers/arguments/identification", "Arg-I, gold triggers,"),
     ("gold_triggers/arguments/classification", "Arg-C, gold triggers,"),
@@ -177,24 +178,17 @@ def scored_splits(metrics: dict[str, Any], views=CARD_VIEWS) -> list[str]:
     return out
 
 
-def card_views(source: Source) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+def card_views(source: Source) -> tuple[str, tuple[tuple[str, str], ...]]:
     """``(task name, views)`` the model-index carries: the argument ones with ``arguments/``."""
-    out = [(TASK_NAME, CARD_VIEWS)]
-    if source.arguments_dir is not None:
-        out.append((ARGUMENT_TASK_NAME, ARGUMENT_VIEWS))
-    return out
+    if source.arguments_dir is None:
+        return TASK_NAME, CARD_VIEWS
+    return TASK_NAME_WITH_ARGUMENTS, CARD_VIEWS + ARGUMENT_VIEWS
 
 
 def eval_results(source: Source) -> list[Any]:
     """One ``EvalResult`` per split, view and family scored in ``metrics.json``."""
     dataset_id, dataset_name = dataset_ref(source)
-    results = []
-    for task_name, views in card_views(source):
-        results += _results(source, task_name, views, dataset_id, dataset_name)
-    return results
-
-
-def _results(source: Source, task_name: str, views, dataset_id: str, dataset_name: str):
+    task_name, views = card_views(source)
     results = []
     for split in scored_splits(source.metrics, views):
         hub_split = source.data.get(split) if source.data.get("format") == "hub" else split
