@@ -26,6 +26,8 @@ What is measured (every number a median over repetitions after a warm-up):
 - ``scaling``: ``Extractor.predict`` on 1x, 4x, 16x the test split and on
   documents of 1x, 4x, 16x the window length.
 - ``profile``: cProfile of one ``Extractor.predict`` call, split into stages.
+- ``argument_cost``: ``Extractor.predict`` with and without the run's argument model
+  (and with it encoding every text a second time), alternated: docs/s.
 - ``scale`` (``--only scale``, written to scale.json/scale.md): ``araevent predict``
   in a subprocess over 5,000 / 50,000 / 200,000 documents (``--sizes``): docs/s,
   peak RSS and its spread over the sizes, and two ``--shard K/2`` processes and a
@@ -491,6 +493,77 @@ def inference_comparison(loaded, texts: Sequence[str], reps: int, label: str) ->
         ),
     }
     return out
+
+
+def argument_cost(model_dir: str | Path, texts: Sequence[str], reps: int) -> dict[str, Any]:
+    """``Extractor.predict`` docs/s with and without the run's argument model, alternated.
+
+    Three extractors on the same texts: without arguments (``arguments=False``), with
+    them, and with them but the argument model encoding every text again (what it did
+    before it took the tagger's encodings). ``None`` when the run has no ``arguments/``.
+    """
+    from araevent.predict import Extractor
+
+    with_args = Extractor.from_pretrained(model_dir)
+    if with_args.arguments is None:
+        return None
+    without = Extractor.from_pretrained(model_dir, arguments=False)
+    twice = Extractor.from_pretrained(model_dir)
+    twice.shared_encoding = False
+    methods = {
+        "without arguments": lambda: without.predict(texts),
+        "with arguments": lambda: with_args.predict(texts),
+        "with arguments, encoding twice": lambda: twice.predict(texts),
+    }
+    times = time_alternating(methods, reps)
+    docs = with_args.predict(texts)
+    rows = {
+        name: {
+            "median_s": round(statistics.median(t), 4),
+            "docs_per_s": round(len(texts) / statistics.median(t), 1),
+            "runs_s": [round(x, 4) for x in t],
+        }
+        for name, t in times.items()
+    }
+    base = rows["without arguments"]["median_s"]
+    return {
+        "documents": len(texts),
+        "triggers_predicted": sum(len(d.triggers) for d in docs),
+        "arguments_predicted": sum(len(t.arguments or ()) for d in docs for t in d.triggers),
+        "shared_encoding": with_args.shared_encoding,
+        "reps": reps,
+        "methods": rows,
+        "time_with_over_without": round(rows["with arguments"]["median_s"] / base, 2),
+        "time_twice_over_with": round(
+            rows["with arguments, encoding twice"]["median_s"] / rows["with arguments"]["median_s"],
+            2,
+        ),
+    }
+
+
+def argument_cost_markdown(ac: dict[str, Any] | None) -> list[str]:
+    """The results.md section of :func:`argument_cost`."""
+    head = ["", "## The cost of arguments: Extractor.predict with and without the argument model"]
+    if ac is None:
+        return [*head, "", "The run has no argument model (arguments/): not measured."]
+    return [
+        *head,
+        "",
+        f"{ac['documents']} test documents, {ac['triggers_predicted']} predicted triggers, "
+        f"{ac['arguments_predicted']} predicted arguments; medians of {ac['reps']} alternated "
+        "runs in one process. The argument model runs one instance per predicted trigger "
+        "(its window, the trigger marked), batched and length-sorted; it reads the tagger's "
+        f"encodings (shared: {ac['shared_encoding']}); *encoding twice* is the same with the "
+        "argument model encoding every text itself.",
+        "",
+        _table(
+            ["Extractor.predict", "median s", "docs/s"],
+            [[n, r["median_s"], r["docs_per_s"]] for n, r in ac["methods"].items()],
+        ),
+        "",
+        f"Time with arguments / without: {ac['time_with_over_without']}x; encoding twice / "
+        f"once: {ac['time_twice_over_with']}x.",
+    ]
 
 
 def thread_sensitivity(loaded, texts: Sequence[str], reps: int) -> dict[str, Any]:
@@ -1038,6 +1111,8 @@ def render_markdown(res: dict[str, Any]) -> str:
             ],
         ),
     ]
+    if "argument_cost" in res:
+        lines += argument_cost_markdown(res["argument_cost"])
     if res.get("analysis"):
         lines += ["", "## Analysis", "", res["analysis"]]
     return "\n".join(lines) + "\n"
@@ -1308,6 +1383,9 @@ def run_benchmarks(
         )
         res["profile"] = section(
             "profile", lambda: profile_extractor(tiny, test, work / "extractor.prof")
+        )
+        res["argument_cost"] = section(
+            "argument cost", lambda: argument_cost(model_dir, test, n_reps)
         )
     finally:
         if cleanup is not None:

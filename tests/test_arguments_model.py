@@ -22,7 +22,7 @@ from araevent.modeling import Preprocessing, Preprocessor, tiny_model, train_tin
 from araevent.predict import Extractor
 from araevent.schema import Argument, Document, Span, parse_document
 from araevent.text import KnownWords, split_units
-from conftest import compose
+from conftest import compose, sample_docs
 
 TEXT = "قتل الجيش ثلاثة مدنيين في حلب"
 DIE = Span(
@@ -299,3 +299,98 @@ def test_predicted_arguments_survive_labelstudio_and_brat(tiny_run, fixture_corp
     lines = ref.read_text("utf-8").splitlines()
     expected = [parse_document(json.loads(x), line=n).document for n, x in enumerate(lines, 1)]
     assert arguments(expected) and arguments(back.documents) == arguments(expected)
+
+
+def test_extractor_reuses_the_tagger_encodings_and_predicts_the_same_arguments(
+    tiny_run, monkeypatch
+):
+    from araevent.arguments import encodes_alike
+
+    texts = [d["text"] for d in sample_docs("train", 6)]  # some arguments learnt
+    extractor = Extractor.from_pretrained(tiny_run)
+    assert extractor.shared_encoding
+    args = extractor.arguments.predictor
+    triggers = [d.triggers for d in extractor.predict(texts)]
+    # the reference: the argument model encoding each text itself, trigger by trigger
+    reference = [
+        [args.predict([text], [[t]])[1][0][0] for t in trigs]
+        for text, trigs in zip(texts, triggers, strict=True)
+    ]
+    assert any(t.arguments for trigs in reference for t in trigs)
+    calls = []
+    encode = Preprocessor.encode
+    monkeypatch.setattr(
+        Preprocessor, "encode", lambda self, t: calls.append(self) or encode(self, t)
+    )
+    again = [d.triggers for d in extractor.predict(texts)]
+    assert calls == [extractor.loaded.preprocessor]  # one encoding, the tagger's
+
+    def key(docs):  # scores to 4 places: batches of other widths round differently
+        return [
+            [
+                (
+                    t.start,
+                    t.end,
+                    t.label,
+                    [(a.start, a.end, a.role, round(a.score, 4)) for a in t.arguments],
+                )
+                for t in trigs
+            ]
+            for trigs in docs
+        ]
+
+    assert key(again) == key(reference)
+    other, _, _ = _setup()  # a tokenizer of its own: the argument model encodes itself
+    assert not encodes_alike(extractor.loaded.preprocessor, other)
+
+
+def test_arguments_model_setting_reaches_the_argument_trainer(monkeypatch):
+    from araevent import argument_training
+    from araevent.config import train_job
+
+    seen = []
+
+    def record(job, train, labels, known, args, settings, folder):
+        seen.append((settings, folder))
+        raise StopIteration
+
+    monkeypatch.setattr(argument_training, "tokenizer_and_model", record)
+    for overrides in (["debug=tiny"], ["debug=tiny", "model@arguments_model=tiny"]):
+        job = train_job(compose("train", overrides), "/nonexistent/run")
+        with pytest.raises(StopIteration):
+            argument_training.train_argument_model(
+                job, {"train": [DOC]}, ["Life:Die"], KnownWords.shipped(), None
+            )
+    (default, folder), (own, own_folder) = seen
+    assert default.tiny.hidden_size == 64 and folder == "tokenizer"  # debug=tiny's tagger
+    assert own.tiny.hidden_size == 128 and own_folder == "tokenizer-arguments"  # model=tiny
+    assert argument_training.encoder_from(job).startswith("model@arguments_model=tiny")
+
+
+def test_predicted_triggers_join_the_training_instances():
+    from araevent.arguments import training_dataset
+
+    pre, schema, _ = _setup()
+    retyped = Span(0, 3, "Transaction:Transfer-Ownership", 0.9)
+    spurious = Span(10, 15, "Life:Die", 0.8)  # «ثلاثة»: no gold trigger there
+    ds, stats = training_dataset(
+        InstanceBuilder(pre, schema), [DOC], [[Span(0, 3, "Life:Die"), retyped, spurious]]
+    )
+    assert stats["instances"] == 3 and len(ds) == 3  # the gold one, once, and two more
+    assert stats["predicted_triggers_retyped"] == stats["predicted_triggers_spurious"] == 1
+    tags = [{schema.tags[x] for x in labels if x >= 0} for labels in ds["labels"]]
+    assert tags[0] == tags[1] != {"O"} and tags[2] == {"O"}  # retyped: the gold arguments
+    unannotated = Document("u", TEXT, [], [Span(0, 3, "Life:Die")])
+    _, stats = training_dataset(InstanceBuilder(pre, schema), [unannotated], [[spurious]])
+    assert "instances" not in stats and stats["triggers_not_annotated"] == 2
+
+
+def test_arguments_predicted_triggers_takes_true_or_false():
+    from araevent.argument_training import predicted_triggers_wanted
+    from araevent.config import train_job
+
+    job = train_job(compose("train", ["arguments_predicted_triggers=true"]), "/nonexistent")
+    assert predicted_triggers_wanted(job) is True
+    job.config["arguments_predicted_triggers"] = "sometimes"
+    with pytest.raises(UsageError, match="arguments_predicted_triggers=sometimes: choose true"):
+        predicted_triggers_wanted(job)

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from araevent import hub, hub_folder
+from araevent import hub, hub_card, hub_folder
 from araevent.cli import main
 from conftest import ROOT, sample_docs
 
@@ -25,6 +25,9 @@ MODEL_FILES = {
     "tokenizer_config.json",
 }
 CARD_METRICS = [(view, family) for view, _ in hub.CARD_VIEWS for family, _ in hub.CARD_FAMILIES]
+ARGUMENT_METRICS = [(view, "span") for view, _ in hub.ARGUMENT_VIEWS]
+# the run's argument model (arguments/ beside model/) goes up as a subfolder
+ARGUMENT_FILES = {f"arguments/{f}" for f in MODEL_FILES}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +122,7 @@ def metrics_of(run: Path) -> dict:
 
 def test_folder_holds_only_the_expected_files(published: Path, tiny_run: Path):
     files = {p.relative_to(published).as_posix() for p in published.rglob("*")}
-    assert files == MODEL_FILES | {"README.md", "report.md"}
+    assert files == MODEL_FILES | {"README.md", "report.md", "arguments"} | ARGUMENT_FILES
     # what the run folder holds beside them stays home
     assert any(tiny_run.glob("checkpoints/*/optimizer.pt"))
     assert not [p for p in published.iterdir() if p.name.startswith(".")]
@@ -146,7 +149,9 @@ def test_card_parses_and_carries_the_metrics(published: Path, tiny_run: Path):
     metrics = metrics_of(tiny_run)
     got = {(r.dataset_split, r.metric_config): r for r in data.eval_results}
     expected = {
-        (split, f"{view}/{family}") for split in ("dev", "test") for view, family in CARD_METRICS
+        (split, f"{view}/{family}")
+        for split in ("dev", "test")
+        for view, family in CARD_METRICS + ARGUMENT_METRICS
     }
     assert set(got) == expected
     for (split, config), result in got.items():
@@ -192,7 +197,7 @@ def test_folder_has_no_absolute_path_and_no_token(
         "/tmp/",
         FAKE_TOKEN,
     ]
-    for path in published.rglob("*"):
+    for path in (p for p in published.rglob("*") if p.is_file()):
         raw = path.read_bytes()
         for needle in forbidden:
             assert needle.encode() not in raw, (path.name, needle)
@@ -222,6 +227,29 @@ def test_published_folder_loads_in_pipeline_and_extractor(published: Path, tiny_
             assert text[g["start"] : g["end"]].strip()
 
 
+def test_argument_model_loads_from_its_subfolder_as_the_card_says(published: Path, tiny_run):
+    from huggingface_hub import ModelCard
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    model = AutoModelForTokenClassification.from_pretrained(published, subfolder="arguments")
+    tokenizer = AutoTokenizer.from_pretrained(published, subfolder="arguments")
+    run_config = json.loads((tiny_run / "arguments/config.json").read_text("utf-8"))
+    assert model.config.id2label == {int(k): v for k, v in run_config["id2label"].items()}
+    assert "B-Victim" in model.config.id2label.values()
+    # the card's example input: the trigger between markers, the event type after [SEP]
+    inputs = tokenizer(
+        "[T] قتل [/T] الجيش ثلاثة مدنيين في حلب", "[E:Life:Die]", return_tensors="pt"
+    )
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    assert {"[T]", "[/T]", "[E:Life:Die]"} <= set(tokens) and tokenizer.unk_token not in tokens
+    assert model(**inputs).logits.shape[-1] == len(model.config.id2label)
+    card = ModelCard.load(published / "README.md")
+    text = card.text
+    assert 'subfolder="arguments"' in text and "use_gold_triggers=True" in text
+    assert {r.task_name for r in card.data.eval_results} == {hub_card.TASK_NAME_WITH_ARGUMENTS}
+    assert "| test arguments | Arg-I P |" in text
+
+
 def test_dry_run_prints_what_it_built(tiny_run, tmp_path, capsys):
     assert (
         main(
@@ -237,8 +265,10 @@ def test_dry_run_prints_what_it_built(tiny_run, tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "12 model-index results (dev, test)" in out and "nothing uploaded" in out
-    assert {p.name for p in (tmp_path / "out").iterdir()} == MODEL_FILES | {"README.md"}
+    n = 2 * (len(CARD_METRICS) + len(ARGUMENT_METRICS))  # dev and test
+    assert f"{n} model-index results (dev, test)" in out and "nothing uploaded" in out
+    files = {p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")}
+    assert files == MODEL_FILES | {"README.md", "arguments"} | ARGUMENT_FILES
 
 
 # ---------------------------------------------------------------- refusals
@@ -354,7 +384,7 @@ def test_upload_calls_hfapi_in_order_with_the_run_named(
     assert upload["repo_id"] == REPO and upload["revision"] == "exp-1"
     assert upload["repo_type"] == "model"
     assert tiny_run.name in upload["commit_message"]
-    assert set(recording_api.uploaded) == MODEL_FILES | {"README.md"}
+    assert set(recording_api.uploaded) == MODEL_FILES | {"README.md"} | ARGUMENT_FILES
     card = recording_api.uploaded["README.md"].decode("utf-8")
     assert "license: mit" in card and 'revision="exp-1"' in card
     assert all(FAKE_TOKEN.encode() not in raw for raw in recording_api.uploaded.values())

@@ -36,6 +36,7 @@ from araevent.arguments import (
     training_dataset,
 )
 from araevent.checkpoints import newest_complete_checkpoint
+from araevent.errors import UsageError
 from araevent.modeling import Preprocessor, attach_metadata, save_model_dir
 from araevent.reporting import argument_summary_table as summary_table
 from araevent.reporting import write_json
@@ -70,13 +71,39 @@ def learning_rate_of(job) -> float:
     return float(job.trainer.learning_rate if lr is None else lr)
 
 
+def encoder_from(job, tagger=None) -> str:
+    """Where the argument model's encoder started (``run.arguments.encoder_from``)."""
+    own = job.arguments_model
+    if own is not None:
+        return f"model@arguments_model={own.name} ({own.name_or_path or 'random init'})"
+    return "the trained tagger" if tagger is not None else "the base model"
+
+
+def predicted_triggers_wanted(job) -> bool:
+    """``arguments_predicted_triggers``: mix the tagger's triggers into the training instances."""
+    value = job.config.get("arguments_predicted_triggers", False)
+    if value not in (True, False):
+        raise UsageError(f"arguments_predicted_triggers={value}: choose true or false")
+    return value
+
+
 def train_argument_model(
-    job, data: dict[str, list[Document]], events: Sequence[str], known, args, tagger=None
+    job,
+    data: dict[str, list[Document]],
+    events: Sequence[str],
+    known,
+    args,
+    tagger=None,
+    predictor=None,
 ):
     """Train the argument model on gold triggers with the tagger's Trainer and dev scoring.
 
     With ``tagger`` (the trained tagger), its encoder is the starting point (not its
-    head): what it learnt of entities and triggers is most of what arguments need.
+    head): what it learnt of entities and triggers is most of what arguments need;
+    unless ``job.arguments_model`` (``model@arguments_model=...``) names an encoder of
+    its own, with its own tokenizer and preprocessing. ``predictor`` (the tagger's
+    ``Predictor``) gives the training documents' predicted triggers, mixed into the
+    instances when ``arguments_predicted_triggers`` is true.
 
     ``args`` are the tagger's ``TrainingArguments``; the argument model's differ in
     their checkpoint folder (``checkpoints/arguments``), epochs (``arguments_epochs``)
@@ -84,24 +111,37 @@ def train_argument_model(
     """
     set_seed(job.seed)
     schema = argument_schema(data["train"], job.data.label_set, events)
-    tokenizer, model = tokenizer_and_model(job, data["train"], schema.labels, known, args)
-    tokenizer = copy.deepcopy(tokenizer)  # the tagger's tokenizer stays without markers
-    if tagger is not None:
-        model.base_model.load_state_dict(tagger.base_model.state_dict())
+    own = job.arguments_model  # model@arguments_model=...: an encoder of its own
+    settings = job.model if own is None else own
+    tok_folder = "tokenizer" if own is None else f"tokenizer-{FOLDER}"  # a tiny one's
+    tokenizer, model = tokenizer_and_model(
+        job, data["train"], schema.labels, known, args, settings, tok_folder
+    )
+    if own is None:
+        tokenizer = copy.deepcopy(tokenizer)  # the tagger's tokenizer stays without markers
+        if tagger is not None:
+            model.base_model.load_state_dict(tagger.base_model.state_dict())
     add_markers(tokenizer, model, schema)
-    pre_settings = job.model.preprocessing
+    pre_settings = settings.preprocessing
+    configured = job.config.get("model" if own is None else "arguments_model") or {}
     attach_metadata(
         model,
         tokenizer,
         schema.labels,
         pre_settings,
         label_set=job.data.label_set,
-        base_model=base_model_name(job.model, job.config.get("model", {}).get("base_model")),
+        base_model=base_model_name(settings, configured.get("base_model")),
     )
     getattr(model.config, CONFIG_KEY).update({"task": TASK, "arguments": schema.to_dict()})
     pre = Preprocessor(tokenizer, known, pre_settings)
     builder = InstanceBuilder(pre, schema)
-    train_ds, stats = training_dataset(builder, data["train"])
+    predicted = None
+    if predicted_triggers_wanted(job):
+        if predictor is None:
+            raise UsageError("arguments_predicted_triggers=true needs the trained tagger")
+        tagged = predictor.predict_texts([d.text for d in data["train"]])
+        predicted = [p.spans["triggers"] for p in tagged]
+    train_ds, stats = training_dataset(builder, data["train"], predicted)
     log.info("argument features: %s", stats)
     if stats["arguments_off_unit_boundaries"] or stats["arguments_outside_window"]:
         log.warning(
@@ -149,7 +189,8 @@ def train_argument_model(
         "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
         "train_features": stats,
         "roles": len(schema.roles),
-        "encoder_from": "the trained tagger" if tagger is not None else "the base model",
+        "encoder_from": encoder_from(job, tagger),
+        "predicted_triggers": predicted is not None,
         "input": "the trigger's window, [T] trigger [/T], then [SEP] [E:<event type>] [SEP]",
     }
     return TrainedArguments(trainer.model, tokenizer, pre, schema, scorer, info)

@@ -39,7 +39,7 @@ import torch
 
 from araevent.errors import UsageError
 from araevent.labels import get_label_set
-from araevent.modeling import CONFIG_KEY, Preprocessor
+from araevent.modeling import CONFIG_KEY, EncodedDocument, Preprocessor
 from araevent.reporting import argument_summary_table as summary_table
 from araevent.schema import Argument, Document, Span, resolve_overlaps
 from araevent.tagging import (
@@ -208,14 +208,43 @@ class Instance:
     trigger_units: tuple[int, int] = (0, -1)  # the trigger's first and last unit
 
 
+def _tokenizer_core(tokenizer) -> dict[str, Any]:
+    """The fast tokenizer's serialised pipeline and vocabulary, without its added tokens."""
+    core = json.loads(tokenizer.backend_tokenizer.to_str())
+    core.pop("added_tokens", None)
+    return core
+
+
+def encodes_alike(tagger: Preprocessor, arguments: Preprocessor) -> bool:
+    """Whether ``arguments`` cuts and encodes every text exactly as ``tagger`` does.
+
+    True when both have the same known words, normalisation, window size and stride
+    and the same tokenizer apart from the added tokens (the argument markers): the
+    argument model trained from the tagger's encoder. Then the tagger's encodings
+    serve both models.
+    """
+    a, b = tagger.settings, arguments.settings
+    if (a.normalization, a.stride, tagger.max_subwords) != (
+        b.normalization,
+        b.stride,
+        arguments.max_subwords,
+    ):
+        return False
+    if tagger.tokenizer.unk_token_id != arguments.tokenizer.unk_token_id:
+        return False
+    if tagger.known is not arguments.known and list(tagger.known) != list(arguments.known):
+        return False
+    return _tokenizer_core(tagger.tokenizer) == _tokenizer_core(arguments.tokenizer)
+
+
 def trigger_window(
-    counts: Sequence[int], windows: Sequence[tuple[int, int]], a: int, b: int
+    prefix: Sequence[int], windows: Sequence[tuple[int, int]], a: int, b: int
 ) -> int:
     """The window holding units ``a..b`` where they are farthest from both edges.
 
-    A trigger longer than every window takes the window of its first unit.
+    ``prefix[i]``: the subwords of the units before unit ``i``. A trigger longer
+    than every window takes the window of its first unit.
     """
-    prefix = np.concatenate([[0], np.cumsum(counts)]).astype(int)
     best, best_w = -1, None
     for w, (lo, hi) in enumerate(windows):
         if lo <= a and b < hi:
@@ -227,32 +256,41 @@ def trigger_window(
     return best_w
 
 
+def window_ids(groups: Sequence[Sequence[int]], window: tuple[int, int]):
+    """``(ids, offsets)`` of a window: its units' subwords in a row, where each unit starts.
+
+    ``offsets`` has one more entry than the window has units (the end).
+    """
+    a, b = window
+    counts = [len(groups[i]) for i in range(a, b)]
+    return [t for i in range(a, b) for t in groups[i]], np.concatenate([[0], np.cumsum(counts)])
+
+
 def instance_features(
-    groups: Sequence[Sequence[int]],
-    window: tuple[int, int],
+    window: tuple[list[int], np.ndarray],
     trigger: tuple[int, int],
     event_id: int,
     ids: MarkerIds,
     tag_ids: Sequence[int] | None = None,
 ) -> tuple[list[int], list[int], list[int] | None]:
-    """``(input_ids, first_positions, labels)`` of one instance (labels ``None`` without tags)."""
-    a, b = window
+    """``(input_ids, first_positions, labels)`` of one instance (labels ``None`` without tags).
+
+    ``window``: :func:`window_ids` of the trigger's window; ``trigger``: its first
+    and last unit counted from the window's first; ``tag_ids``: the window's units' tags.
+    """
+    flat, offsets = window
     ta, tb = trigger
-    input_ids, first, labels = [ids.cls], [], [IGNORE_INDEX]
-    for i in range(a, b):
-        if i == ta:
-            input_ids.append(ids.open)
-            labels.append(IGNORE_INDEX)
-        first.append(len(input_ids))
-        input_ids.extend(groups[i])
-        labels.append(tag_ids[i] if tag_ids is not None else IGNORE_INDEX)
-        labels.extend([IGNORE_INDEX] * (len(groups[i]) - 1))
-        if i == tb:
-            input_ids.append(ids.close)
-            labels.append(IGNORE_INDEX)
+    s, e = int(offsets[ta]), int(offsets[tb + 1])
+    input_ids = [ids.cls, *flat[:s], ids.open, *flat[s:e], ids.close, *flat[e:]]
     input_ids += [ids.sep, event_id, ids.sep]
-    labels += [IGNORE_INDEX] * 3
-    return input_ids, first, labels if tag_ids is not None else None
+    k = np.arange(len(offsets) - 1)
+    first = offsets[:-1] + 1 + (k >= ta) + (k > tb)  # [CLS], then [T] and [/T] before them
+    labels = None
+    if tag_ids is not None:
+        row = np.full(len(input_ids), IGNORE_INDEX, dtype=np.int64)
+        row[first] = tag_ids
+        labels = row.tolist()
+    return input_ids, first.tolist(), labels
 
 
 def role_tags(
@@ -310,14 +348,17 @@ class InstanceBuilder:
         tagged: bool = False,
         stats: Counter[str] | None = None,
         doc_ids: Sequence[str] | None = None,
+        encoded: Sequence[EncodedDocument] | None = None,
     ) -> tuple[list[list[Unit]], list[Instance]]:
         """Units per text and one instance per trigger (``tagged``: with role labels).
 
         With ``tagged``, triggers not annotated for arguments (``arguments is None``)
-        get no instance; they are counted as ``triggers_not_annotated``.
+        get no instance; they are counted as ``triggers_not_annotated``. ``encoded``:
+        the texts already encoded by a preprocessor that encodes as this one does
+        (:func:`encodes_alike`), e.g. the tagger's; they are encoded here otherwise.
         """
         stats = Counter() if stats is None else stats
-        encoded = self.pre.encode(texts)
+        encoded = self.pre.encode(texts) if encoded is None else encoded
         units_out, instances = [], []
         for d, (ed, trigs) in enumerate(zip(encoded, triggers, strict=True)):
             units_out.append(ed.units)
@@ -327,6 +368,8 @@ class InstanceBuilder:
             stats["truncated_units"] += sum(len(g) > self.cap for g in ed.encoding.subwords)
             counts = [len(g) for g in groups]
             windows = make_windows(counts, self.cap, self.stride)
+            prefix = np.concatenate([[0], np.cumsum(counts)]).astype(int).tolist()
+            rows: dict[int, tuple[list[int], np.ndarray]] = {}  # window_ids per window
             where = UnitAlignment(ed.units)
             for k, trig in enumerate(trigs):
                 stats["triggers"] += 1
@@ -338,8 +381,10 @@ class InstanceBuilder:
                     stats["triggers_off_unit_boundaries"] += 1
                     continue
                 ta, tb = got
-                w = trigger_window(counts, windows, ta, tb)
+                w = trigger_window(prefix, windows, ta, tb)
                 a, b = windows[w]
+                if w not in rows:
+                    rows[w] = window_ids(groups, (a, b))
                 tag_ids = None
                 if tagged:
                     tags = role_tags(
@@ -347,10 +392,10 @@ class InstanceBuilder:
                     )
                     stats["arguments"] += len(trig.arguments or ())
                     stats["arguments_outside_window"] += _outside(tags, a, b)
-                    tag_ids = [self.label2id.get(t, 0) for t in tags]
+                    tag_ids = [self.label2id.get(t, 0) for t in tags[a:b]]
                 event_id = self.ids.events.get(trig.label, self.ids.unknown)
                 input_ids, first, labels = instance_features(
-                    groups, (a, b), (ta, min(tb, b - 1)), event_id, self.ids, tag_ids
+                    rows[w], (ta - a, min(tb, b - 1) - a), event_id, self.ids, tag_ids
                 )
                 instances.append(Instance(d, k, a, b, input_ids, first, labels, (ta, tb)))
                 stats["instances"] += 1
@@ -363,14 +408,56 @@ def _outside(tags: Sequence[str], a: int, b: int) -> int:
     return n + (1 if b < len(tags) and tags[b].startswith("I-") and a < b else 0)
 
 
-def training_dataset(builder: InstanceBuilder, docs: Sequence[Document]):
-    """The argument instances of ``docs``'s gold triggers as a ``datasets.Dataset``, and counts."""
+def with_predicted_triggers(
+    gold: Sequence[Span], predicted: Sequence[Span], stats: Counter[str]
+) -> list[Span]:
+    """``gold`` triggers plus the ``predicted`` ones that differ from every gold trigger.
+
+    A predicted trigger on a gold trigger's span with another type gets that gold
+    trigger's arguments; one on no gold span (spurious) gets none (all ``O``), unless
+    the document has triggers not annotated for arguments (then it is not trained).
+    Predicted triggers equal to a gold one (span and type) add nothing.
+    """
+    by_span = {(t.start, t.end): t for t in gold}
+    same = {(t.start, t.end, t.label) for t in gold}
+    annotated = all(t.arguments is not None for t in gold)
+    out = list(gold)
+    for p in predicted:
+        if (p.start, p.end, p.label) in same:
+            continue
+        match = by_span.get((p.start, p.end))
+        if match is not None:
+            stats["predicted_triggers_retyped"] += 1
+            out.append(dataclasses.replace(p, arguments=match.arguments, score=None))
+        else:
+            stats["predicted_triggers_spurious"] += 1
+            out.append(dataclasses.replace(p, arguments=() if annotated else None, score=None))
+    return out
+
+
+def training_dataset(
+    builder: InstanceBuilder,
+    docs: Sequence[Document],
+    predicted: Sequence[Sequence[Span]] | None = None,
+):
+    """The argument instances of ``docs``'s gold triggers as a ``datasets.Dataset``, and counts.
+
+    ``predicted``: the tagger's triggers per document, mixed in
+    (:func:`with_predicted_triggers`; ``arguments_predicted_triggers=true``).
+    """
     from datasets import Dataset
 
     stats: Counter[str] = Counter()
+    triggers = [list(d.triggers) for d in docs]
+    if predicted is not None:
+        for key in ("predicted_triggers_retyped", "predicted_triggers_spurious"):
+            stats[key] += 0
+        triggers = [
+            with_predicted_triggers(t, p, stats) for t, p in zip(triggers, predicted, strict=True)
+        ]
     _, instances = builder.build(
         [d.text for d in docs],
-        [d.triggers for d in docs],
+        triggers,
         tagged=True,
         stats=stats,
         doc_ids=[d.id for d in docs],
@@ -404,22 +491,37 @@ class ArgumentPredictor:
     batch_size: int = 32
     decoding: str = "viterbi"
     _builder: InstanceBuilder | None = field(default=None, init=False, repr=False)
-    _tagger: Any = field(default=None, init=False, repr=False)
+    _decoders: dict[str, tuple[np.ndarray, TagDecoder]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._builder = InstanceBuilder(self.preprocessor, self.schema)
-        # the tagger's decoder (argmax, or Viterbi when that path is ill-formed)
-        self._tagger = TagDecoder(self.schema.labels.tags, self.decoding)
 
     def predict(
-        self, texts: Sequence[str], triggers: Sequence[Sequence[Span]]
+        self,
+        texts: Sequence[str],
+        triggers: Sequence[Sequence[Span]],
+        encoded: Sequence[EncodedDocument] | None = None,
     ) -> tuple[list[list[Unit]], list[list[Span]]]:
-        """Units per text and the triggers with predicted ``arguments`` (a tuple each)."""
-        units, instances = self._builder.build(texts, triggers)
+        """Units per text and the triggers with predicted ``arguments`` (a tuple each).
+
+        ``encoded``: the texts as the tagger encoded them, when its preprocessor
+        encodes as this model's does (:func:`encodes_alike`); saves encoding twice.
+        """
+        units, instances = self._builder.build(texts, triggers, encoded=encoded)
+        found: dict[tuple[int, int], tuple[Argument, ...]] = {}
+        if instances:
+            self._run(units, instances, [[t.label for t in trigs] for trigs in triggers], found)
+        out = [
+            [dataclasses.replace(t, arguments=found.get((d, k), ())) for k, t in enumerate(trigs)]
+            for d, trigs in enumerate(triggers)
+        ]
+        return units, out
+
+    def _run(self, units, instances: list[Instance], events, found: dict) -> None:
+        """Length-sorted batches of ``instances`` through the model; decoded into ``found``."""
         order = sorted(range(len(instances)), key=lambda i: len(instances[i].input_ids))
-        out = [[dataclasses.replace(t, arguments=()) for t in trigs] for trigs in triggers]
-        if not instances:
-            return units, out
         device = next(self.model.parameters()).device
         pad = self.preprocessor.tokenizer.pad_token_id
         self.model.eval()
@@ -427,21 +529,34 @@ class ArgumentPredictor:
             for s in range(0, len(order), self.batch_size):
                 batch = [instances[i] for i in order[s : s + self.batch_size]]
                 width = len(batch[-1].input_ids)
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                ids = np.full((len(batch), width), pad, dtype=np.int64)
+                mask = np.zeros((len(batch), width), dtype=np.int64)
                 for r, x in enumerate(batch):
-                    ids[r, : len(x.input_ids)] = torch.tensor(x.input_ids)
+                    ids[r, : len(x.input_ids)] = x.input_ids
                     mask[r, : len(x.input_ids)] = 1
-                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+                logits = self.model(
+                    input_ids=torch.from_numpy(ids).to(device),
+                    attention_mask=torch.from_numpy(mask).to(device),
+                ).logits
                 probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
                 for r, x in enumerate(batch):
-                    trig = out[x.doc][x.trigger]
-                    p = probs[r, x.first_positions]
                     ta, tb = x.trigger_units
-                    trigger = (ta - x.first, tb - x.first)
-                    args = self.decode(units[x.doc][x.first : x.stop], p, trig.label, trigger)
-                    out[x.doc][x.trigger] = dataclasses.replace(trig, arguments=tuple(args))
-        return units, out
+                    found[x.doc, x.trigger] = tuple(
+                        self.decode(
+                            units[x.doc][x.first : x.stop],
+                            probs[r, x.first_positions],
+                            events[x.doc][x.trigger],
+                            (ta - x.first, tb - x.first),
+                        )
+                    )
+
+    def _decoder(self, event: str) -> tuple[np.ndarray, TagDecoder]:
+        """The tags ``event`` allows (their columns) and a decoder over those tags only."""
+        if event not in self._decoders:
+            cols = np.flatnonzero(self.schema.tag_mask(event))
+            tags = [self.schema.tags[i] for i in cols]
+            self._decoders[event] = cols, TagDecoder(tags, self.decoding)
+        return self._decoders[event]
 
     def decode(
         self,
@@ -452,14 +567,18 @@ class ArgumentPredictor:
     ) -> list[Argument]:
         """Mask disallowed roles, renormalise, decode to arguments.
 
-        Masked: the roles ``event`` does not allow, and every role on the trigger's
-        own units (``trigger``: its first and last unit here).
+        Masked: the roles ``event`` does not allow (decoding runs over the allowed
+        tags only: the masked ones have probability 0), and every role on the
+        trigger's own units (``trigger``: its first and last unit here).
         """
-        allowed = np.tile(self.schema.tag_mask(event), (len(units), 1))
-        allowed[max(trigger[0], 0) : trigger[1] + 1, 1:] = False  # no argument on the trigger
-        p = np.where(allowed, probs + 1e-12, 0.0)
-        p = p / p.sum(axis=-1, keepdims=True)
-        _, spans = self._tagger.decode(list(units), p)
+        cols, decoder = self._decoder(event)
+        p = probs[:, cols] + 1e-12
+        lo, hi = max(trigger[0], 0), trigger[1] + 1
+        if hi > lo:  # no argument on the trigger: only O there (O is column 0)
+            p[lo:hi] = 0.0
+            p[lo:hi, 0] = 1.0
+        p /= p.sum(axis=-1, keepdims=True)
+        _, spans = decoder.decode(list(units), p)
         return [Argument(s.start, s.end, s.label, s.score) for s in spans]
 
 

@@ -134,6 +134,8 @@ class TrainJob:
     test: bool
     tags: list[str]
     config: dict[str, Any]
+    # the argument model's own encoder (model@arguments_model=...); None: the tagger's
+    arguments_model: ModelSettings | None = None
 
 
 def data_settings(cfg) -> DataSettings:
@@ -233,6 +235,7 @@ def train_job(cfg, run_dir: str | Path) -> TrainJob:
         test=bool(cfg.test),
         tags=list(cfg.get("tags") or []),
         config=config,
+        arguments_model=model_settings(cfg.arguments_model) if cfg.get("arguments_model") else None,
     )
 
 

@@ -17,6 +17,7 @@ from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from araevent.errors import UsageError
 from araevent.hub_card import (
+    ARGUMENT_VIEWS,
     CARD_FAMILIES,
     CARD_VIEWS,
     Source,
@@ -28,6 +29,7 @@ from araevent.hub_card import (
 from araevent.hub_folder import PublishFolder, build_folder, leaks, local_strings
 
 __all__ = [
+    "ARGUMENT_VIEWS",
     "CARD_FAMILIES",
     "CARD_VIEWS",
     "PublishFolder",

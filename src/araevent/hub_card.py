@@ -23,10 +23,12 @@ from omegaconf import OmegaConf
 from transformers.utils import logging as hf_logging
 
 from araevent import __version__
+from araevent.arguments import FOLDER as ARGUMENTS_FOLDER
+from araevent.arguments import argument_folder, load_arguments
 from araevent.errors import UsageError
 from araevent.labels import LAYERS
 from araevent.modeling import CONFIG_KEY, load_model_dir
-from araevent.reporting import main_table
+from araevent.reporting import argument_summary_table, main_table
 
 CARD_FILE = "README.md"
 CARD_TEMPLATE = Path(__file__).parent / "resources" / "model_card.md"
@@ -41,6 +43,15 @@ CARD_VIEWS = (
     ("triggers/classification", "trigger classification"),
 )
 CARD_FAMILIES = (("seqeval_strict", "seqeval strict IOB2"), ("span", "exact character span"))
+# The argument model's scores (arguments/ beside the weights): Arg-I/Arg-C in both protocols.
+# One task name for every result: model-index groups results by task type and dataset.
+TASK_NAME_WITH_ARGUMENTS = "Arabic entity, event trigger and argument extraction"
+ARGUMENT_VIEWS = (
+    ("gold_triggers/arguments/identification", "Arg-I, gold triggers,"),
+    ("gold_triggers/arguments/classification", "Arg-C, gold triggers,"),
+    ("end_to_end/arguments/identification", "Arg-I, end to end,"),
+    ("end_to_end/arguments/classification", "Arg-C, end to end,"),
+)
 LOCAL_PATH = re.compile(r"(?:/|[A-Za-z]:[\\/])[^\n/\\]+(?:[\\/][^\n/\\]*)+")
 
 
@@ -53,6 +64,7 @@ class Source:
     model_config: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     run_config: dict[str, Any] = field(default_factory=dict)
+    arguments_dir: Path | None = None  # the argument model beside the weights, if any
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -123,15 +135,19 @@ def load_source(path: str | Path) -> Source:
     hf_logging.disable_progress_bar()  # transformers' "Loading weights" bar
     try:
         model_dir = load_model_dir(path).path  # what would not load must not go up
+        arguments_dir = argument_folder(model_dir)
+        if arguments_dir is not None:
+            load_arguments(arguments_dir)
     finally:
         if bar:
             hf_logging.enable_progress_bar()
     model_config = read_json(model_dir / "config.json")
     run_dir = model_dir.parent if model_dir.name == "model" else None
     if run_dir is None or not (run_dir / METRICS_FILE).is_file():
-        return Source(model_dir, run_dir, model_config)
+        return Source(model_dir, run_dir, model_config, arguments_dir=arguments_dir)
     metrics = read_json(run_dir / METRICS_FILE)
-    return Source(model_dir, run_dir, model_config, metrics, _run_config(run_dir, metrics))
+    run_config = _run_config(run_dir, metrics)
+    return Source(model_dir, run_dir, model_config, metrics, run_config, arguments_dir)
 
 
 # ---------------------------------------------------------------- model-index
@@ -149,26 +165,34 @@ def dataset_ref(source: Source) -> tuple[str, str]:
     return name, f"local corpus '{name}' ({data.get('format', 'unknown format')})"
 
 
-def scored_splits(metrics: dict[str, Any]) -> list[str]:
-    """Splits with at least one model-index score in ``metrics.json``, in file order."""
+def scored_splits(metrics: dict[str, Any], views=CARD_VIEWS) -> list[str]:
+    """Splits with at least one model-index score of ``views`` in ``metrics.json``, in order."""
     out: list[str] = []
     for key in metrics:
         parts = key.split("/")
         if len(parts) < 4 or parts[-1] != "f1" or parts[0] in out:
             continue
         view, family = "/".join(parts[1:-2]), parts[-2]
-        if view in dict(CARD_VIEWS) and family in dict(CARD_FAMILIES):
+        if view in dict(views) and family in dict(CARD_FAMILIES):
             out.append(parts[0])
     return out
+
+
+def card_views(source: Source) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``(task name, views)`` the model-index carries: the argument ones with ``arguments/``."""
+    if source.arguments_dir is None:
+        return TASK_NAME, CARD_VIEWS
+    return TASK_NAME_WITH_ARGUMENTS, CARD_VIEWS + ARGUMENT_VIEWS
 
 
 def eval_results(source: Source) -> list[Any]:
     """One ``EvalResult`` per split, view and family scored in ``metrics.json``."""
     dataset_id, dataset_name = dataset_ref(source)
+    task_name, views = card_views(source)
     results = []
-    for split in scored_splits(source.metrics):
+    for split in scored_splits(source.metrics, views):
         hub_split = source.data.get(split) if source.data.get("format") == "hub" else split
-        for view, view_name in CARD_VIEWS:
+        for view, view_name in views:
             for family, family_name in CARD_FAMILIES:
                 value = source.metrics.get(f"{split}/{view}/{family}/f1")
                 if not isinstance(value, int | float) or math.isnan(value):
@@ -176,7 +200,7 @@ def eval_results(source: Source) -> list[Any]:
                 results.append(
                     EvalResult(
                         task_type=TASK_TYPE,
-                        task_name=TASK_NAME,
+                        task_name=task_name,
                         dataset_type=dataset_id,
                         dataset_name=dataset_name,
                         dataset_split=str(hub_split or split),
@@ -280,6 +304,26 @@ def _data_files(source: Source) -> list[str]:
     return files
 
 
+def _arguments(source: Source) -> dict[str, Any] | None:
+    """What the card says of the argument model in ``arguments/``; ``None`` without one."""
+    if source.arguments_dir is None:
+        return None
+    config = read_json(source.arguments_dir / "config.json")
+    block = (config.get(CONFIG_KEY) or {}).get("arguments") or {}
+    info = (source.metrics.get("run") or {}).get("arguments") or {}
+    best = info.get("best_dev_gold_triggers_arg_c_f1")
+    return {
+        "folder": ARGUMENTS_FOLDER,
+        "roles": block.get("roles") or [],
+        "events": block.get("events") or [],
+        "n_tags": len(config.get("id2label", {})),
+        "encoder_from": info.get("encoder_from"),
+        "epochs": info.get("epochs"),
+        "predicted_triggers": info.get("predicted_triggers"),
+        "best_dev": f"{100 * best:.1f}" if isinstance(best, int | float) else "–",
+    }
+
+
 def card_context(source: Source, repo_id: str, revision: str | None = None) -> dict[str, Any]:
     """Every value ``resources/model_card.md`` shows, worked out from ``source``."""
     parity = source.metrics.get("parity", source.meta.get("parity"))
@@ -319,8 +363,14 @@ def card_context(source: Source, repo_id: str, revision: str | None = None) -> d
             if k in versions
         ],
         "metrics": source.metrics,
+        "arguments": _arguments(source),
         "splits": [
-            {"name": s, "table": main_table(source.metrics, s), "counts": counts.get(s, {})}
+            {
+                "name": s,
+                "table": main_table(source.metrics, s),
+                "counts": counts.get(s, {}),
+                "arguments": source.arguments_dir and argument_summary_table(source.metrics, s),
+            }
             for s in scored_splits(source.metrics)
         ],
     }

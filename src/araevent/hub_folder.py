@@ -21,6 +21,7 @@ from typing import Any
 
 from araevent.errors import UsageError
 from araevent.hub_card import (
+    ARGUMENTS_FOLDER,
     CARD_FILE,
     Source,
     build_card,
@@ -247,26 +248,40 @@ def local_strings(source: Source) -> list[str]:
     return sorted(p for p in paths if p not in ("/", ""))
 
 
+def _shipped(source: Source) -> dict[str, Path]:
+    """The model files that go up, keyed by their path in the upload folder.
+
+    The weights' folder at the top; the argument model's (``arguments/`` beside
+    ``model/``) under ``arguments/``, loadable with ``subfolder="arguments"``.
+    """
+    out = {f.name: f for f in _model_files(source.model_dir)}
+    if source.arguments_dir is not None:
+        out |= {f"{ARGUMENTS_FOLDER}/{f.name}": f for f in _model_files(source.arguments_dir)}
+    return out
+
+
 def _write_folder(
     source: Source,
     out: Path,
     included: dict[str, Path],
     card: Any,
 ) -> list[str]:
-    for f in _model_files(source.model_dir):
+    shipped = _shipped(source)
+    for rel, f in shipped.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
         original = read_json(f) if f.name in JSON_CONFIGS else None
         cleaned = _strip_local_paths(original)
         if cleaned != original:  # a config naming a local path: keep only its last part
             text = json.dumps(cleaned, ensure_ascii=False, indent=2) + "\n"
-            (out / f.name).write_text(text, "utf-8")
+            (out / rel).write_text(text, "utf-8")
         else:
-            shutil.copyfile(f, out / f.name)
+            shutil.copyfile(f, out / rel)
     for rel, f in included.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, out / rel)
     card.save(out / CARD_FILE)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    expected = {f.name for f in _model_files(source.model_dir)} | set(included) | {CARD_FILE}
+    expected = set(shipped) | set(included) | {CARD_FILE}
     assert set(files) == expected, sorted(set(files) ^ expected)
     return files
 
@@ -294,7 +309,7 @@ def build_folder(
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} exists and is not an empty folder; choose a new one")
-    shipped = {f.name for f in _model_files(source.model_dir)}
+    shipped = _shipped(source)
     included = {k: v for k, v in _included(source, include).items() if k not in shipped}
     card = build_card(source, repo_id, license_id, revision)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from araevent.arguments import LoadedArguments, argument_folder, load_arguments
+from araevent.arguments import LoadedArguments, argument_folder, encodes_alike, load_arguments
 from araevent.errors import DataError, UsageError
 from araevent.labels import LAYERS
-from araevent.modeling import LoadedModel, Preprocessor, load_model_dir
+from araevent.modeling import EncodedDocument, LoadedModel, Preprocessor, load_model_dir
 from araevent.schema import Argument, Document, Span, parse_document
 from araevent.tagging import (
+    Encoding,
     LabelSchema,
     TagDecoder,
     spans_by_layer,
@@ -55,6 +56,7 @@ class Prediction:
     empty_units: int = 0
     truncated_units: int = 0
     unk_units: int = 0
+    encoding: Encoding | None = field(default=None, repr=False)  # for the argument model
 
 
 @dataclass
@@ -145,6 +147,7 @@ class Predictor:
                     enc.empty_units,
                     enc.truncated_units,
                     sum(1 for g in enc.subwords if g == unk),
+                    enc,
                 )
             )
         return out
@@ -231,6 +234,10 @@ class Extractor:
         self.loaded = loaded
         self.predictor = Predictor.from_loaded(loaded, batch_size, decoding)
         self.arguments = arguments  # the argument model, when the run has one
+        # the argument model reads the tagger's encodings when it encodes alike
+        self.shared_encoding = arguments is not None and encodes_alike(
+            loaded.preprocessor, arguments.predictor.preprocessor
+        )
         self.stats: Counter[str] = Counter()
 
     @classmethod
@@ -318,10 +325,14 @@ class Extractor:
                 batch_size,
                 predictor.decoding,
             )
-        preds = predictor.predict_texts([d.text for d in docs])
+        texts = [d.text for d in docs]
+        preds = predictor.predict_texts(texts)
         if self.arguments is not None:
+            encoded = None
+            if self.shared_encoding:
+                encoded = [EncodedDocument(p.units, p.encoding) for p in preds]
             _, with_args = self.arguments.predictor.predict(
-                [d.text for d in docs], [p.spans["triggers"] for p in preds]
+                texts, [p.spans["triggers"] for p in preds], encoded
             )
             for p, triggers in zip(preds, with_args, strict=True):
                 p.spans["triggers"] = triggers

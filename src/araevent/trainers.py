@@ -31,15 +31,25 @@ log = logging.getLogger("araevent.training")  # one train.log for both trainings
 
 
 def tokenizer_and_model(
-    job: TrainJob, train: Sequence[Document], schema: LabelSchema, known: KnownWords, args
+    job: TrainJob,
+    train: Sequence[Document],
+    schema: LabelSchema,
+    known: KnownWords,
+    args,
+    model: ModelSettings | None = None,
+    folder: str = "tokenizer",
 ):
-    """Tiny: build the tokenizer on rank 0 (saved), others load it after a barrier."""
-    m = job.model
+    """Tiny: build the tokenizer on rank 0 (saved), others load it after a barrier.
+
+    ``model``: these settings instead of ``job.model``; ``folder``: where in the run
+    folder a tiny tokenizer is kept.
+    """
+    m = job.model if model is None else model
     if m.tiny is None:
         return load_pretrained(
             m.name_or_path, schema, revision=m.revision, max_length=m.preprocessing.max_length
         )
-    tok_dir = job.run_dir / "tokenizer"
+    tok_dir = job.run_dir / folder
     with args.main_process_first(desc="build the tiny tokenizer", local=False):
         if (tok_dir / "tokenizer.json").is_file():
             tokenizer = AutoTokenizer.from_pretrained(tok_dir)

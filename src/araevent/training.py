@@ -30,7 +30,11 @@ from transformers import (
 from transformers.trainer_callback import PrinterCallback
 from transformers.utils import logging as hf_logging
 
-from araevent.argument_training import finish_arguments, train_argument_model
+from araevent.argument_training import (
+    finish_arguments,
+    predicted_triggers_wanted,
+    train_argument_model,
+)
 from araevent.arguments import wanted as wants_arguments
 from araevent.checkpoints import disk_full, resolve_resume
 from araevent.compare import write_doc_counts
@@ -161,6 +165,8 @@ def _train(job: TrainJob) -> dict[str, Any]:
         raise UsageError("training needs a train and a dev split (data.train, data.dev)")
     schema = label_schema(data["train"], job.data)
     with_arguments = wants_arguments(job.config, data["train"])
+    if with_arguments:
+        predicted_triggers_wanted(job)  # a bad value fails before the tagger trains
     known = KnownWords.shipped().union(span_vocabulary(data["train"]))
     tokenizer, model = tokenizer_and_model(job, data["train"], schema, known, args)
     attach_metadata(
@@ -208,8 +214,9 @@ def _train(job: TrainJob) -> dict[str, Any]:
         log.info("resuming from %s", ckpt)
     result = trainer.train(resume_from_checkpoint=ckpt)
     model = trainer.model
+    tagger = Predictor(model, pre, schema, scorer.batch_size, scorer.decoding)
     trained_arguments = (
-        train_argument_model(job, data, schema.triggers, known, args, model)
+        train_argument_model(job, data, schema.triggers, known, args, model, tagger)
         if with_arguments
         else None
     )
@@ -245,7 +252,6 @@ def _train(job: TrainJob) -> dict[str, Any]:
     metrics = finish_run(job, model, pre, schema, data, scorer, info, started)
     if trained_arguments is None:
         return metrics
-    tagger = Predictor(model, pre, schema, scorer.batch_size, scorer.decoding)
     return finish_arguments(job, trained_arguments, data, tagger, known, metrics)
 
 
