@@ -729,35 +729,22 @@ def scaling(loaded, texts: Sequence[str], reps: int, n_long: int) -> dict[str, A
     }
 
 
+_TEXT, _MODELING, _PREDICT, _TAGGING = (
+    f"araevent/{m}.py" for m in ("text", "modeling", "predict", "tagging")
+)
 STAGES = {
-    # stage: (function or "f|g", its file, the caller file counted or None) as cProfile names
-    # them
-    "split_units (text.py)": ("split_units", "araevent/text.py", None),
-    "Preprocessor.encode (units, normalisation, ids, windows)": (
-        "encode",
-        "araevent/modeling.py",
-        None,
-    ),
-    "tokenizer call (Preprocessor._subwords)": ("_subwords", "araevent/modeling.py", None),
-    "windows (make_windows + choose_windows)": (
-        "make_windows|choose_windows",
-        "araevent/tagging.py",
-        None,
-    ),
-    "batch glue + forward (Predictor._probabilities)": (
-        "_probabilities",
-        "araevent/predict.py",
-        None,
-    ),
-    "model forward": ("_wrapped_call_impl", "torch/nn/modules/module.py", "araevent/predict.py"),
+    # stage: (function or "f|g", its file, the caller file counted or None) as cProfile
+    # names them
+    "split_units (text.py)": ("split_units", _TEXT, None),
+    "Preprocessor.encode (units, ids, windows)": ("encode", _MODELING, None),
+    "tokenizer call (Preprocessor._subwords)": ("_subwords", _MODELING, None),
+    "windows (make_windows, choose_windows)": ("make_windows|choose_windows", _TAGGING, None),
+    "glue + forward (Predictor._probabilities)": ("_probabilities", _PREDICT, None),
+    "model forward": ("_wrapped_call_impl", "torch/nn/modules/module.py", _PREDICT),
     "softmax": ("softmax", "~", None),
-    "TagDecoder.decode_many (argmax, Viterbi, spans)": (
-        "decode_many",
-        "araevent/tagging.py",
-        None,
-    ),
-    "of which Viterbi (viterbi_iob2_batch)": ("viterbi_iob2_batch", "araevent/tagging.py", None),
-    "of which decode_spans": ("decode_spans", "araevent/tagging.py", None),
+    "TagDecoder.decode_many (argmax, Viterbi, spans)": ("decode_many", _TAGGING, None),
+    "of which Viterbi (viterbi_iob2_batch)": ("viterbi_iob2_batch", _TAGGING, None),
+    "of which decode_spans": ("decode_spans", _TAGGING, None),
 }
 
 
