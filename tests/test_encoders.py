@@ -371,5 +371,5 @@ def test_units_skip_the_second_normalisation_with_the_same_ids(family, standins,
     # the family's own normaliser stays (BERT's, NFKC-type); araevent's Replace parts go
     own = tok.backend_tokenizer.normalizer
     assert saved.backend_tokenizer.normalizer is not None
-    assert (preprocessor._words.normalizer is None) == (own is None)
+    assert (preprocessor.word_tokenizer.normalizer is None) == (own is None)
     assert_same_encoding(preprocessor, bundled_texts() + EDGE_TEXTS)

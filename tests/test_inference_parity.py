@@ -44,7 +44,7 @@ def test_tiny_tokenizer_runs_its_model_only_with_the_same_ids(loaded):
     pre = loaded.preprocessor
     # the saved pipeline's normalizers and splits are there, and not run again on units
     assert loaded.tokenizer.backend_tokenizer.normalizer is not None
-    assert pre._words.normalizer is None and pre._words.pre_tokenizer is None
+    assert pre.word_tokenizer.normalizer is None and pre.word_tokenizer.pre_tokenizer is None
     assert_same_encoding(pre, bundled_texts() + EDGE_TEXTS)
 
 

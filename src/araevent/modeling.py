@@ -68,7 +68,8 @@ class Preprocessor:
     def __init__(self, tokenizer, known: KnownWords, preprocessing: Preprocessing) -> None:
         # units are cut already: never let a saved proclitic pre-tokenizer cut them again
         self.tokenizer = unit_tokenizer(tokenizer)
-        self._words = word_tokenizer(self.tokenizer)
+        # what encode calls on normalised units: no second normalisation pass
+        self.word_tokenizer = word_tokenizer(self.tokenizer)
         self.known = known
         self.settings = preprocessing
         specials = tokenizer.num_special_tokens_to_add(pair=False)
@@ -113,7 +114,7 @@ class Preprocessor:
         groups = [unk if not g else g[:cap] if len(g) > cap else g for g in groups]
         out: list[EncodedDocument] = []
         for units, doc_keys in zip(all_units, keys, strict=True):
-            subwords = [groups[k] for k in doc_keys]
+            subwords = [groups[k] for k in doc_keys]  # equal units share one list: read only
             counts = [len(g) for g in subwords]
             windows = make_windows(counts, cap, self.settings.stride)
             enc = Encoding(
@@ -130,7 +131,7 @@ class Preprocessor:
         """The subword ids of each normalised word (one tokenizer call for them all)."""
         groups: list[list[int]] = [[] for _ in words]
         if words:
-            enc = self._words.encode(words, is_pretokenized=True, add_special_tokens=False)
+            enc = self.word_tokenizer.encode(words, is_pretokenized=True, add_special_tokens=False)
             for w, tok in zip(enc.word_ids, enc.ids, strict=True):
                 groups[w].append(tok)
         return groups
