@@ -407,6 +407,7 @@ def viterbi_iob2_batch(log_probs: Sequence[np.ndarray], partners: np.ndarray) ->
     score[:, inside] = -1e9
     back = np.empty((len(order), n_max, t), dtype=np.int32)
     rows = np.arange(len(order))
+    stay_at, leave_to = np.arange(t)[inside], np.arange(t)[begin]
     for i in range(1, n_max):
         k = running[i]
         s = score[:k]
@@ -418,7 +419,7 @@ def viterbi_iob2_batch(log_probs: Sequence[np.ndarray], partners: np.ndarray) ->
         prev[:, inside] = np.where(stay, from_i, from_b)
         step = back[:k, i]
         step[:] = best[:, None]
-        step[:, inside] = np.where(stay, np.arange(t)[inside], np.arange(t)[begin])
+        step[:, inside] = np.where(stay, stay_at, leave_to)
         score[:k] = prev + lp[:k, i]
     out = np.empty((len(order), n_max), dtype=np.int64)
     cur = score.argmax(axis=1)
