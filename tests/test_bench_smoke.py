@@ -49,17 +49,18 @@ REQUIRED = [
     ],
     *[
         f"inference.{m}.{k}"
-        for m in ("tiny", "base")
+        for m in ("tiny", "base", "mini")
         for k in ("documents", "units", "subwords", "windows", "pipeline_stride", "reps")
     ],
     *[
         f"inference.{m}.methods.{name}.{k}"
-        for m in ("tiny", "base")
+        for m in ("tiny", "base", "mini")
         for name in METHODS
         for k in ("median_s", "docs_per_s", "units_per_s")
     ],
-    *[f"inference.{m}.ratios.{r}" for m in ("tiny", "base") for r in RATIOS],
+    *[f"inference.{m}.ratios.{r}" for m in ("tiny", "base", "mini") for r in RATIOS],
     "inference.base.shape.vocab_size",
+    "inference.mini.shape.hidden_size",
     "inference.base.shape.tokenizer",
     "scaling.test_split",
     "scaling.document_length",
@@ -105,8 +106,11 @@ def test_quick_harness_writes_every_field(tmp_path):
     lengths = on_disk["scaling"]["document_length"]
     assert lengths[-1]["windows"] > lengths[0]["windows"]
     assert on_disk["inference"]["base"]["shape"]["vocab_size"] == 64000
+    # the AQMAR test texts are measured when ../shared/data/aqmar is there
+    assert ("aqmar" in on_disk["inference"]) == AQMAR.is_file()
     names = {t["target"] for t in on_disk["targets"]}
-    assert len(names) == 7 and all(isinstance(t["met"], bool) for t in on_disk["targets"])
+    assert len(names) == 7 + 3 * AQMAR.is_file()
+    assert all(isinstance(t["met"], bool) for t in on_disk["targets"])
     md = (out / "results.md").read_text("utf-8")
     assert "shared 2-core machine" in md
     for name in names:

@@ -335,3 +335,37 @@ def test_nfkc_normaliser_keeps_offsets_on_the_raw_text():
     pre = Preprocessor(tok, known, Preprocessing(norm, max_length=64, stride=8))
     coverage = tokenizer_coverage(pre, [text])
     assert coverage["units"] == 6 and coverage["normalizer_changed_units"] == 2
+
+
+@pytest.fixture(scope="module")
+def unit_classes_once():
+    """``araevent_tokenizer_pipeline`` scans every code point; once is enough here."""
+    import functools
+
+    from araevent import tokenizer_pipeline as pipeline
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "_unit_classes", functools.cache(pipeline._unit_classes))
+        yield
+
+
+@pytest.mark.parametrize("family", sorted(TRAINED))
+def test_units_skip_the_second_normalisation_with_the_same_ids(family, standins, unit_classes_once):
+    """Dropping araevent's normalizers and splits (already applied) keeps every subword id."""
+    from transformers import AutoTokenizer
+
+    from araevent.config import model_settings
+    from araevent.modeling import Preprocessor, araevent_tokenizer_pipeline
+    from araevent.text import KnownWords
+    from reference_inference import EDGE_TEXTS, assert_same_encoding, bundled_texts
+
+    tok = AutoTokenizer.from_pretrained(standins[family])
+    pre = model_settings(compose("train", [f"model={TRAINED[family]}"]).model).preprocessing
+    known = KnownWords.shipped()
+    saved = araevent_tokenizer_pipeline(tok, known, pre.normalization)
+    preprocessor = Preprocessor(saved, known, pre)
+    # the family's own normaliser stays (BERT's, NFKC-type); araevent's Replace parts go
+    own = tok.backend_tokenizer.normalizer
+    assert saved.backend_tokenizer.normalizer is not None
+    assert (preprocessor.word_tokenizer.normalizer is None) == (own is None)
+    assert_same_encoding(preprocessor, bundled_texts() + EDGE_TEXTS)

@@ -361,6 +361,53 @@ def test_linear_iob2_viterbi_equals_the_generic_one(seed, n, peaked):
     assert fast == viterbi(log_probs, *constraints)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 14), st.integers(0, 2**32 - 1)), max_size=6),
+    st.booleans(),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+)
+def test_batched_viterbi_equals_the_per_unit_one(docs, peaked, single, rnd):
+    """All sequences at once, any lengths (empty too), float32 or 64, any tag order."""
+    from araevent.tagging import iob2_partners, viterbi_iob2, viterbi_iob2_batch
+
+    tags = LabelSchema.build(["GPE", "ORG", "PER"], ["Conflict:Attack", "Life:Die"]).tags
+    if rnd.random() < 0.3:  # not the O, B-X, I-X layout of LabelSchema
+        rnd.shuffle(tags)
+    partners = iob2_partners(tags)
+    alpha = 0.05 if peaked else 1.0
+    dtype = np.float32 if single else np.float64
+    scores = [
+        np.log(
+            np.random.default_rng(seed).dirichlet(np.full(len(tags), alpha), size=n) + 1e-12
+        ).astype(dtype)
+        for n, seed in docs
+    ]
+    assert viterbi_iob2_batch(scores, partners) == [viterbi_iob2(s, partners) for s in scores]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2**32 - 1)), max_size=6))
+def test_decoding_many_documents_equals_one_by_one(docs):
+    from araevent.tagging import TagDecoder
+    from reference_inference import reference_decode
+
+    tags = SCHEMA.tags
+    probs = [
+        np.random.default_rng(seed).dirichlet(np.full(len(tags), 0.1), size=n).astype(np.float32)
+        for n, seed in docs
+    ]
+    units = [[Unit(2 * i, 2 * i + 1, "x") for i in range(n)] for n, _ in docs]
+    bounds = np.cumsum([0] + [n for n, _ in docs]).tolist()
+    stacked = np.concatenate([*probs, np.zeros((0, len(tags)), np.float32)])
+    for decoding in ("argmax", "viterbi"):
+        got = TagDecoder(tags, decoding).decode_many(units, stacked, bounds)
+        for (names, spans), u, p in zip(got, units, probs, strict=True):
+            want_names, _, want_spans = reference_decode(tags, decoding, u, p)
+            assert names == want_names and spans == want_spans
+
+
 # --- format characters and marks at span edges --------------------------------
 
 RLM, ZWNJ, BOM, FATHA = "\u200f", "\u200c", "\ufeff", "\u064e"

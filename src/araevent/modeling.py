@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from araevent.errors import UsageError
-from araevent.tagging import Encoding, LabelSchema, encode_units
+from araevent.tagging import Encoding, LabelSchema, choose_windows, make_windows
 from araevent.text import KNOWN_WORDS_FILE, KnownWords, Normalization, Unit, split_units
-from araevent.tokenizer_pipeline import araevent_tokenizer_pipeline, unit_tokenizer
+from araevent.tokenizer_pipeline import (
+    araevent_tokenizer_pipeline,
+    unit_tokenizer,
+    word_tokenizer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,8 @@ class Preprocessor:
     def __init__(self, tokenizer, known: KnownWords, preprocessing: Preprocessing) -> None:
         # units are cut already: never let a saved proclitic pre-tokenizer cut them again
         self.tokenizer = unit_tokenizer(tokenizer)
+        # what encode calls on normalised units: no second normalisation pass
+        self.word_tokenizer = word_tokenizer(self.tokenizer)
         self.known = known
         self.settings = preprocessing
         specials = tokenizer.num_special_tokens_to_add(pair=False)
@@ -89,39 +95,54 @@ class Preprocessor:
         return split_units(text, self.known)
 
     def encode(self, texts: Sequence[str]) -> list[EncodedDocument]:
-        """Units and windows for many texts, tokenised in one batched call."""
+        """Units and windows for many texts, their distinct words tokenised in one call.
+
+        Each unit is normalised once, here (``Normalization``); the tokenizer then
+        runs without araevent's own normalizers and splits (the second pass would
+        change nothing, see :func:`word_tokenizer`), on each distinct unit text once.
+        """
         all_units = [self.units(t) for t in texts]
         norm = self.settings.normalization
-        words = [[norm(u.text) for u in units] for units in all_units]
+        by_text: dict[str, int] = {}  # a unit's raw text → its normalised word's index
+        by_word: dict[str, int] = {}
+        keys = []
+        for units in all_units:
+            doc_keys = []
+            for u in units:
+                k = by_text.get(u.text)
+                if k is None:
+                    k = by_text[u.text] = by_word.setdefault(norm(u.text), len(by_word))
+                doc_keys.append(k)
+            keys.append(doc_keys)
+        groups = self._subwords(list(by_word))
+        unk = [self.tokenizer.unk_token_id]
+        cap = self.max_subwords
+        empty = [not g for g in groups]
+        cut = [len(g) > cap for g in groups]
+        groups = [unk if not g else g[:cap] if len(g) > cap else g for g in groups]
         out: list[EncodedDocument] = []
-        nonempty = [i for i, w in enumerate(words) if w]
-        batch = (
-            self.tokenizer(
-                [words[i] for i in nonempty],
-                is_split_into_words=True,
-                add_special_tokens=False,
-                verbose=False,
-            )
-            if nonempty
-            else None
-        )
-        row = {doc: k for k, doc in enumerate(nonempty)}
-        for i, units in enumerate(all_units):
-            if i in row:
-                k = row[i]
-                word_ids, ids = batch.word_ids(k), batch["input_ids"][k]
-            else:
-                word_ids, ids = [], []
-            enc = encode_units(
-                word_ids,
-                ids,
-                len(units),
-                unk_id=self.tokenizer.unk_token_id,
-                max_subwords=self.max_subwords,
-                stride=self.settings.stride,
+        for units, doc_keys in zip(all_units, keys, strict=True):
+            subwords = [groups[k] for k in doc_keys]  # equal units share one list: read only
+            counts = [len(g) for g in subwords]
+            windows = make_windows(counts, cap, self.settings.stride)
+            enc = Encoding(
+                subwords,
+                windows,
+                choose_windows(counts, windows),
+                sum(empty[k] for k in doc_keys),
+                sum(cut[k] for k in doc_keys),
             )
             out.append(EncodedDocument(units, enc))
         return out
+
+    def _subwords(self, words: list[str]) -> list[list[int]]:
+        """The subword ids of each normalised word (one tokenizer call for them all)."""
+        groups: list[list[int]] = [[] for _ in words]
+        if words:
+            enc = self.word_tokenizer.encode(words, is_pretokenized=True, add_special_tokens=False)
+            for w, tok in zip(enc.word_ids, enc.ids, strict=True):
+                groups[w].append(tok)
+        return groups
 
 
 def wordpiece_vocab(

@@ -32,7 +32,6 @@ from araevent.tagging import (
     LabelSchema,
     TagDecoder,
     spans_by_layer,
-    window_features,
 )
 from araevent.text import TATWEEL, KnownWords, Unit, is_diacritic
 
@@ -93,38 +92,70 @@ class Predictor:
     def unit_probabilities(self, texts: Sequence[str]) -> tuple[list, list[np.ndarray]]:
         """Encode ``texts``; ``probs[d]`` in ``(encoded, probs)`` is ``[n_units, n_tags]``."""
         encoded = self.preprocessor.encode(texts)
+        probs, bounds = self._probabilities(encoded)
+        return encoded, [probs[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+    def _probabilities(self, encoded: Sequence) -> tuple[np.ndarray, list[int]]:
+        """Tag probabilities of every unit of ``encoded``, documents one after another.
+
+        Returns ``(probs, bounds)``: document ``d``'s units are rows
+        ``bounds[d]:bounds[d + 1]``. All subword ids go into one array; each batch of
+        length-sorted windows is gathered from it into one id matrix, and each unit's
+        row is gathered from the logits of its window (``Encoding.owner``).
+        """
         tok = self.preprocessor.tokenizer
-        jobs = []
+        counts = [len(g) for ed in encoded for g in ed.encoding.subwords]
+        bounds = np.cumsum([0] + [len(ed.units) for ed in encoded]).tolist()
+        first = np.cumsum([0, *counts])  # each unit's first subword in ``flat``
+        flat = np.fromiter(
+            (i for ed in encoded for g in ed.encoding.subwords for i in g), np.int64, first[-1]
+        )
+        # windows as subword ranges of ``flat``, and each unit's window and position in it
+        starts, stops, window_of = [], [], []
         for d, ed in enumerate(encoded):
             if not ed.units:
                 continue
-            for w in range(len(ed.encoding.windows)):
-                feats = window_features(ed.encoding, w, tok.cls_token_id, tok.sep_token_id)
-                jobs.append((len(feats["input_ids"]), d, w, feats))
-        jobs.sort(key=lambda j: j[0])
-        n_tags = len(self.schema.tags)
-        probs = [np.zeros((len(ed.units), n_tags), dtype=np.float32) for ed in encoded]
+            enc, base = ed.encoding, bounds[d]
+            window_of.append(np.asarray(enc.owner) + len(starts))
+            for a, b in enc.windows:
+                starts.append(first[base + a])
+                stops.append(first[base + b])
+        probs = np.zeros((bounds[-1], len(self.schema.tags)), dtype=np.float32)
+        if not starts:
+            return probs, bounds
+        starts, stops = np.asarray(starts), np.asarray(stops)
+        window_of = np.concatenate(window_of)
+        position = first[:-1] - starts[window_of] + 1  # after [CLS]
+        order = np.argsort(stops - starts, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        batch_size = self.batch_size
+        unit_rank = rank[window_of]
+        by_batch = np.argsort(unit_rank // batch_size, kind="stable")
+        cuts = np.searchsorted(unit_rank[by_batch] // batch_size, np.arange(len(order) + 1))
         device = next(self.model.parameters()).device
-        pad = tok.pad_token_id
         self.model.eval()
         with torch.inference_mode():
-            for b in range(0, len(jobs), self.batch_size):
-                batch = jobs[b : b + self.batch_size]
-                width = batch[-1][0]
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for r, (n, _, _, f) in enumerate(batch):
-                    ids[r, :n] = torch.tensor(f["input_ids"])
-                    mask[r, :n] = 1
-                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-                p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-                for r, (_, d, w, f) in enumerate(batch):
-                    enc = encoded[d].encoding
-                    a, _ = enc.windows[w]
-                    for k, pos in enumerate(f["first_positions"]):
-                        if enc.owner[a + k] == w:
-                            probs[d][a + k] = p[r, pos]
-        return encoded, probs
+            for k, b in enumerate(range(0, len(order), batch_size)):
+                rows = order[b : b + batch_size]
+                lengths = stops[rows] - starts[rows]
+                width = int(lengths.max()) + 2
+                cols = np.arange(width - 2)
+                inside = cols < lengths[:, None]
+                ids = np.full((len(rows), width), tok.pad_token_id, dtype=np.int64)
+                ids[:, 0] = tok.cls_token_id
+                ids[:, 1:-1][inside] = flat[(starts[rows, None] + cols)[inside]]
+                ids[np.arange(len(rows)), lengths + 1] = tok.sep_token_id
+                mask = (np.arange(width) < lengths[:, None] + 2).astype(np.int64)
+                logits = self.model(
+                    input_ids=torch.from_numpy(ids).to(device),
+                    attention_mask=torch.from_numpy(mask).to(device),
+                ).logits
+                units = by_batch[cuts[k] : cuts[k + 1]]
+                at = torch.from_numpy(unit_rank[units] - b).to(device)
+                pos = torch.from_numpy(position[units]).to(device)
+                probs[units] = torch.softmax(logits[at, pos].float(), dim=-1).cpu().numpy()
+        return probs, bounds
 
     def decode(self, units: list[Unit], probs: np.ndarray) -> tuple[list[str], list[Span]]:
         """Tags (argmax or IOB2-constrained Viterbi) and the decoded spans."""
@@ -132,11 +163,12 @@ class Predictor:
 
     def predict_texts(self, texts: Sequence[str]) -> list[Prediction]:
         """Predict every text; an empty or whitespace-only text gets no units and no spans."""
-        encoded, probs = self.unit_probabilities(texts)
+        encoded = self.preprocessor.encode(texts)
+        probs, bounds = self._probabilities(encoded)
+        decoded = self._decoder.decode_many([ed.units for ed in encoded], probs, bounds)
         unk = [self.preprocessor.tokenizer.unk_token_id]
         out = []
-        for ed, p in zip(encoded, probs, strict=True):
-            tags, spans = self.decode(ed.units, p)
+        for ed, (tags, spans) in zip(encoded, decoded, strict=True):
             enc = ed.encoding
             out.append(
                 Prediction(

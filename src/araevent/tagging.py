@@ -275,10 +275,12 @@ def decode_spans(
             return
         score = None
         if scores is not None:
-            score = float(np.mean(scores[a : end_unit + 1]))
+            score = float(sum(scores[a : end_unit + 1])) / (end_unit + 1 - a)
         spans.append(Span(cores[0][0], cores[-1][1], label, score))
 
     for i, tag in enumerate(tags):
+        if tag == OUTSIDE and cur is None:  # most units: nothing to open or close
+            continue
         prefix, label = split_tag(tag)
         if prefix == "I" and cur is not None and cur[1] == label:
             continue
@@ -380,6 +382,60 @@ def viterbi_iob2(log_probs: np.ndarray, partners: np.ndarray) -> list[int]:
     return path[::-1]
 
 
+def viterbi_iob2_batch(log_probs: Sequence[np.ndarray], partners: np.ndarray) -> list[list[int]]:
+    """:func:`viterbi_iob2` over many sequences at once, each step vectorised over them.
+
+    The sequences are sorted by length (longest first), so those still running at
+    step ``i`` are a prefix of the batch, and a step is a few numpy operations on
+    ``[sequences, tags]``. The arithmetic and the ties are those of
+    :func:`viterbi_iob2` (the best predecessor overall, or for ``I-X`` the better of
+    ``B-X`` and ``I-X``, ties to the lower index): the paths are identical.
+    """
+    lengths = np.array([len(lp) for lp in log_probs], dtype=np.int64)
+    paths: list[list[int]] = [[] for _ in log_probs]
+    order = np.flatnonzero(lengths > 0)
+    if not len(order):
+        return paths
+    order = order[np.argsort(-lengths[order], kind="stable")]
+    n_max, t = int(lengths[order[0]]), log_probs[order[0]].shape[1]
+    lp = np.zeros((len(order), n_max, t), dtype=np.result_type(*(log_probs[d] for d in order)))
+    for r, d in enumerate(order):
+        lp[r, : lengths[d]] = log_probs[d]
+    running = np.searchsorted(-lengths[order], -np.arange(n_max))  # rows longer than i
+    inside = np.flatnonzero(partners >= 0)
+    begin = partners[inside]
+    if np.array_equal(inside, np.arange(2, t, 2)) and np.array_equal(begin, inside - 1):
+        inside, begin = slice(2, None, 2), slice(1, None, 2)  # O, B-X, I-X, ...: views
+    score = lp[:, 0].copy()
+    score[:, inside] = -1e9
+    back = np.empty((len(order), n_max, t), dtype=np.int32)
+    rows = np.arange(len(order))
+    stay_at, leave_to = np.arange(t)[inside], np.arange(t)[begin]
+    for i in range(1, n_max):
+        k = running[i]
+        s = score[:k]
+        best = s.argmax(axis=1)
+        prev = np.empty_like(s)
+        prev[:] = s[rows[:k], best][:, None]
+        from_b, from_i = s[:, begin], s[:, inside]
+        stay = from_i > from_b
+        prev[:, inside] = np.where(stay, from_i, from_b)
+        step = back[:k, i]
+        step[:] = best[:, None]
+        step[:, inside] = np.where(stay, stay_at, leave_to)
+        score[:k] = prev + lp[:k, i]
+    out = np.empty((len(order), n_max), dtype=np.int64)
+    cur = score.argmax(axis=1)
+    for i in range(n_max - 1, 0, -1):
+        k = running[i]
+        out[:k, i] = cur[:k]
+        cur[:k] = back[rows[:k], i, cur[:k]]
+    out[:, 0] = cur
+    for r, d in enumerate(order):
+        paths[d] = out[r, : lengths[d]].tolist()
+    return paths
+
+
 # --- subwords and windows -------------------------------------------------
 
 
@@ -423,8 +479,8 @@ def make_windows(counts: Sequence[int], cap: int, stride: int) -> list[tuple[int
     some window (each count must be ≤ cap).
     """
     n = len(counts)
-    if n == 0:
-        return [(0, 0)]
+    if sum(counts) <= cap:  # one window: most documents
+        return [(0, n)]
     windows = []
     a = 0
     while True:
@@ -449,15 +505,17 @@ def make_windows(counts: Sequence[int], cap: int, stride: int) -> list[tuple[int
 
 def choose_windows(counts: Sequence[int], windows: Sequence[tuple[int, int]]) -> list[int]:
     """For each unit, the window where it is farthest from both edges (ties: the earlier)."""
+    if len(windows) == 1:
+        return [0] * len(counts)
     prefix = np.concatenate([[0], np.cumsum(counts)]).astype(int)
-    owner = [-1] * len(counts)
-    best = [-1] * len(counts)
+    owner = np.full(len(counts), -1)
+    best = np.full(len(counts), -1)
     for w, (a, b) in enumerate(windows):
-        for i in range(a, b):
-            margin = min(prefix[i] - prefix[a], prefix[b] - prefix[i + 1])
-            if margin > best[i]:
-                best[i], owner[i] = margin, w
-    return owner
+        margin = np.minimum(prefix[a:b] - prefix[a], prefix[b] - prefix[a + 1 : b + 1])
+        better = margin > best[a:b]
+        best[a:b][better] = margin[better]
+        owner[a:b][better] = w
+    return owner.tolist()
 
 
 def encode_units(
@@ -506,7 +564,8 @@ class TagDecoder:
     """Unit probabilities to tags and spans: argmax, or the IOB2-constrained Viterbi.
 
     The constrained optimum is the argmax path whenever that path is already
-    valid IOB2, so Viterbi runs only when it is not (exact either way).
+    valid IOB2, so Viterbi runs only on the documents where it is not (exact either
+    way), all of them at once (:func:`viterbi_iob2_batch`).
     """
 
     def __init__(self, tags: Sequence[str], decoding: str = "viterbi") -> None:
@@ -517,9 +576,29 @@ class TagDecoder:
 
     def decode(self, units: Sequence[Unit], probs: np.ndarray) -> tuple[list[str], list[Span]]:
         """Tags and the decoded spans of ``units`` from their tag probabilities."""
-        ids = probs.argmax(axis=-1).tolist() if len(units) else []
-        if self.decoding == "viterbi" and not is_valid_path(ids, *self._constraints):
-            ids = viterbi_iob2(np.log(probs + 1e-12), self._partners)
-        tags = [self.tags[i] for i in ids]
-        scores = [float(probs[i, t]) for i, t in enumerate(ids)]
-        return tags, decode_spans(units, tags, scores)
+        return self.decode_many([units], probs, [0, len(units)])[0]
+
+    def decode_many(
+        self, units: Sequence[Sequence[Unit]], probs: np.ndarray, bounds: Sequence[int]
+    ) -> list[tuple[list[str], list[Span]]]:
+        """:meth:`decode` for many documents: ``units[d]`` has rows ``bounds[d]:bounds[d+1]``."""
+        ids = probs.argmax(axis=-1) if len(probs) else np.zeros(0, dtype=np.int64)
+        if self.decoding == "viterbi" and len(ids):
+            start_ok, trans_ok = self._constraints
+            firsts = np.asarray(bounds[:-1])
+            firsts = firsts[firsts < len(ids)]
+            # a unit after a forbidden step inside its document, or a forbidden first tag
+            bad = np.flatnonzero(~trans_ok[ids[:-1], ids[1:]]) + 1
+            bad = np.concatenate([bad[~np.isin(bad, firsts)], firsts[~start_ok[ids[firsts]]]])
+            docs = np.unique(np.searchsorted(bounds, bad, side="right") - 1).tolist()
+            rows = [(bounds[d], bounds[d + 1]) for d in docs]
+            log_probs = [np.log(probs[a:b] + 1e-12) for a, b in rows]
+            paths = viterbi_iob2_batch(log_probs, self._partners)
+            for (a, b), path in zip(rows, paths, strict=True):
+                ids[a:b] = path
+        scores = probs[np.arange(len(ids)), ids].tolist()
+        tags = [self.tags[i] for i in ids.tolist()]
+        return [
+            (tags[a:b], decode_spans(doc_units, tags[a:b], scores[a:b]))
+            for doc_units, a, b in zip(units, bounds, bounds[1:], strict=False)
+        ]

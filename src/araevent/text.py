@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 CONJUNCTIONS = "وف"
 PREPOSITIONS = "بكل"
@@ -239,15 +240,45 @@ def split_word(text: str, start: int, end: int, known: KnownWords) -> list[Unit]
     return units
 
 
-def split_units(text: str, known: KnownWords | None = None) -> list[Unit]:
-    """All units of ``text`` in order; their slices cover every non-space character."""
-    known = KnownWords.shipped() if known is None else known
-    units: list[Unit] = []
-    for s, e in _words(text):
+_CHUNK = re.compile(r"\S+")  # ``\s`` is exactly ``str.isspace``
+_LAYOUTS: WeakKeyDictionary[KnownWords, dict[str, tuple[tuple[int, int], ...]]]
+_LAYOUTS = WeakKeyDictionary()
+_LAYOUT_CACHE = 1 << 17  # chunks remembered per known-word list
+
+
+def _layout(chunk: str, known: KnownWords) -> tuple[tuple[int, int], ...]:
+    """The units of one whitespace-free chunk as ``(start, end)`` offsets in it."""
+    units: list[tuple[int, int]] = []
+    for s, e in _words(chunk):
         if e - s == 1:
-            units.append(Unit(s, e, text[s:e]))
+            units.append((s, e))
         else:
-            units.extend(split_word(text, s, e, known))
+            units.extend((u.start, u.end) for u in split_word(chunk, s, e, known))
+    return tuple(units)
+
+
+def split_units(text: str, known: KnownWords | None = None) -> list[Unit]:
+    """All units of ``text`` in order; their slices cover every non-space character.
+
+    A chunk between whitespace always splits the same way under one known-word list,
+    so its layout is computed once and remembered (per list, at most ``_LAYOUT_CACHE``
+    chunks).
+    """
+    known = KnownWords.shipped() if known is None else known
+    layouts = _LAYOUTS.get(known)
+    if layouts is None or len(layouts) > _LAYOUT_CACHE:
+        layouts = _LAYOUTS[known] = {}
+    units: list[Unit] = []
+    for m in _CHUNK.finditer(text):
+        chunk, base = m.group(), m.start()
+        layout = layouts.get(chunk)
+        if layout is None:
+            layout = layouts[chunk] = _layout(chunk, known)
+        if len(layout) == 1:
+            units.append(Unit(base, m.end(), chunk))
+            continue
+        for s, e in layout:
+            units.append(Unit(base + s, base + e, chunk[s:e]))
     return units
 
 

@@ -196,3 +196,34 @@ def unit_tokenizer(tokenizer):
         return tokenizer
     data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": kept}
     return _rebuilt(tokenizer, data)
+
+
+# pre-tokenizers that never cut an araevent unit: units hold no whitespace, and a
+# punctuation character (tokenizers' or Unicode's P*, a subset of araevent's P*/S*)
+# is a unit of its own
+_NO_CUT = ("WhitespaceSplit", "BertPreTokenizer", "Punctuation")
+
+
+def word_tokenizer(tokenizer):
+    """The ``tokenizers.Tokenizer`` to call on normalised units, without a second pass.
+
+    araevent's normalizers and splits in a saved ``tokenizer.json`` change nothing on
+    a unit that ``Normalization`` has normalised (it is idempotent; a unit holds no
+    whitespace, and punctuation only alone), so they are dropped. The tokenizer's own
+    normalizer (BERT's lowercasing, NFKC, ...) and pre-tokenizer stay, unless it has
+    no normalizer and its pre-tokenizers are ones that never cut a unit: then units
+    go straight to the model. Padding, truncation and the post-processor are off.
+    """
+    from tokenizers import Tokenizer
+
+    data = json.loads(tokenizer.backend_tokenizer.to_str())
+    norms = _not_marked(_parts(data.get("normalizer"), "normalizers"), _MARK)
+    pre = _not_marked(_parts(data.get("pre_tokenizer"), "pretokenizers"), _MARK)
+    if not norms and all(
+        p.get("type") in _NO_CUT and p.get("behavior", "Isolated") != "Removed" for p in pre
+    ):
+        pre = []
+    data["normalizer"] = {"type": "Sequence", "normalizers": norms} if norms else None
+    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": pre} if pre else None
+    data["post_processor"] = data["truncation"] = data["padding"] = None
+    return Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
