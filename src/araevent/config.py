@@ -71,6 +71,10 @@ class DataSettings:
     conll_layers: tuple[str, ...] | None = None
     hub: dict[str, Any] = field(default_factory=dict)
     ace2005: dict[str, Any] = field(default_factory=dict)  # format ace2005: the LDC options
+    # training augmentation (araevent.perturb): perturbation names, and the share of
+    # training documents perturbed in each epoch (0: none)
+    augment: tuple[str, ...] = ()
+    augment_prob: float = 0.0
 
 
 @dataclass
@@ -149,6 +153,7 @@ def data_settings(cfg) -> DataSettings:
     if cfg.format == "ace2005":
         keys = ("ldc_root", "split", "span", "mentions", "values", "language", "cache_dir")
         ace = {k: cfg.get(k) for k in keys}
+    augment, augment_prob = augmentation_settings(cfg.get("augment"), cfg.get("augment_prob"))
     return DataSettings(
         name=cfg.name,
         format=cfg.format,
@@ -161,7 +166,39 @@ def data_settings(cfg) -> DataSettings:
         conll_layers=tuple(conll) if conll else None,
         hub=hub,
         ace2005=ace,
+        augment=augment,
+        augment_prob=augment_prob,
     )
+
+
+def augmentation_settings(names, prob) -> tuple[tuple[str, ...], float]:
+    """``data.augment`` and ``data.augment_prob`` checked: known names, a probability.
+
+    Raises:
+        UsageError: an unknown name (the line lists the valid ones), a probability
+            outside [0, 1], or a probability above 0 with no perturbation named.
+    """
+    from araevent.errors import UsageError
+    from araevent.perturb import NAMES, PERTURBATIONS
+
+    if isinstance(names, str):
+        names = [names]
+    names = tuple(str(n) for n in names or ())
+    unknown = [n for n in names if n not in PERTURBATIONS]
+    if unknown:
+        raise UsageError(
+            f"data.augment: unknown perturbation {', '.join(unknown)} "
+            f"(choose any of {', '.join(NAMES)})"
+        )
+    prob = 0.0 if prob is None else float(prob)
+    if not 0.0 <= prob <= 1.0:
+        raise UsageError(f"data.augment_prob={prob}: give a probability between 0 and 1")
+    if prob > 0 and not names:
+        raise UsageError(
+            f"data.augment_prob={prob} but data.augment names no perturbation "
+            f"(add data.augment=[{NAMES[4]},...] or set data.augment_prob=0)"
+        )
+    return names, prob
 
 
 def model_settings(cfg) -> ModelSettings:
