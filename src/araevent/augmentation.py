@@ -10,7 +10,9 @@ same epochs), its gold spans carried with the text, and its windows rebuilt.
 The set keeps its size and order from epoch to epoch (the ``Trainer`` counts its
 steps once): a perturbed document whose window count differs from the clean one
 keeps its clean windows, as does one that lost a gold span (letter noise across
-a span edge: its letters would be trained as outside); both are counted.
+a span edge) or has a gold span off its unit boundaries (a conjunction attached
+to a word the proclitic rule does not split): their letters would be trained as
+outside. Each is counted.
 """
 
 from __future__ import annotations
@@ -82,10 +84,12 @@ class AugmentedTrainSet(Dataset):
         self.names = tuple(names)
         self.probability = probability
         self.seed = seed
-        self.clean = [
-            self._windows(d, ed)[0]
-            for d, ed in zip(self.docs, pre.encode([d.text for d in self.docs]), strict=True)
-        ]
+        self.clean: list[list[Feature]] = []
+        self.clean_off: list[int] = []  # gold spans off unit boundaries, per clean document
+        for d, ed in zip(self.docs, pre.encode([d.text for d in self.docs]), strict=True):
+            windows, tagged = self._windows(d, ed)
+            self.clean.append(windows)
+            self.clean_off.append(len(tagged.off_boundary))
         self.epoch: int | None = None
         self.features = self.clean_features()
         self.stats: Counter = Counter()
@@ -116,9 +120,11 @@ class AugmentedTrainSet(Dataset):
         encoded = self.pre.encode([docs[k].text for k in changed])
         for k, ed in zip(changed, encoded, strict=True):
             windows, tagged = self._windows(docs[k], ed)
-            stats["spans_off_unit_boundaries"] += len(tagged.off_boundary)
             if _span_count(docs[k]) != _span_count(self.docs[k]):
                 stats["kept_clean_span_destroyed"] += 1  # never train a lost span as O
+                continue
+            if len(tagged.off_boundary) > self.clean_off[k]:
+                stats["kept_clean_span_off_units"] += 1  # nor one the units cannot hold
                 continue
             if len(windows) != len(self.clean[k]):
                 stats["kept_clean_window_count_changed"] += 1
