@@ -289,6 +289,10 @@ class EvaluateJob:
     config: dict[str, Any]
     # False: the command line named no data, so the training run's data config is used
     data_given: bool = True
+    # the robustness report of the split (araevent.robustness): its perturbations and rate
+    robustness: bool = False
+    robustness_perturb: tuple[str, ...] = ()
+    robustness_rate: float | None = None
 
 
 def names_data(overrides: Sequence[str]) -> bool:
@@ -317,6 +321,11 @@ def evaluate_job(cfg, out_dir: str | Path, overrides: Sequence[str] | None = Non
     if batch_size < 1 or bootstrap < 0:
         raise UsageError(f"batch_size={batch_size} must be >= 1 and bootstrap={bootstrap} >= 0")
     device = cfg.get("device")
+    robustness = bool(cfg.get("robustness", False))
+    perturb: tuple[str, ...] = ()
+    rate = cfg.get("robustness_rate")
+    if robustness:
+        perturb, rate = robustness_settings(cfg.get("robustness_perturb", "all"), rate, bootstrap)
     return EvaluateJob(
         out_dir=Path(out_dir),
         model_path=str(cfg.model_path),
@@ -329,4 +338,32 @@ def evaluate_job(cfg, out_dir: str | Path, overrides: Sequence[str] | None = Non
         device=str(device) if device else None,
         config=OmegaConf.to_container(cfg, resolve=True),
         data_given=overrides is None or names_data(overrides),
+        robustness=robustness,
+        robustness_perturb=perturb,
+        robustness_rate=rate,
     )
+
+
+def robustness_settings(perturb, rate, bootstrap: int) -> tuple[tuple[str, ...], float | None]:
+    """``robustness_perturb`` (``all``, a name or a list) and ``robustness_rate`` checked.
+
+    Raises:
+        UsageError: an unknown perturbation (the line lists the valid ones), a rate
+            outside [0, 1], or ``bootstrap`` 0 (the report is its intervals).
+    """
+    from araevent.errors import UsageError
+    from araevent.perturb import resolve
+
+    spec = perturb if isinstance(perturb, str) else ",".join(str(p) for p in perturb)
+    try:
+        names = tuple(resolve(spec))
+    except ValueError as exc:
+        raise UsageError(f"robustness_perturb={spec}: {exc}") from None
+    if rate is not None and not 0.0 <= float(rate) <= 1.0:
+        raise UsageError(f"robustness_rate={rate}: give a probability between 0 and 1")
+    if bootstrap < 1:
+        raise UsageError(
+            "robustness=true needs bootstrap >= 1 (the report is the ΔF1 intervals); "
+            f"bootstrap={bootstrap}"
+        )
+    return names, None if rate is None else float(rate)
