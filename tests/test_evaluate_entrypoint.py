@@ -404,7 +404,7 @@ def test_robustness_true_writes_the_robustness_report_into_the_evaluation_folder
     tiny_run, fixture_corpus, tmp_path, capsys
 ):
     out = tmp_path / "eval"
-    extra = ("bootstrap=50", "robustness=true", "robustness_perturb=[hamza,diacritics_strip]")
+    extra = ("bootstrap=20", "robustness=true", "robustness_perturb=[hamza]")
     metrics = run_evaluation(evaluate_cfg(tiny_run, fixture_corpus, out, *extra), out)
     rob = out / "robustness"
     for name in ("report.md", "robustness.png", "corpora/clean.jsonl", "corpora/hamza.jsonl"):
@@ -414,11 +414,12 @@ def test_robustness_true_writes_the_robustness_report_into_the_evaluation_folder
     saved = json.loads((rob / "metrics.json").read_text("utf-8"))
     keys = {k for k in saved if k.startswith("robustness/")}
     assert "robustness/hamza/entities/span/delta" in keys
-    assert {k.split("/")[1] for k in keys} == {"clean", "hamza", "diacritics_strip"}
+    assert {k.split("/")[1] for k in keys} == {"clean", "hamza"}
     # copied into the evaluation's metrics.json; the clean F1 is the evaluation's own
     assert {k: metrics[k] for k in keys} == {k: saved[k] for k in keys}
-    assert metrics["robustness/clean/entities/span/f1"] == metrics["test/entities/span/f1"]
-    assert saved["run"]["seed"] == 0 and saved["run"]["perturb"] == ["diacritics_strip", "hamza"]
+    clean = metrics["robustness/clean/entities/span/f1"]
+    assert clean == pytest.approx(metrics["test/entities/span/f1"], abs=1e-12)
+    assert saved["run"]["seed"] == 0 and saved["run"]["perturb"] == ["hamza"]
 
 
 def test_robustness_settings_are_checked_at_config_time(tmp_path):
