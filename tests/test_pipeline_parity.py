@@ -226,8 +226,8 @@ def test_saved_proclitic_regex_folds_known_words_as_the_lookup_does():
     from araevent.modeling import araevent_tokenizer_pipeline, train_tiny_tokenizer
     from araevent.text import KnownWords, Normalization
 
-    known = KnownWords(["منظمة", "مستشفى", "إسبانيا", "قريه"])
-    text = "لمنظمه لمنظمة بمستشفي ومستشفى لاسبانيا لإسبانيا لقرية لقريه منظمه فمُنظمه"
+    known = KnownWords(["منظمة", "مستشفى", "إسبانيا", "قريه", "إصابة"])
+    text = "لمنظمه لمنظمة بمستشفي ومستشفى لاسبانيا لإسبانيا لقرية لقريه منظمه فمُنظمه واصابة"
     norm = Normalization()
     units = [[u.text for u in split_units(text, known)]]
     tok = train_tiny_tokenizer(units, vocab_size=200, min_frequency=1, max_length=64)

@@ -224,5 +224,7 @@ def test_known_words_lookup_folds_a_final_ta_marbuta_and_ya():
     assert all(w in known for w in ("منظمه", "مُنظمهٌ", "مستشفي", "الذى"))
     # a final ة written in the text must match exactly, as a hamza alef must
     assert "منظمة" not in KnownWords(["منظمه"]) and "قريه" in KnownWords(["قرية"])
+    # each fold alone too: «اصابة» (hamza folded, ة kept) and «إصابه»
+    assert all(w in KnownWords(["إصابة"]) for w in ("اصابة", "إصابه", "اصابه", "إصابة"))
     units = [u.text for u in split_units("لمنظمه وبمستشفي", known)]
     assert units == ["ل", "منظمه", "و", "ب", "مستشفي"]

@@ -73,10 +73,11 @@ def _final_ya_forms(word: str) -> tuple[str, ...]:
 
 def _written_forms(word: str) -> set[str]:
     """How a listed word (without marks) may be written: see :class:`KnownWords`."""
-    folded = _fold_alef(word)
-    if folded.endswith("ة"):
-        folded = folded[:-1] + "ه"
-    return {*_final_ya_forms(word), *_final_ya_forms(folded)}
+    out: set[str] = set()
+    for alef in {word, _fold_alef(word)}:
+        for ta in {alef, alef[:-1] + "ه" if alef.endswith("ة") else alef}:
+            out.update(_final_ya_forms(ta))
+    return out
 
 
 class KnownWords:
