@@ -85,9 +85,9 @@ class KnownWords:
 
     Lookup ignores marks (diacritics, tatweel, format characters). A word written
     without hamza («اسبانيا») matches a listed «إسبانيا», and one written with a
-    final ه («منظمه») a listed «منظمة»; a word written *with* a hamza alef or a final
-    ة must match exactly, so «بإب» (ب + إب) is not mistaken for «باب». A final ي and
-    ى match each other («مستشفي», «مستشفى»). :meth:`forms` lists every accepted
+    final ه («منظمه») a listed «منظمة»; but a hamza alef or a final ة written in the
+    word must be in the listed word, so «بإب» (ب + إب) is not mistaken for «باب». A
+    final ي and ى match each other («مستشفي», «مستشفى»). :meth:`forms` lists every accepted
     spelling (the saved tokenizer's regex is built from it).
     """
 
