@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("modeling", {"modeling", "tokenizer_pipeline"}),
     ("settings", {"config", "runfolder", "splits", "checkpoints"}),
     ("inference", {"arguments", "predict"}),
-    ("fitting", {"trainers"}),
+    ("fitting", {"trainers", "augmentation"}),
     (
         "runs",
         {

@@ -398,3 +398,35 @@ def test_data_overrides_are_recognised():
 
     assert names_data(["data=conll"]) and names_data(["data.dir=x"]) and names_data(["+data.a=1"])
     assert not names_data(["model_path=data", "paths.data_dir=x", "split=dev", "database=1"])
+
+
+def test_robustness_true_writes_the_robustness_report_into_the_evaluation_folder(
+    tiny_run, fixture_corpus, tmp_path, capsys
+):
+    out = tmp_path / "eval"
+    extra = ("bootstrap=20", "robustness=true", "robustness_perturb=[hamza]")
+    metrics = run_evaluation(evaluate_cfg(tiny_run, fixture_corpus, out, *extra), out)
+    rob = out / "robustness"
+    for name in ("report.md", "robustness.png", "corpora/clean.jsonl", "corpora/hamza.jsonl"):
+        assert (rob / name).is_file(), name
+    assert not (rob / "corpora/tatweel.jsonl").exists()
+    assert f"robustness report: {rob / 'report.md'}" in capsys.readouterr().out
+    saved = json.loads((rob / "metrics.json").read_text("utf-8"))
+    keys = {k for k in saved if k.startswith("robustness/")}
+    assert "robustness/hamza/entities/span/delta" in keys
+    assert {k.split("/")[1] for k in keys} == {"clean", "hamza"}
+    # copied into the evaluation's metrics.json; the clean F1 is the evaluation's own
+    assert {k: metrics[k] for k in keys} == {k: saved[k] for k in keys}
+    clean = metrics["robustness/clean/entities/span/f1"]
+    assert clean == pytest.approx(metrics["test/entities/span/f1"], abs=1e-12)
+    assert saved["run"]["seed"] == 0 and saved["run"]["perturb"] == ["hamza"]
+
+
+def test_robustness_settings_are_checked_at_config_time(tmp_path):
+    cfg = compose("evaluate", ["model_path=m", "robustness=true", "robustness_perturb=[hamza,x]"])
+    with pytest.raises(UsageError, match=r"robustness_perturb=hamza,x: unknown perturbation x"):
+        evaluate_job(cfg, tmp_path)
+    cfg = compose("evaluate", ["model_path=m", "robustness=true", "bootstrap=0"])
+    with pytest.raises(UsageError, match="robustness=true needs bootstrap >= 1"):
+        evaluate_job(cfg, tmp_path)
+    assert evaluate_job(compose("evaluate", ["model_path=m"]), tmp_path).robustness is False

@@ -221,3 +221,20 @@ if __name__ == "__main__":
         examples = result.pop("examples")
         print(f"{name}: {json.dumps(result, ensure_ascii=False)}")
         print("".join(f"  {x}\n" for x in examples), end="")
+
+
+def test_saved_proclitic_regex_folds_known_words_as_the_lookup_does():
+    """A final ه/ة and ي/ى: the tokenizer's regex splits exactly where ``split_units`` does."""
+    from araevent.modeling import araevent_tokenizer_pipeline, train_tiny_tokenizer
+    from araevent.text import KnownWords, Normalization
+
+    known = KnownWords(["منظمة", "مستشفى", "إسبانيا", "قريه", "إصابة"])
+    text = "لمنظمه لمنظمة بمستشفي ومستشفى لاسبانيا لإسبانيا لقرية لقريه منظمه فمُنظمه واصابة"
+    norm = Normalization()
+    units = [[u.text for u in split_units(text, known)]]
+    tok = train_tiny_tokenizer(units, vocab_size=200, min_frequency=1, max_length=64)
+    saved = araevent_tokenizer_pipeline(tok, known, norm)
+    want = [(u.start, u.end) for u in split_units(text, known)]
+    assert words(saved, text) == want
+    assert [text[a:b] for a, b in want][:3] == ["ل", "منظمه", "ل"]  # the fold splits
+    assert "لقرية" in [text[a:b] for a, b in want]  # a written ة must match: no split

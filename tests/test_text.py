@@ -215,3 +215,16 @@ def test_span_vocabulary_never_keeps_a_later_word_that_rule_2_splits():
     # a word of one letter and a format character is no word
     rlm = Document("c", "\u200fو مصر", [Span(0, 6, "GPE")])
     assert span_vocabulary([rlm], KnownWords()) == {"مصر"}
+
+
+def test_known_words_lookup_folds_a_final_ta_marbuta_and_ya():
+    known = KnownWords(["منظمة", "مستشفى", "الذي"])
+    # a final ه matches a listed ة; a final ي and ى match each other
+    assert {"منظمه", "منظمة", "مستشفي", "مستشفى", "الذى", "الذي"} <= known.forms()
+    assert all(w in known for w in ("منظمه", "مُنظمهٌ", "مستشفي", "الذى"))
+    # a final ة written in the text must match exactly, as a hamza alef must
+    assert "منظمة" not in KnownWords(["منظمه"]) and "قريه" in KnownWords(["قرية"])
+    # each fold alone too: «اصابة» (hamza folded, ة kept) and «إصابه»
+    assert all(w in KnownWords(["إصابة"]) for w in ("اصابة", "إصابه", "اصابه", "إصابة"))
+    units = [u.text for u in split_units("لمنظمه وبمستشفي", known)]
+    assert units == ["ل", "منظمه", "و", "ب", "مستشفي"]

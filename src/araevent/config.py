@@ -71,6 +71,10 @@ class DataSettings:
     conll_layers: tuple[str, ...] | None = None
     hub: dict[str, Any] = field(default_factory=dict)
     ace2005: dict[str, Any] = field(default_factory=dict)  # format ace2005: the LDC options
+    # training augmentation (araevent.perturb): perturbation names, and the share of
+    # training documents perturbed in each epoch (0: none)
+    augment: tuple[str, ...] = ()
+    augment_prob: float = 0.0
 
 
 @dataclass
@@ -151,6 +155,7 @@ def data_settings(cfg) -> DataSettings:
     if cfg.format == "ace2005":
         keys = ("ldc_root", "split", "span", "mentions", "values", "language", "cache_dir")
         ace = {k: cfg.get(k) for k in keys}
+    augment, augment_prob = augmentation_settings(cfg.get("augment"), cfg.get("augment_prob"))
     return DataSettings(
         name=cfg.name,
         format=cfg.format,
@@ -163,7 +168,39 @@ def data_settings(cfg) -> DataSettings:
         conll_layers=tuple(conll) if conll else None,
         hub=hub,
         ace2005=ace,
+        augment=augment,
+        augment_prob=augment_prob,
     )
+
+
+def augmentation_settings(names, prob) -> tuple[tuple[str, ...], float]:
+    """``data.augment`` and ``data.augment_prob`` checked: known names, a probability.
+
+    Raises:
+        UsageError: an unknown name (the line lists the valid ones), a probability
+            outside [0, 1], or a probability above 0 with no perturbation named.
+    """
+    from araevent.errors import UsageError
+    from araevent.perturb import NAMES, PERTURBATIONS
+
+    if isinstance(names, str):
+        names = [names]
+    names = tuple(str(n) for n in names or ())
+    unknown = [n for n in names if n not in PERTURBATIONS]
+    if unknown:
+        raise UsageError(
+            f"data.augment: unknown perturbation {', '.join(unknown)} "
+            f"(choose any of {', '.join(NAMES)})"
+        )
+    prob = 0.0 if prob is None else float(prob)
+    if not 0.0 <= prob <= 1.0:
+        raise UsageError(f"data.augment_prob={prob}: give a probability between 0 and 1")
+    if prob > 0 and not names:
+        raise UsageError(
+            f"data.augment_prob={prob} but data.augment names no perturbation "
+            f"(add data.augment=[{NAMES[4]},...] or set data.augment_prob=0)"
+        )
+    return names, prob
 
 
 def model_settings(cfg) -> ModelSettings:
@@ -255,6 +292,10 @@ class EvaluateJob:
     config: dict[str, Any]
     # False: the command line named no data, so the training run's data config is used
     data_given: bool = True
+    # the robustness report of the split (araevent.robustness): its perturbations and rate
+    robustness: bool = False
+    robustness_perturb: tuple[str, ...] = ()
+    robustness_rate: float | None = None
 
 
 def names_data(overrides: Sequence[str]) -> bool:
@@ -283,6 +324,11 @@ def evaluate_job(cfg, out_dir: str | Path, overrides: Sequence[str] | None = Non
     if batch_size < 1 or bootstrap < 0:
         raise UsageError(f"batch_size={batch_size} must be >= 1 and bootstrap={bootstrap} >= 0")
     device = cfg.get("device")
+    robustness = bool(cfg.get("robustness", False))
+    perturb: tuple[str, ...] = ()
+    rate = cfg.get("robustness_rate")
+    if robustness:
+        perturb, rate = robustness_settings(cfg.get("robustness_perturb", "all"), rate, bootstrap)
     return EvaluateJob(
         out_dir=Path(out_dir),
         model_path=str(cfg.model_path),
@@ -295,4 +341,32 @@ def evaluate_job(cfg, out_dir: str | Path, overrides: Sequence[str] | None = Non
         device=str(device) if device else None,
         config=OmegaConf.to_container(cfg, resolve=True),
         data_given=overrides is None or names_data(overrides),
+        robustness=robustness,
+        robustness_perturb=perturb,
+        robustness_rate=rate,
     )
+
+
+def robustness_settings(perturb, rate, bootstrap: int) -> tuple[tuple[str, ...], float | None]:
+    """``robustness_perturb`` (``all``, a name or a list) and ``robustness_rate`` checked.
+
+    Raises:
+        UsageError: an unknown perturbation (the line lists the valid ones), a rate
+            outside [0, 1], or ``bootstrap`` 0 (the report is its intervals).
+    """
+    from araevent.errors import UsageError
+    from araevent.perturb import resolve
+
+    spec = perturb if isinstance(perturb, str) else ",".join(str(p) for p in perturb)
+    try:
+        names = tuple(resolve(spec))
+    except ValueError as exc:
+        raise UsageError(f"robustness_perturb={spec}: {exc}") from None
+    if rate is not None and not 0.0 <= float(rate) <= 1.0:
+        raise UsageError(f"robustness_rate={rate}: give a probability between 0 and 1")
+    if bootstrap < 1:
+        raise UsageError(
+            "robustness=true needs bootstrap >= 1 (the report is the ΔF1 intervals); "
+            f"bootstrap={bootstrap}"
+        )
+    return names, None if rate is None else float(rate)

@@ -66,5 +66,7 @@ def run_evaluation(cfg, out_dir: str | Path, overrides: list[str] | None = None)
         print(table)
     c = metrics["counts"][job.split]
     print(f"{c['documents']} documents, {c['gold_spans']} gold spans scored")
+    if job.robustness:
+        print(f"robustness report: {Path(out_dir) / 'robustness' / 'report.md'}")
     print(f"report folder: {out_dir}")
     return metrics

@@ -9,6 +9,7 @@ training run's recorded data config is scored on.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -26,8 +27,11 @@ from araevent.modeling import load_model_dir
 from araevent.predict import Predictor
 from araevent.provenance import peak_memory_mb, run_provenance
 from araevent.reporting import write_json, write_report
+from araevent.robustness import run_robustness
 from araevent.schema import Document
 from araevent.splits import load_split, recorded_data
+
+log = logging.getLogger(__name__)
 
 
 def _training_run_of(model_dir: Path) -> dict[str, Any]:
@@ -216,6 +220,24 @@ def evaluate_model(job) -> dict[str, Any]:
         layers=layers or list(LAYERS),
     )
     doc = evaluate_arguments(job, loaded, docs, preds, doc)
+    if job.robustness:
+        rob = run_robustness(
+            loaded,
+            docs,
+            Path(job.out_dir) / "robustness",
+            names=job.robustness_perturb,
+            rate=job.robustness_rate,
+            seed=job.seed,
+            bootstrap=job.bootstrap,
+            batch_size=job.batch_size,
+            model=str(loaded.path),
+            source=location,
+            decoding=job.decoding,
+            settings={"data": job.data.name, "split": job.split},
+            log=lambda line: log.info("robustness: %s", line),
+        )
+        doc.update({k: v for k, v in rob.items() if k.startswith("robustness/")})
+        doc["run"]["robustness"] = {"folder": "robustness", "perturb": list(job.robustness_perturb)}
     doc["run"]["wall_time_s"] = round(time.perf_counter() - started, 3)
     doc["run"]["peak_rss_mb"] = peak_memory_mb()
     write_json(Path(job.out_dir) / "metrics.json", doc)

@@ -28,6 +28,7 @@ _DIGITS = {
     **{chr(0x06F0 + i): str(i) for i in range(10)},
 }
 _ALEF = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"}
+_FINAL_YA = {"ي": "ى", "ى": "ي"}
 KNOWN_WORDS_FILE = "known_words.txt"
 
 
@@ -64,24 +65,44 @@ def lookup_key(word: str) -> str:
     return _fold_alef(_strip_marks(word))
 
 
+def _final_ya_forms(word: str) -> tuple[str, ...]:
+    """``word`` and, when it ends in ي or ى, the same word ending in the other one."""
+    if word[-1:] in _FINAL_YA:
+        return word, word[:-1] + _FINAL_YA[word[-1]]
+    return (word,)
+
+
+def _written_forms(word: str) -> set[str]:
+    """How a listed word (without marks) may be written: see :class:`KnownWords`."""
+    out: set[str] = set()
+    for alef in {word, _fold_alef(word)}:
+        for ta in {alef, alef[:-1] + "ه" if alef.endswith("ة") else alef}:
+            out.update(_final_ya_forms(ta))
+    return out
+
+
 class KnownWords:
     """Words that decide the proclitic split: the shipped list plus corpus words.
 
     Lookup ignores marks (diacritics, tatweel, format characters). A word written
-    without hamza («اسبانيا») matches a listed «إسبانيا»; a word written *with* a
-    hamza alef must match exactly, so «بإب» (ب + إب) is not mistaken for «باب».
+    without hamza («اسبانيا») matches a listed «إسبانيا», and one written with a
+    final ه («منظمه») a listed «منظمة»; but a hamza alef or a final ة written in the
+    word must be in the listed word, so «بإب» (ب + إب) is not mistaken for «باب». A
+    final ي and ى match each other («مستشفي», «مستشفى»). :meth:`forms` lists every accepted
+    spelling (the saved tokenizer's regex is built from it).
     """
 
     def __init__(self, words: Iterable[str] = ()) -> None:
         self._words = {_strip_marks(w) for w in words if w.strip()}
         self._words.discard("")
-        self._folded = {_fold_alef(w) for w in self._words}
+        self._forms = {f for w in self._words for f in _written_forms(w)}
 
     def __contains__(self, word: str) -> bool:
-        bare = _strip_marks(word)
-        if bare in self._words:
-            return True
-        return not any(c in _ALEF for c in bare) and bare in self._folded
+        return _strip_marks(word) in self._forms
+
+    def forms(self) -> set[str]:
+        """Every spelling (without marks) that a lookup accepts."""
+        return set(self._forms)
 
     def __len__(self) -> int:
         return len(self._words)

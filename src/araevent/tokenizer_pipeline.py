@@ -79,9 +79,9 @@ def _proclitic_regex(known: KnownWords, normalization: Normalization, marks: str
     known stem, never when the whole word is known), decided on the whole word of
     normalised text, as ``araevent.text.proclitic_lengths`` decides on raw text.
     """
-    # ``word in known``: the word as listed, or (when it has no hamza alef) a listed
-    # word with its alef variants folded, both without marks
-    keys = {normalization(w) for w in known} | {normalization(lookup_key(w)) for w in known}
+    # ``word in known``: one of the spellings the lookup accepts (a listed word with
+    # its alef variants and final ة folded, its final ي/ى either way), without marks
+    keys = {normalization(w) for w in known.forms()}
     m = r"\g<M>*"
     keep_marks = not (normalization.strip_diacritics and normalization.strip_tatweel)
     trie = _trie_regex(keys - {""}, m if keep_marks else "")

@@ -36,6 +36,7 @@ from araevent.argument_training import (
     train_argument_model,
 )
 from araevent.arguments import wanted as wants_arguments
+from araevent.augmentation import AugmentedTrainSet, AugmentEpochs, document_windows
 from araevent.checkpoints import disk_full, resolve_resume
 from araevent.compare import write_doc_counts
 from araevent.config import DataSettings, TrainJob, rank
@@ -54,7 +55,7 @@ from araevent.reporting import report_markdown, write_json, write_predictions
 from araevent.runfolder import claim
 from araevent.schema import Document
 from araevent.splits import SPLITS, read_split, report_reading
-from araevent.tagging import LabelSchema, tag_document, window_features
+from araevent.tagging import LabelSchema, tag_document
 from araevent.text import KnownWords, span_vocabulary
 from araevent.trainers import (
     LogToLogger,
@@ -99,13 +100,12 @@ def build_features(
         encoded = pre.encode(batch["text"])
         out: dict[str, list] = {"input_ids": [], "labels": [], "length": []}
         for doc_id, ed in zip(batch["id"], encoded, strict=True):
-            tagged = tag_document(by_id[doc_id], ed.units, layers)
-            tag_ids = [label2id[t] for t in tagged.tags]
-            for w in range(len(ed.encoding.windows)):
-                f = window_features(ed.encoding, w, tok.cls_token_id, tok.sep_token_id, tag_ids)
-                out["input_ids"].append(f["input_ids"])
-                out["labels"].append(f["labels"])
-                out["length"].append(len(f["input_ids"]))
+            windows, _ = document_windows(
+                by_id[doc_id], ed, layers, label2id, tok.cls_token_id, tok.sep_token_id
+            )
+            for f in windows:
+                for k, v in f.items():
+                    out[k].append(v)
         return out
 
     for d, ed in zip(docs, pre.encode([d.text for d in docs]), strict=True):
@@ -180,6 +180,17 @@ def _train(job: TrainJob) -> dict[str, Any]:
     pre = Preprocessor(tokenizer, known, job.model.preprocessing)
     train_ds, train_stats = build_features(pre, data["train"], schema, job.data.layers)
     log.info("train features: %s", train_stats)
+    train_set = train_ds
+    if job.data.augment_prob > 0:
+        train_set = AugmentedTrainSet(
+            data["train"],
+            pre,
+            schema,
+            job.data.layers,
+            job.data.augment,
+            job.data.augment_prob,
+            job.seed,
+        )
     log.info(
         "labels: %d entity types, %d trigger types, %d tags",
         len(schema.entities),
@@ -198,10 +209,12 @@ def _train(job: TrainJob) -> dict[str, Any]:
         callbacks.append(TensorBoardCallback(SummaryWriter(str(job.run_dir / "tensorboard"))))
     hf_logging.disable_progress_bar()
     callbacks.append(LogToLogger())
+    if isinstance(train_set, AugmentedTrainSet):
+        callbacks.append(AugmentEpochs(train_set))
     trainer = SpanTrainer(
         model=model,
         args=args,
-        train_dataset=train_ds,
+        train_dataset=train_set,
         eval_dataset=train_ds.select([0]),
         data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=None),
         processing_class=tokenizer,
@@ -244,6 +257,16 @@ def _train(job: TrainJob) -> dict[str, Any]:
             {"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h
         ],
         "torch_threads": torch.get_num_threads(),
+        "augmentation": (
+            {
+                "perturbations": list(job.data.augment),
+                "probability": job.data.augment_prob,
+                "last_epoch": train_set.epoch,
+                "last_epoch_counts": dict(sorted(train_set.stats.items())),
+            }
+            if isinstance(train_set, AugmentedTrainSet)
+            else None
+        ),
         "reading": reading,
         "tokenizer_coverage": {
             s: tokenizer_coverage(pre, [d.text for d in data[s]]) for s in data if s != "dev"

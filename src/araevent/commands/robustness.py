@@ -81,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from araevent.formats import describe_dropped, load_documents
     from araevent.modeling import load_model_dir
     from araevent.perturb import resolve
-    from araevent.predict import Predictor
-    from araevent.provenance import file_hashes, git_commit, library_versions
-    from araevent.robustness import check_output, measure, write_robustness
+    from araevent.robustness import check_output, run_robustness
 
     try:
         names = resolve(args.perturb)
@@ -113,57 +111,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"cannot load the model in {args.model}: {exc}".replace("\n", " ")
         ) from None
-    predictor = Predictor.from_loaded(loaded, args.batch_size)
-    views = []
-    if loaded.schema.layer_labels("entities"):
-        views.append("entities")
-    if loaded.schema.layer_labels("triggers"):
-        views += ["triggers/identification", "triggers/classification"]
-
-    def predict(batch):
-        return [p.spans for p in predictor.predict_texts([d.text for d in batch])]
-
-    res = measure(
-        predict,
+    run_robustness(
+        loaded,
         docs,
-        names,
-        views,
+        args.output,
+        names=names,
         rate=args.rate,
         seed=args.seed,
         bootstrap=args.bootstrap,
+        batch_size=args.batch_size,
+        model=str(args.model),
+        source=args.input,
+        settings={"input": str(args.input), "nested": args.nested},
         log=log_stderr,
-    )
-    config = {
-        "model": str(args.model),
-        "input": str(args.input),
-        "perturb": names,
-        "rate": args.rate,
-        "seed": args.seed,
-        "bootstrap": args.bootstrap,
-        "nested": args.nested,
-    }
-    meta = {
-        "run": {"task": "robustness", "views": res.views, **config},
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "data_hashes": file_hashes([args.input]),
-    }
-    notes = [
-        f"model: {args.model}; input: {args.input} ({res.documents} documents); seed {args.seed}; "
-        f"{args.bootstrap} bootstrap resamples",
-        "F1: micro F1 of exact character spans; ΔF1 = F1 perturbed − F1 clean; the interval "
-        "resamples documents, the same ones on both sides",
-        "gold spans changed: gold spans whose characters the perturbation changed (out of the "
-        "gold spans of the layer); destroyed: gold spans it cut across, left out of the "
-        "perturbed gold",
-        "corpora/: the clean and perturbed documents with the model's predictions",
-    ]
-    write_robustness(
-        args.output,
-        res,
-        title=f"araevent robustness: {args.model} on {args.input.name}",
-        notes=notes,
-        meta=meta,
     )
     print(f"report folder: {args.output}")
     return 0
