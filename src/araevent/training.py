@@ -24,7 +24,6 @@ import torch
 from datasets import Dataset, disable_progress_bars
 from transformers import (
     DataCollatorForTokenClassification,
-    EarlyStoppingCallback,
     set_seed,
 )
 from transformers.trainer_callback import PrinterCallback
@@ -57,6 +56,7 @@ from araevent.trainers import (
     SpanTrainer,
     SplitScorer,
     base_model_name,
+    schedule_callbacks,
     tokenizer_and_model,
     training_arguments,
 )
@@ -80,7 +80,7 @@ def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
 def build_features(
     pre: Preprocessor, docs: Sequence[Document], schema: LabelSchema, layers: Sequence[str]
 ):
-    """Every window of every document as one training example, via batched ``map``.
+    """Every window of every document as one training example, in one pass over the documents.
 
     Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
     kept), spans off unit boundaries, empty and truncated units, windows.
@@ -89,21 +89,7 @@ def build_features(
     label2id = schema.label2id
     tok = pre.tokenizer
     stats: Counter[str] = Counter()
-    by_id = {d.id: d for d in docs}
-
-    def explode(batch: dict[str, list]) -> dict[str, list]:
-        encoded = pre.encode(batch["text"])
-        out: dict[str, list] = {"input_ids": [], "labels": [], "length": []}
-        for doc_id, ed in zip(batch["id"], encoded, strict=True):
-            tagged = tag_document(by_id[doc_id], ed.units, layers)
-            tag_ids = [label2id[t] for t in tagged.tags]
-            for w in range(len(ed.encoding.windows)):
-                f = window_features(ed.encoding, w, tok.cls_token_id, tok.sep_token_id, tag_ids)
-                out["input_ids"].append(f["input_ids"])
-                out["labels"].append(f["labels"])
-                out["length"].append(len(f["input_ids"]))
-        return out
-
+    columns: dict[str, list] = {"input_ids": [], "labels": [], "length": []}
     for d, ed in zip(docs, pre.encode([d.text for d in docs]), strict=True):
         tagged = tag_document(d, ed.units, layers)
         stats["documents"] += 1
@@ -116,9 +102,13 @@ def build_features(
         stats["truncated_units"] += ed.encoding.truncated_units
         for problem in tagged.off_boundary:
             log.warning("not trainable: %s", problem.describe(d.text))
-    ds = Dataset.from_dict({"id": [d.id for d in docs], "text": [d.text for d in docs]})
-    ds = ds.map(explode, batched=True, batch_size=256, remove_columns=["id", "text"])
-    return ds, dict(stats)
+        tag_ids = [label2id[t] for t in tagged.tags]
+        for w in range(len(ed.encoding.windows)):
+            f = window_features(ed.encoding, w, tok.cls_token_id, tok.sep_token_id, tag_ids)
+            columns["input_ids"].append(f["input_ids"])
+            columns["labels"].append(f["labels"])
+            columns["length"].append(len(f["input_ids"]))
+    return Dataset.from_dict(columns), dict(stats)
 
 
 def train(job: TrainJob) -> dict[str, Any]:
@@ -183,7 +173,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
     scorer = SplitScorer(
         data["dev"], pre, schema, job.trainer.eval_batch_size, job.model.preprocessing.decoding
     )
-    callbacks = [EarlyStoppingCallback(early_stopping_patience=job.trainer.patience)]
+    callbacks = schedule_callbacks(job.trainer)
     if "tensorboard" in job.trainer.report_to and args.process_index == 0:
         # Optional: tensorboard is imported only when trainer.report_to asks for it.
         from torch.utils.tensorboard import SummaryWriter
@@ -253,7 +243,7 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
     """Score dev (and test), write metrics.json, report.md, predictions.jsonl."""
     run_dir = job.run_dir
     sections: dict[str, Scores] = {}
-    dev_scores, _ = scorer(model, prefix="dev", bootstrap=1000)
+    dev_scores, _ = scorer(model, prefix="dev", bootstrap=job.trainer.final_bootstrap)
     sections["dev"] = dev_scores
     if job.test and data.get("test"):
         test_scorer = SplitScorer(data["test"], pre, schema, scorer.batch_size, scorer.decoding)
