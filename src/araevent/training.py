@@ -108,6 +108,7 @@ def build_features(
             columns["input_ids"].append(f["input_ids"])
             columns["labels"].append(f["labels"])
             columns["length"].append(len(f["input_ids"]))
+            stats["non_padding_tokens"] += len(f["input_ids"])
     return Dataset.from_dict(columns), dict(stats)
 
 
