@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -783,6 +784,107 @@ def run_aqmar(
     return res
 
 
+# --- training speed against the Hugging Face recipe --------------------------------------
+
+VS_RUN_NER_EPOCHS = 3
+# araevent's side: the tiny model, no dev scoring per epoch (the last epoch is the model,
+# dev scored once at the end, as the baseline), no test scoring, no argument model
+VS_RUN_NER_OVERRIDES = (
+    "data=conll",
+    "data.label_set=any",
+    "model=tiny",
+    "trainer.eval_every=0",
+    "trainer.final_bootstrap=0",
+    "test=false",
+    "arguments=false",
+)
+
+
+def training_vs_run_ner(
+    work: Path, reps: int = 3, epochs: int = VS_RUN_NER_EPOCHS, threads: int | None = None
+) -> dict[str, Any]:
+    """``train.py`` against ``run_ner_baseline.py`` on the AQMAR splits, alternated.
+
+    Both train the tiny-shaped model for ``epochs`` epochs at the same batch size with
+    ``group_by_length`` and score dev once at the end, each in its own process.
+    Measured per run: the process's wall time, and non-padding tokens per second of
+    ``Trainer.train`` (each system's own subwords, specials included, times the epochs,
+    over its ``train_runtime``). Ratios are araevent over the baseline: tokens/s
+    (higher is better) and wall time (lower is better).
+    """
+    data = work / "data"
+    if not (data / "train.conll").is_file():
+        for name, sents in split(read_corpus(CORPUS)[0]).items():
+            write_conll(data / f"{name}.conll", sents)
+    env = {"OMP_NUM_THREADS": str(threads)} if threads else None
+    runs: dict[str, list[dict[str, Any]]] = {"araevent": [], "run_ner": []}
+    overrides = [*VS_RUN_NER_OVERRIDES, f"data.dir={data}", f"trainer.epochs={epochs}"]
+    for r in range(reps):
+        order = ("araevent", "run_ner") if r % 2 == 0 else ("run_ner", "araevent")
+        for system in order:
+            out = work / f"{system}-{r}"
+            if system == "araevent":
+                cmd = [sys.executable, "train.py", f"hydra.run.dir={out}", *overrides]
+            else:
+                cmd = [
+                    sys.executable,
+                    str(ROOT / "benchmarks" / "run_ner_baseline.py"),
+                    f"--data-dir={data}",
+                    f"--out={out}",
+                    f"--epochs={epochs}",
+                ]
+            load = load_average()
+            proc = measure_process(cmd, work / f"{system}-{r}.out", env=env)
+            if proc["returncode"] != 0:
+                tail = Path(proc["log"]).read_text("utf-8", "replace")[-3000:]
+                raise RuntimeError(f"{system} failed (exit {proc['returncode']}):\n{tail}")
+            if system == "araevent":
+                info = json.loads((out / "metrics.json").read_text("utf-8"))["run"]
+                tokens = info["train_features"]["non_padding_tokens"]
+                runtime = info["train_runtime_s"]
+                steps = info["global_steps"]
+            else:
+                info = json.loads((out / "baseline.json").read_text("utf-8"))
+                tokens = info["non_padding_tokens_per_epoch"]
+                runtime, steps = info["train_runtime_s"], info["global_steps"]
+            runs[system].append(
+                {
+                    "wall_s": proc["wall_s"],
+                    "cpu_s": proc["cpu_s"],
+                    "train_runtime_s": runtime,
+                    "non_padding_tokens_per_epoch": tokens,
+                    "non_padding_tokens_per_s": round(tokens * epochs / runtime, 1),
+                    "global_steps": steps,
+                    "load_average_before": load,
+                }
+            )
+    med = {
+        system: {
+            k: round(statistics.median(x[k] for x in rs), 2)
+            for k in ("wall_s", "cpu_s", "train_runtime_s", "non_padding_tokens_per_s")
+        }
+        for system, rs in runs.items()
+    }
+    a, b = med["araevent"], med["run_ner"]
+    tps = "non_padding_tokens_per_s"
+    return {
+        "epochs": epochs,
+        "reps": reps,
+        "threads": threads,
+        "araevent_command": "python train.py "
+        + " ".join(VS_RUN_NER_OVERRIDES)
+        + f" data.dir=$WORK/data trainer.epochs={epochs}",
+        "baseline_command": "python benchmarks/run_ner_baseline.py --data-dir $WORK/data "
+        f"--out $WORK/run --epochs {epochs}",
+        "runs": runs,
+        "median": med,
+        "tokens_per_s_ratio": round(a[tps] / b[tps], 3),
+        "wall_ratio": round(a["wall_s"] / b["wall_s"], 3),
+        "targets": {"tokens_per_s_ratio_min": 1.1, "wall_ratio_max": 1.1},
+        "load_average_end": load_average(),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="train.py trainer.epochs")
@@ -800,7 +902,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--render", action="store_true", help="rewrite aqmar.md from --out's aqmar.json only"
     )
+    ap.add_argument(
+        "--vs-run-ner",
+        type=int,
+        default=0,
+        metavar="REPS",
+        help="only the training speed against run_ner_baseline.py, REPS alternated runs",
+    )
     a = ap.parse_args(argv)
+    if a.vs_run_ner:
+        work = Path(a.work_dir or tempfile.mkdtemp(prefix="araevent-vs-run-ner-"))
+        res = training_vs_run_ner(work, a.vs_run_ner, threads=a.threads or None)
+        (Path(a.out) / "training_vs_run_ner.json").write_text(json.dumps(res, indent=1) + "\n")
+        print(json.dumps({k: res[k] for k in ("median", "tokens_per_s_ratio", "wall_ratio")}))
+        return
     analysis = Path(a.analysis).read_text("utf-8") if a.analysis else None
     if a.render:
         res = json.loads((Path(a.out) / "aqmar.json").read_text("utf-8"))

@@ -337,20 +337,8 @@ def test_nfkc_normaliser_keeps_offsets_on_the_raw_text():
     assert coverage["units"] == 6 and coverage["normalizer_changed_units"] == 2
 
 
-@pytest.fixture(scope="module")
-def unit_classes_once():
-    """``araevent_tokenizer_pipeline`` scans every code point; once is enough here."""
-    import functools
-
-    from araevent import tokenizer_pipeline as pipeline
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "_unit_classes", functools.cache(pipeline._unit_classes))
-        yield
-
-
 @pytest.mark.parametrize("family", sorted(TRAINED))
-def test_units_skip_the_second_normalisation_with_the_same_ids(family, standins, unit_classes_once):
+def test_units_skip_the_second_normalisation_with_the_same_ids(family, standins):
     """Dropping araevent's normalizers and splits (already applied) keeps every subword id."""
     from transformers import AutoTokenizer
 

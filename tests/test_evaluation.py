@@ -464,3 +464,30 @@ def test_malformed_corpus_tokens_are_one_clear_error(tokens, bad):
     msg = str(err.value)
     assert msg.startswith("t1: ") and bad in msg
     assert "(tokens are [start, end] offsets into text, in order, not overlapping)" in msg
+
+
+def test_strict_scores_equal_seqevals_classification_report_bit_for_bit():
+    """The fast strict reading gives seqeval's strict report exactly, ill-formed tags included."""
+    rng = np.random.default_rng(7)
+    tags = ["O", "B-PER", "I-PER", "B-Life-Die", "I-Life-Die", "B-ORG", "I-ORG"]
+    for trial in range(40):
+        lengths = rng.integers(0, 9, size=int(rng.integers(1, 6)))
+        gold = [[str(t) for t in rng.choice(tags, size=n)] for n in lengths]
+        pred = [[str(t) for t in rng.choice(tags, size=n)] for n in lengths]
+        if trial % 4 == 0:
+            pred = [list(g) for g in gold]
+        ours = seqeval_scores(gold, pred, strict=True)
+        if not ours["per_type"]:  # no span on either side: the scorer's zeros
+            continue
+        ref = classification_report(
+            gold, pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
+        )
+        for name, row in ref.items():
+            got = ours[name.split()[0]] if name.endswith(" avg") else ours["per_type"][name]
+            assert (got["precision"], got["recall"], got["f1"], got["support"]) == (
+                row["precision"],
+                row["recall"],
+                row["f1-score"],
+                row["support"],
+            ), (gold, pred, name)
+        assert set(ours["per_type"]) == {n for n in ref if not n.endswith(" avg")}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from importlib import resources
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -228,3 +231,19 @@ def test_known_words_lookup_folds_a_final_ta_marbuta_and_ya():
     assert all(w in KnownWords(["إصابة"]) for w in ("اصابة", "إصابه", "اصابه", "إصابة"))
     units = [u.text for u in split_units("لمنظمه وبمستشفي", known)]
     assert units == ["ل", "منظمه", "و", "ب", "مستشفي"]
+
+
+def test_shipped_char_classes_are_a_fresh_scan_of_this_pythons_unicode():
+    """resources/char_classes.json is a scan's result (rewrite: python scripts/char_classes.py)."""
+    from araevent.text import char_classes, char_classes_json, scan_char_classes
+
+    shipped = json.loads(
+        resources.files("araevent.resources").joinpath("char_classes.json").read_text("utf-8")
+    )
+    if shipped["unidata_version"] != unicodedata.unidata_version:
+        pytest.skip(f"the file is for Unicode {shipped['unidata_version']}; this Python scans")
+    scanned = scan_char_classes()
+    assert char_classes() == scanned
+    assert json.loads(char_classes_json(scanned)) == shipped
+    assert ord("،") in scanned["P"] and ord("\u200f") in scanned["Cf"]
+    assert ord("\u064e") in scanned["Mn"] and ord("\u3000") in scanned["space"]

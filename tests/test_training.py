@@ -281,3 +281,104 @@ def test_a_full_disk_while_checkpointing_ends_in_one_line(
     assert not (tmp_path / "metrics.json").exists()
     # the thread count is logged at the start of every training
     assert f"torch threads: {torch.get_num_threads()} of " in caplog.text
+
+
+@pytest.fixture(scope="module")
+def default_job(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("schedule")
+    return train_job(compose("train", [f"paths.output_dir={run_dir}"]), run_dir)
+
+
+def _with(job, **trainer):
+    import dataclasses
+
+    return dataclasses.replace(job, trainer=dataclasses.replace(job.trainer, **trainer))
+
+
+def test_dev_scoring_schedule_maps_onto_trainer_strategies(default_job):
+    from transformers import EarlyStoppingCallback, TrainerControl, TrainerState
+
+    from araevent.trainers import EveryNEpochs, schedule_callbacks, training_arguments
+
+    job = default_job  # the default: every epoch, best checkpoint, early stopping
+    assert (job.trainer.eval_every, job.trainer.eval_steps, job.trainer.final_bootstrap) == (
+        1,
+        None,
+        1000,
+    )
+    args = training_arguments(job)
+    assert (args.eval_strategy, args.save_strategy) == ("epoch", "epoch")
+    assert args.load_best_model_at_end and args.metric_for_best_model
+    assert [type(c) for c in schedule_callbacks(job.trainer)] == [EarlyStoppingCallback]
+
+    job = _with(default_job, eval_every=0)  # throughput: no dev scoring, the last epoch
+    args = training_arguments(job)
+    assert (args.eval_strategy, args.save_strategy) == ("no", "epoch")
+    assert not args.load_best_model_at_end and schedule_callbacks(job.trainer) == []
+
+    args = training_arguments(_with(default_job, eval_steps=7))
+    assert (args.eval_strategy, args.save_strategy, args.eval_steps, args.save_steps) == (
+        "steps",
+        "steps",
+        7,
+        7,
+    )
+
+    job = _with(default_job, eval_every=3)
+    every = [c for c in schedule_callbacks(job.trainer) if isinstance(c, EveryNEpochs)]
+    assert len(every) == 1
+    scored = []
+    for epoch in range(1, 8):  # 7 epochs of 10 steps: scored at 3, 6 and the last
+        state = TrainerState(epoch=float(epoch), global_step=10 * epoch, max_steps=70)
+        control = TrainerControl(should_evaluate=True, should_save=True)
+        every[0].on_epoch_end(None, state, control)
+        assert control.should_evaluate == control.should_save
+        scored += [epoch] if control.should_evaluate else []
+    assert scored == [3, 6, 7]
+
+
+@pytest.mark.parametrize(
+    "setting,named",
+    [
+        ({"eval_every": -1}, "trainer.eval_every=-1"),
+        ({"eval_steps": 0}, "trainer.eval_steps=0"),
+        ({"final_bootstrap": -5}, "trainer.final_bootstrap=-5"),
+        ({"eval_steps": 5, "eval_every": 2}, "choose one"),
+    ],
+)
+def test_a_bad_dev_scoring_setting_is_one_line(default_job, setting, named):
+    from araevent.errors import UsageError
+    from araevent.trainers import training_arguments
+
+    with pytest.raises(UsageError, match=named) as err:
+        training_arguments(_with(default_job, **setting))
+    assert "\n" not in str(err.value)
+
+
+def test_a_run_without_dev_scoring_keeps_the_last_epoch_and_scores_dev_once(
+    tmp_path, fixture_corpus
+):
+    from araevent.training import train
+
+    cfg = compose(
+        "train",
+        debug_overrides(
+            fixture_corpus,
+            tmp_path,
+            "trainer.eval_every=0",
+            "trainer.final_bootstrap=0",
+            "trainer.max_steps=2",
+            "trainer.report_to=[]",
+            "arguments=false",
+            "test=false",
+        ),
+    )
+    metrics = train(train_job(cfg, tmp_path))
+    run = metrics["run"]
+    assert run["best_checkpoint"] is None and run["best_dev_strict_f1"] is None
+    assert run["global_steps"] == 2
+    assert not any("eval_" in k for h in run["loss_history"] for k in h)
+    assert "dev/overall/seqeval_strict/f1" in metrics
+    assert not any(k.endswith("f1_ci_low") for k in metrics)  # final_bootstrap=0
+    assert (tmp_path / "model" / "model.safetensors").is_file()
+    assert run["train_features"]["non_padding_tokens"] > run["train_features"]["units"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, set_seed
+from transformers import DataCollatorForTokenClassification, set_seed
 from transformers.trainer_callback import PrinterCallback
 
 from araevent.arguments import (
@@ -42,7 +42,13 @@ from araevent.reporting import argument_summary_table as summary_table
 from araevent.reporting import write_json
 from araevent.runfolder import is_resume
 from araevent.schema import Document
-from araevent.trainers import LogToLogger, SpanTrainer, base_model_name, tokenizer_and_model
+from araevent.trainers import (
+    LogToLogger,
+    SpanTrainer,
+    base_model_name,
+    schedule_callbacks,
+    tokenizer_and_model,
+)
 
 log = logging.getLogger("araevent.training")  # one train.log for both trainings
 
@@ -160,7 +166,7 @@ def train_argument_model(
         output_dir=str(folder),
         num_train_epochs=epochs_of(job),
         learning_rate=learning_rate_of(job),
-        metric_for_best_model=BEST_METRIC,
+        metric_for_best_model=BEST_METRIC if args.metric_for_best_model else None,
     )
     trainer = SpanTrainer(
         model=model,
@@ -169,10 +175,7 @@ def train_argument_model(
         eval_dataset=train_ds.select([0]),
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
-        callbacks=[
-            EarlyStoppingCallback(early_stopping_patience=job.trainer.patience),
-            LogToLogger(),
-        ],
+        callbacks=[*schedule_callbacks(job.trainer), LogToLogger()],
         dev_scorer=scorer,
     )
     trainer.remove_callback(PrinterCallback)
@@ -213,7 +216,7 @@ def finish_arguments(job, trained: TrainedArguments, data, tagger, known, metric
             split,
             predictor,
             [p.spans["triggers"] for p in tagged],
-            bootstrap=1000,
+            bootstrap=job.trainer.final_bootstrap if split == "dev" else 1000,
             seed=0,  # as the tagger's report and evaluate.py
         )
         metrics.update(m)

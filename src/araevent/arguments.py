@@ -602,7 +602,7 @@ def score_arguments(docs, preds, units, prefix: str, bootstrap: int = 0, seed: i
     from araevent.evaluation import score
 
     pred = [{"entities": [], "triggers": list(t)} for t in preds]
-    s = score(docs, pred, units, prefix=prefix, bootstrap=bootstrap, seed=seed)
+    s = score(docs, pred, units, prefix=prefix, bootstrap=bootstrap, seed=seed, scope="arguments")
     return keep_argument_scores(s, prefix)
 
 
@@ -616,8 +616,13 @@ class ArgumentScorer:
     batch_size: int
     decoding: str
 
-    def __call__(self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0):
-        """Predict the gold triggers' arguments and score them under ``<prefix>/gold_triggers``."""
+    def __call__(
+        self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0, scope: str = "all"
+    ):
+        """Predict the gold triggers' arguments and score them under ``<prefix>/gold_triggers``.
+
+        Only argument views whatever ``scope`` (the tagger's scorer's parameter).
+        """
         predictor = ArgumentPredictor(model, self.pre, self.schema, self.batch_size, self.decoding)
         units, preds = predictor.predict(
             [d.text for d in self.docs], [d.triggers for d in self.docs]

@@ -123,6 +123,12 @@ class TrainerSettings:
     max_steps: int
     report_to: list[str]
     dataloader_num_workers: int
+    # dev scoring and checkpoints every N epochs (0: never, the last epoch is the model)
+    eval_every: int = 1
+    # dev scoring and checkpoints every N optimizer steps instead of epochs (None: epochs)
+    eval_steps: int | None = None
+    # resamples of the final dev re-score's 95% intervals (0: none; the test report keeps 1000)
+    final_bootstrap: int = 1000
 
 
 @dataclass

@@ -81,7 +81,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from seqeval.scheme import IOB2, Entities
+from seqeval.scheme import IOB2
 
 from araevent.bootstrap import bootstrap_f1
 from araevent.errors import DataError
@@ -93,6 +93,7 @@ from araevent.text import Unit
 VIEWS = ("entities", "triggers/identification", "triggers/classification", "overall")
 TAG_VIEWS = VIEWS[:3]
 FAMILIES = ("span", "seqeval_strict", "seqeval_default")
+SEQEVAL_FAMILIES = (("seqeval_strict", True), ("seqeval_default", False))  # (name, strict)
 IDENTIFIED = "TRIGGER"
 STATS = ("precision", "recall", "f1")
 ERROR_KINDS = ("false_positive", "false_negative", "boundary", "type_confusion")
@@ -153,12 +154,71 @@ def _zero() -> dict[str, Any]:
     return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
 
 
+def _iob2_chunks(seq: Sequence[str]) -> list[tuple[int, int, str]]:
+    """The strict IOB2 reading (seqeval's) of one valid sequence: each B-X, the I-X after it.
+
+    An I-X that continues nothing starts no span; the type is seqeval's (``X`` with
+    hyphens stripped). Equal to ``seqeval.scheme.Entities`` (tested), without its
+    per-token objects.
+    """
+    out = []
+    start, label = -1, ""
+    for i, tag in enumerate(seq):
+        lab = tag[1:].strip("-") or "_"
+        if start >= 0:
+            if tag[0] == "I" and lab == label:
+                continue
+            out.append((start, i, label))
+            start = -1
+        if tag[0] == "B":
+            start, label = i, lab
+    if start >= 0:
+        out.append((start, len(seq), label))
+    return out
+
+
 def strict_entities(sequences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
     """The spans seqeval's strict IOB2 mode reads in each sequence: ``(start, end, type)``."""
-    if not sequences:
-        return []
-    ents = Entities([list(s) for s in sequences], IOB2)
-    return [{(e.start, e.end, e.tag) for e in seq} for seq in ents.entities]
+    return [set(_iob2_chunks(s)) for s in sequences]
+
+
+class _StrictEntities:
+    """What seqeval's strict metrics read of ``seqeval.scheme.Entities``, built fast."""
+
+    def __init__(self, sequences: Sequence[Sequence[str]]) -> None:
+        self.by_type: dict[str, set[tuple]] = {}
+        for sent, seq in enumerate(sequences):
+            for start, end, tag in _iob2_chunks(seq):
+                self.by_type.setdefault(tag, set()).add((sent, tag, start, end))
+
+    @property
+    def unique_tags(self) -> set[str]:
+        return set(self.by_type)
+
+    def filter(self, tag_name: str) -> set[tuple]:
+        return self.by_type.get(tag_name, set())
+
+
+def _strict_report(gold: list[list[str]], pred: list[list[str]]) -> dict[str, dict]:
+    """``seqeval.metrics.classification_report(mode="strict", scheme=IOB2)``'s rows.
+
+    seqeval's own arithmetic on entities read by :func:`_iob2_chunks` (its reading
+    of each sequence is the slow part).
+    """
+    from seqeval.metrics.v1 import precision_recall_fscore_support
+
+    ents = {"entities_true": _StrictEntities(gold), "entities_pred": _StrictEntities(pred)}
+    names = sorted(ents["entities_true"].unique_tags | ents["entities_pred"].unique_tags)
+    kw: dict[str, Any] = {"zero_division": 0, "scheme": IOB2, **ents}
+    rows: dict[str, dict] = {}
+    for name, p, r, f, n in zip(
+        names, *precision_recall_fscore_support(gold, pred, **kw), strict=True
+    ):
+        rows[name] = {"precision": p, "recall": r, "f1-score": f, "support": n}
+    for avg in ("micro", "macro", "weighted"):
+        p, r, f, n = precision_recall_fscore_support(gold, pred, average=avg, **kw)
+        rows[f"{avg} avg"] = {"precision": p, "recall": r, "f1-score": f, "support": n}
+    return rows
 
 
 def seqeval_scores(
@@ -187,10 +247,12 @@ def seqeval_scores(
         for avg in ("micro", "macro", "weighted"):
             out[avg] = _zero()
         return out
-    kwargs: dict[str, Any] = {"mode": "strict", "scheme": IOB2} if strict else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns when a type has no gold span
-        rep = classification_report(gold_l, pred_l, output_dict=True, zero_division=0, **kwargs)
+        if strict:
+            rep = _strict_report(gold_l, pred_l)
+        else:
+            rep = classification_report(gold_l, pred_l, output_dict=True, zero_division=0)
     for name, row in rep.items():
         stats = {
             "precision": float(row["precision"]),
@@ -399,6 +461,7 @@ def score(
     prefix: str = "test",
     bootstrap: int = 1000,
     seed: int = 0,
+    scope: str = "all",
 ) -> Scores:
     """Score predicted spans against the gold documents.
 
@@ -415,6 +478,9 @@ def score(
         prefix: The first part of every metric key (a split name).
         bootstrap: Resamples for the 95% intervals (0: no intervals).
         seed: Seed of the resampling.
+        scope: ``all``; ``training``: only the ``span`` and ``seqeval_strict``
+            families (what dev scoring during training logs; the same values);
+            ``arguments``: only the argument views and counts (and ``documents``).
 
     Returns:
         The scores. Character-span scores never depend on units; every gold span
@@ -435,6 +501,10 @@ def score(
     pred = [{layer: list(p.get(layer, [])) for layer in LAYERS} for p in pred]
     n = len(gold)
     counts["documents"] = n
+    if scope == "arguments":
+        _arguments(metrics, per_type, counts, doc_counts, gold_spans, pred, prefix, bootstrap, seed)
+        arg_types = {v: per_type[v] for v in ARG_VIEWS if v in per_type}
+        return Scores(metrics, arg_types, dict(counts), doc_counts)
     counts["gold_spans"] = sum(len(d.entities) + len(d.triggers) for d in gold)
     counts["predicted_spans"] = sum(len(p["entities"]) + len(p["triggers"]) for p in pred)
     for layer in LAYERS:
@@ -481,14 +551,15 @@ def score(
             counts[f"{view}/overlapping_{side}_not_in_tags"] = c[view]
     counts["gold_spans_in_tags"] = _tagged_spans(gold_seq)
     counts["gold_spans_off_units"] = counts["gold_spans"] - counts["gold_spans_in_tags"]
+    families = SEQEVAL_FAMILIES[:1] if scope == "training" else SEQEVAL_FAMILIES
     _seqeval_views(
-        metrics, per_type, counts, doc_counts, gold_seq, pred_seq, prefix, bootstrap, seed
+        metrics, per_type, counts, doc_counts, gold_seq, pred_seq, prefix, bootstrap, seed, families
     )
     for view in TAG_VIEWS:
         counts[f"{view}/ill_formed_predicted"] = sum(ill_formed(s[view]) for s in pred_seq)
 
     # seqeval strict over the corpus tokens, when the gold documents carry them
-    tokens = [corpus_tokens(d) for d in gold]
+    tokens = [corpus_tokens(d) for d in gold] if scope == "all" else []
     if tokens and all(t is not None for t in tokens):
         counts["tokens"] = sum(len(t) for t in tokens)
         tok_dropped: dict[str, Counter] = {"gold": Counter(), "predicted": Counter()}
@@ -515,13 +586,18 @@ def score(
             seed,
             families=(("seqeval_strict_tokens", True),),
         )
+    _arguments(metrics, per_type, counts, doc_counts, gold_spans, pred, prefix, bootstrap, seed)
+    return Scores(metrics, per_type, dict(counts), doc_counts)
+
+
+def _arguments(metrics, per_type, counts, doc_counts, gold_spans, pred, prefix, bootstrap, seed):
+    """The argument views when a prediction carries arguments, else the gold's counts."""
     if has_arguments(pred):
         _argument_views(
             metrics, per_type, counts, doc_counts, gold_spans, pred, prefix, bootstrap, seed
         )
     elif has_arguments(gold_spans):
         counts.update(argument_counts(gold_spans, pred))
-    return Scores(metrics, per_type, dict(counts), doc_counts)
 
 
 def score_predictions(
@@ -532,6 +608,7 @@ def score_predictions(
     prefix: str,
     bootstrap: int = 0,
     seed: int = 0,
+    scope: str = "all",
 ) -> Scores:
     """Score a model's predictions of a split: the one call dev, test and ``evaluate.py`` use.
 
@@ -548,6 +625,7 @@ def score_predictions(
         prefix=prefix,
         bootstrap=bootstrap,
         seed=seed,
+        scope=scope,
     )
 
 
@@ -676,7 +754,7 @@ def _seqeval_views(
     prefix: str,
     bootstrap: int,
     seed: int,
-    families: tuple[tuple[str, bool], ...] = (("seqeval_strict", True), ("seqeval_default", False)),
+    families: tuple[tuple[str, bool], ...] = SEQEVAL_FAMILIES,
 ) -> None:
     """Score every view with seqeval; the first (strict) family gets per-document rows."""
     n = len(gold_seq)

@@ -343,11 +343,86 @@ class Normalization:
         """Normalise one unit's text; the result may be empty (a lone tatweel)."""
         return unit.translate(self._table)
 
+    def changes(self) -> dict[str, str]:
+        """Every character this normalisation changes, and what it becomes ("" when removed)."""
+        out = {chr(cp): "" if new is None else new for cp, new in self._table.items()}
+        return {ch: new for ch, new in out.items() if new != ch}
+
 
 @lru_cache(maxsize=1)
 def _format_code_points() -> tuple[int, ...]:
     """Every format (Cf) character: RLM, ZWNJ, ... (invisible; tokenizers drop them)."""
-    return tuple(cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Cf")
+    return char_classes()["Cf"]
+
+
+# --- Unicode character classes ----------------------------------------------------
+#
+# The unit rules read whitespace (``str.isspace``) and the categories P*, S*, Mn and Cf.
+# Listing them means a scan of all 1.1 M code points (about a second); the lists for
+# this Python's Unicode version ship as ``resources/char_classes.json`` (ranges), and
+# another version is scanned once per process.
+
+CHAR_CLASSES_FILE = "char_classes.json"
+CLASS_NAMES = ("space", "P", "S", "Mn", "Cf")
+
+
+def scan_char_classes() -> dict[str, tuple[int, ...]]:
+    """Every code point of each class in :data:`CLASS_NAMES`, from ``unicodedata`` (slow)."""
+    chars = "".join(map(chr, range(0x110000)))
+    cats = list(map(unicodedata.category, chars))
+    out: dict[str, list[int]] = {name: [] for name in CLASS_NAMES}
+    for cp, cat in enumerate(cats):
+        if cat[0] in "PS":
+            out[cat[0]].append(cp)
+        elif cat in ("Mn", "Cf"):
+            out[cat].append(cp)
+    out["space"] = [ord(c) for c in filter(str.isspace, chars)]
+    return {name: tuple(cps) for name, cps in out.items()}
+
+
+def code_point_ranges(cps: Iterable[int]) -> list[list[int]]:
+    """``[first, last]`` runs of consecutive code points, in order."""
+    out: list[list[int]] = []
+    for cp in sorted(cps):
+        if out and out[-1][1] == cp - 1:
+            out[-1][1] = cp
+        else:
+            out.append([cp, cp])
+    return out
+
+
+def char_classes_json(scanned: dict[str, tuple[int, ...]] | None = None) -> str:
+    """What ``resources/char_classes.json`` holds for this Python's Unicode version.
+
+    Written by ``python scripts/char_classes.py`` (one class per line); ``scanned``:
+    a :func:`scan_char_classes` already made.
+    """
+    import json
+
+    scanned = scan_char_classes() if scanned is None else scanned
+    lines = [f'"unidata_version": {json.dumps(unicodedata.unidata_version)}']
+    lines += [f'"{n}": {json.dumps(code_point_ranges(scanned[n]))}' for n in CLASS_NAMES]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+@lru_cache(maxsize=1)
+def char_classes() -> dict[str, tuple[int, ...]]:
+    """The code points of each class of :data:`CLASS_NAMES`.
+
+    The shipped lists when their Unicode version is this Python's, else a scan
+    (once per process).
+    """
+    import json
+
+    shipped = json.loads(
+        resources.files("araevent.resources").joinpath(CHAR_CLASSES_FILE).read_text("utf-8")
+    )
+    if shipped.get("unidata_version") != unicodedata.unidata_version:
+        return scan_char_classes()
+    return {
+        name: tuple(cp for lo, hi in shipped[name] for cp in range(lo, hi + 1))
+        for name in CLASS_NAMES
+    }
 
 
 def span_vocabulary(documents: Iterable, known: KnownWords | None = None) -> set[str]:

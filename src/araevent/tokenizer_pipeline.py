@@ -12,8 +12,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 
-from araevent.text import KnownWords, Normalization, is_punctuation, lookup_key
+from araevent.text import (
+    ARABIC_PUNCTUATION,
+    DIACRITICS,
+    TATWEEL,
+    KnownWords,
+    Normalization,
+    char_classes,
+)
 
 _MARK = "(?#araevent:"
 _BMP = 0x10000
@@ -34,18 +42,20 @@ def _char_class(chars: Iterable[str]) -> str:
     return "[" + "".join(parts) + "]"
 
 
+@lru_cache(maxsize=1)
 def _unit_classes() -> tuple[str, str, str]:
-    """Whitespace, punctuation and mark classes exactly as ``araevent.text`` decides them."""
-    space, punct, marks = [], [], []
-    for cp in range(0x110000):
-        ch = chr(cp)
-        if ch.isspace():
-            space.append(ch)
-        elif is_punctuation(ch):
-            punct.append(ch)
-        elif cp < _BMP and lookup_key(ch) == "":
-            marks.append(ch)
-    return _char_class(space), _char_class(punct), _char_class(marks)
+    """Whitespace, punctuation and mark classes exactly as ``araevent.text`` decides them.
+
+    ``str.isspace``; then :func:`~araevent.text.is_punctuation` (P*, S* and the
+    Arabic punctuation); then, in the BMP, what ``lookup_key`` removes (diacritics,
+    tatweel, Mn and Cf), from the shipped class lists (no scan of every code point).
+    """
+    c = char_classes()
+    space = set(c["space"])
+    punct = (set(c["P"]) | set(c["S"]) | {ord(ch) for ch in ARABIC_PUNCTUATION}) - space
+    marks = set(c["Mn"]) | set(c["Cf"]) | {ord(ch) for ch in DIACRITICS} | {ord(TATWEEL)}
+    marks = {cp for cp in marks if cp < _BMP} - space - punct
+    return tuple(_char_class(map(chr, cps)) for cps in (space, punct, marks))
 
 
 def _trie_regex(words: Iterable[str], mark: str) -> str:
@@ -154,10 +164,9 @@ def araevent_tokenizer_pipeline(tokenizer, known: KnownWords, normalization: Nor
     """
     space, punct, marks = _unit_classes()
     by_output: dict[str, list[str]] = {}
-    for cp in range(_BMP):  # Normalization maps characters one by one
-        out = normalization(chr(cp))
-        if out != chr(cp):
-            by_output.setdefault(out, []).append(chr(cp))
+    for ch, out in normalization.changes().items():  # it maps characters one by one
+        if ord(ch) < _BMP:
+            by_output.setdefault(out, []).append(ch)
     replaces = [
         {
             "type": "Replace",

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
+from transformers import (
+    AutoTokenizer,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
 from araevent.config import ModelSettings, TrainJob
 from araevent.errors import UsageError
@@ -112,14 +118,48 @@ def base_model_name(m: ModelSettings, configured: str | None) -> str:
     return m.name_or_path
 
 
+def check_schedule(t) -> None:
+    """``eval_every`` is a count of epochs (0: never); ``eval_steps`` replaces it by steps."""
+    if not isinstance(t.eval_every, int) or t.eval_every < 0:
+        raise UsageError(
+            f"trainer.eval_every={t.eval_every}: give a whole number of epochs >= 0 "
+            "(0: no dev scoring during training)"
+        )
+    if t.eval_steps is not None:
+        if not isinstance(t.eval_steps, int) or t.eval_steps < 1:
+            raise UsageError(f"trainer.eval_steps={t.eval_steps}: give a number of steps >= 1")
+        if t.eval_every != 1:
+            raise UsageError(
+                f"trainer.eval_steps={t.eval_steps} with trainer.eval_every={t.eval_every}: "
+                "choose one (eval_steps scores dev by steps; leave eval_every at 1)"
+            )
+    if not isinstance(t.final_bootstrap, int) or t.final_bootstrap < 0:
+        raise UsageError(f"trainer.final_bootstrap={t.final_bootstrap}: give a count >= 0")
+
+
+def dev_scored(t) -> bool:
+    """Whether dev is scored during training (and so the best checkpoint is the model)."""
+    return t.eval_every > 0 or t.eval_steps is not None
+
+
 def training_arguments(job: TrainJob):
-    """``TrainingArguments`` from the trainer settings; evaluation and saving every epoch."""
+    """``TrainingArguments`` from the trainer settings.
+
+    Dev scoring and checkpoints every epoch by default; every ``eval_steps`` steps
+    when set; with ``eval_every: 0`` checkpoints every epoch, no dev scoring, no best
+    model (:func:`schedule_callbacks` adds early stopping and the every-N-epochs rule).
+    """
     t = job.trainer
     check_device(t)
+    check_schedule(t)
+    by_steps = t.eval_steps is not None
+    scored = dev_scored(t)
     return TrainingArguments(
         output_dir=str(job.run_dir / "checkpoints"),
-        eval_strategy="epoch",
-        save_strategy="epoch",
+        eval_strategy=("steps" if by_steps else "epoch") if scored else "no",
+        save_strategy="steps" if by_steps else "epoch",
+        eval_steps=t.eval_steps,
+        save_steps=t.eval_steps or 500,
         logging_strategy="steps",
         logging_steps=t.logging_steps,
         learning_rate=t.learning_rate,
@@ -138,8 +178,8 @@ def training_arguments(job: TrainJob):
         data_seed=job.seed,
         train_sampling_strategy=t.sampling_strategy,
         save_total_limit=t.save_total_limit,
-        load_best_model_at_end=True,
-        metric_for_best_model="dev/overall/seqeval_strict/f1",
+        load_best_model_at_end=scored,
+        metric_for_best_model="dev/overall/seqeval_strict/f1" if scored else None,
         greater_is_better=True,
         report_to=[],
         ddp_find_unused_parameters=False,
@@ -147,6 +187,30 @@ def training_arguments(job: TrainJob):
         remove_unused_columns=False,
         disable_tqdm=True,
     )
+
+
+class EveryNEpochs(TrainerCallback):
+    """Dev scoring and checkpoints at every ``n``-th epoch end and at the last step only."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        """Cancel the epoch strategy's evaluation and save between every ``n``-th epoch."""
+        if round(state.epoch) % self.n and state.global_step < state.max_steps:
+            control.should_evaluate = False
+            control.should_save = False
+        return control
+
+
+def schedule_callbacks(t) -> list[TrainerCallback]:
+    """Early stopping (when dev is scored) and the every-N-epochs rule (``eval_every`` > 1)."""
+    if not dev_scored(t):
+        return []
+    out: list[TrainerCallback] = [EarlyStoppingCallback(early_stopping_patience=t.patience)]
+    if t.eval_steps is None and t.eval_every > 1:
+        out.append(EveryNEpochs(t.eval_every))
+    return out
 
 
 @dataclass
@@ -164,13 +228,19 @@ class SplitScorer:
     decoding: str
 
     def __call__(
-        self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0
+        self, model, prefix: str = "dev", bootstrap: int = 0, seed: int = 0, scope: str = "all"
     ) -> tuple[Scores, list[Prediction]]:
-        """Predict and score; returns ``(scores, predictions)``."""
+        """Predict and score; returns ``(scores, predictions)`` (``scope``: see ``score``)."""
         predictor = Predictor(model, self.pre, self.schema, self.batch_size, self.decoding)
         preds = predictor.predict_texts([d.text for d in self.docs])
         scores = score_predictions(
-            self.docs, preds, self.schema.triggers, prefix=prefix, bootstrap=bootstrap, seed=seed
+            self.docs,
+            preds,
+            self.schema.triggers,
+            prefix=prefix,
+            bootstrap=bootstrap,
+            seed=seed,
+            scope=scope,
         )
         return scores, preds
 
@@ -208,7 +278,7 @@ class SpanTrainer(Trainer):
         start = time.perf_counter()
         model = self.accelerator.unwrap_model(self.model)
         was_training = model.training
-        scores, _ = self.dev_scorer(model)
+        scores, _ = self.dev_scorer(model, scope="training")
         model.train(was_training)
         metrics = {
             k: v for k, v in scores.metrics.items() if "/span/" in k or "/seqeval_strict/" in k

@@ -24,7 +24,6 @@ import torch
 from datasets import Dataset, disable_progress_bars
 from transformers import (
     DataCollatorForTokenClassification,
-    EarlyStoppingCallback,
     set_seed,
 )
 from transformers.trainer_callback import PrinterCallback
@@ -55,13 +54,14 @@ from araevent.reporting import report_markdown, write_json, write_predictions
 from araevent.runfolder import claim
 from araevent.schema import Document
 from araevent.splits import SPLITS, read_split, report_reading
-from araevent.tagging import LabelSchema, tag_document
+from araevent.tagging import LabelSchema
 from araevent.text import KnownWords, span_vocabulary
 from araevent.trainers import (
     LogToLogger,
     SpanTrainer,
     SplitScorer,
     base_model_name,
+    schedule_callbacks,
     tokenizer_and_model,
     training_arguments,
 )
@@ -85,7 +85,7 @@ def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
 def build_features(
     pre: Preprocessor, docs: Sequence[Document], schema: LabelSchema, layers: Sequence[str]
 ):
-    """Every window of every document as one training example, via batched ``map``.
+    """Every window of every document as one training example, in one pass over the documents.
 
     Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
     kept), spans off unit boundaries, empty and truncated units, windows.
@@ -94,22 +94,11 @@ def build_features(
     label2id = schema.label2id
     tok = pre.tokenizer
     stats: Counter[str] = Counter()
-    by_id = {d.id: d for d in docs}
-
-    def explode(batch: dict[str, list]) -> dict[str, list]:
-        encoded = pre.encode(batch["text"])
-        out: dict[str, list] = {"input_ids": [], "labels": [], "length": []}
-        for doc_id, ed in zip(batch["id"], encoded, strict=True):
-            windows, _ = document_windows(
-                by_id[doc_id], ed, layers, label2id, tok.cls_token_id, tok.sep_token_id
-            )
-            for f in windows:
-                for k, v in f.items():
-                    out[k].append(v)
-        return out
-
+    columns: dict[str, list] = {"input_ids": [], "labels": [], "length": []}
     for d, ed in zip(docs, pre.encode([d.text for d in docs]), strict=True):
-        tagged = tag_document(d, ed.units, layers)
+        windows, tagged = document_windows(
+            d, ed, layers, label2id, tok.cls_token_id, tok.sep_token_id
+        )
         stats["documents"] += 1
         stats["units"] += len(ed.units)
         stats["windows"] += len(ed.encoding.windows)
@@ -120,9 +109,11 @@ def build_features(
         stats["truncated_units"] += ed.encoding.truncated_units
         for problem in tagged.off_boundary:
             log.warning("not trainable: %s", problem.describe(d.text))
-    ds = Dataset.from_dict({"id": [d.id for d in docs], "text": [d.text for d in docs]})
-    ds = ds.map(explode, batched=True, batch_size=256, remove_columns=["id", "text"])
-    return ds, dict(stats)
+        for f in windows:
+            for k, v in f.items():
+                columns[k].append(v)
+            stats["non_padding_tokens"] += f["length"]
+    return Dataset.from_dict(columns), dict(stats)
 
 
 def train(job: TrainJob) -> dict[str, Any]:
@@ -200,7 +191,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
     scorer = SplitScorer(
         data["dev"], pre, schema, job.trainer.eval_batch_size, job.model.preprocessing.decoding
     )
-    callbacks = [EarlyStoppingCallback(early_stopping_patience=job.trainer.patience)]
+    callbacks = schedule_callbacks(job.trainer)
     if "tensorboard" in job.trainer.report_to and args.process_index == 0:
         # Optional: tensorboard is imported only when trainer.report_to asks for it.
         from torch.utils.tensorboard import SummaryWriter
@@ -282,7 +273,7 @@ def finish_run(job, model, pre, schema, data, scorer, info: dict, started: float
     """Score dev (and test), write metrics.json, report.md, predictions.jsonl."""
     run_dir = job.run_dir
     sections: dict[str, Scores] = {}
-    dev_scores, _ = scorer(model, prefix="dev", bootstrap=1000)
+    dev_scores, _ = scorer(model, prefix="dev", bootstrap=job.trainer.final_bootstrap)
     sections["dev"] = dev_scores
     if job.test and data.get("test"):
         test_scorer = SplitScorer(data["test"], pre, schema, scorer.batch_size, scorer.decoding)
