@@ -1395,6 +1395,7 @@ def run_benchmarks(
     reps: int | None = None,
     work_dir: str | Path | None = None,
     analysis: str | None = None,
+    train_reps: int | None = None,
 ) -> dict[str, Any]:
     """Run every benchmark and write ``results.json`` and ``results.md`` to ``out_dir``.
 
@@ -1418,6 +1419,7 @@ def run_benchmarks(
     work.mkdir(parents=True, exist_ok=True)
     n_reps = reps or (1 if quick else 5)
     sub_reps = 1 if quick else 3
+    train_reps = train_reps or sub_reps
     loads: dict[str, list[float]] = {}
     res: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -1435,7 +1437,7 @@ def run_benchmarks(
         return value
 
     try:
-        res["train_run"] = section("train.py", lambda: train_runs(work, sub_reps, quick))
+        res["train_run"] = section("train.py", lambda: train_runs(work, train_reps, quick))
         res["train_run_one_thread"] = section(
             "train.py, 1 thread", lambda: train_runs(work, 1, quick, threads=1)
         )
@@ -1514,6 +1516,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="smallest sizes, one repetition")
     ap.add_argument("--out", default=str(BENCH_DIR), help="folder for results.json/.md")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per measurement")
+    ap.add_argument(
+        "--train-reps", type=int, default=None, help="python train.py runs (default 3; quick 1)"
+    )
     ap.add_argument("--work-dir", default=None, help="keep run folders and logs here")
     ap.add_argument("--analysis", default=None, help="a markdown file appended to results.md")
     ap.add_argument(
@@ -1552,7 +1557,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         write_results(res, Path(a.out))
         print(f"rewrote {Path(a.out) / 'results.md'}")
         return
-    res = run_benchmarks(a.out, quick=a.quick, reps=a.reps, work_dir=a.work_dir, analysis=analysis)
+    res = run_benchmarks(
+        a.out,
+        quick=a.quick,
+        reps=a.reps,
+        work_dir=a.work_dir,
+        analysis=analysis,
+        train_reps=a.train_reps,
+    )
     for t in res["targets"]:
         print(f"{'met ' if t['met'] else 'MISS'}  {t['target']}: {t['measured']}")
     print(f"wrote {Path(a.out) / 'results.md'} and results.json")
