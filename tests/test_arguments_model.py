@@ -124,6 +124,21 @@ def test_decoding_puts_no_argument_on_the_trigger_itself():
     assert got == [(4, 9, "Victim")]
 
 
+def test_decoding_many_instances_at_once_gives_each_its_own_arguments():
+    pre, schema, model = _setup()
+    predictor = ArgumentPredictor(model, pre, schema, decoding="viterbi")
+    units = pre.units(TEXT)
+    rng = np.random.default_rng(0)
+    items = []
+    for k in range(6):  # random rows: ill-formed argmax paths, so Viterbi runs on most
+        n = len(units) - k % 3  # instances of different lengths
+        probs = rng.random((n, len(schema.tags))).astype(np.float32)
+        items.append((units[:n], probs / probs.sum(-1, keepdims=True), (k % 2, k % 2)))
+    one_by_one = [predictor.decode(u, p, "Life:Die", t) for u, p, t in items]
+    assert predictor.decode_many(items, "Life:Die") == one_by_one
+    assert any(one_by_one) and len({tuple(a) for a in one_by_one}) > 1
+
+
 def test_rule_baseline_takes_the_nearest_compatible_entity_in_the_sentence():
     schema = argument_schema([DOC], "ace2005", ["Life:Die"])
     [[trig]] = rule_baseline([DOC], schema)

@@ -520,35 +520,46 @@ class ArgumentPredictor:
         return units, out
 
     def _run(self, units, instances: list[Instance], events, found: dict) -> None:
-        """Length-sorted batches of ``instances`` through the model; decoded into ``found``."""
+        """Length-sorted batches of ``instances`` through the model; decoded into ``found``.
+
+        Decoding runs after the forward passes, once per event type over all its
+        instances (:meth:`decode_many`: one vectorised Viterbi over them).
+        """
         order = sorted(range(len(instances)), key=lambda i: len(instances[i].input_ids))
         device = next(self.model.parameters()).device
         pad = self.preprocessor.tokenizer.pad_token_id
+        unit_probs: list[np.ndarray | None] = [None] * len(instances)
         self.model.eval()
         with torch.inference_mode():
             for s in range(0, len(order), self.batch_size):
-                batch = [instances[i] for i in order[s : s + self.batch_size]]
-                width = len(batch[-1].input_ids)
+                batch = order[s : s + self.batch_size]
+                width = len(instances[batch[-1]].input_ids)
                 ids = np.full((len(batch), width), pad, dtype=np.int64)
                 mask = np.zeros((len(batch), width), dtype=np.int64)
-                for r, x in enumerate(batch):
-                    ids[r, : len(x.input_ids)] = x.input_ids
-                    mask[r, : len(x.input_ids)] = 1
+                for r, i in enumerate(batch):
+                    n = len(instances[i].input_ids)
+                    ids[r, :n] = instances[i].input_ids
+                    mask[r, :n] = 1
                 logits = self.model(
                     input_ids=torch.from_numpy(ids).to(device),
                     attention_mask=torch.from_numpy(mask).to(device),
                 ).logits
                 probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-                for r, x in enumerate(batch):
-                    ta, tb = x.trigger_units
-                    found[x.doc, x.trigger] = tuple(
-                        self.decode(
-                            units[x.doc][x.first : x.stop],
-                            probs[r, x.first_positions],
-                            events[x.doc][x.trigger],
-                            (ta - x.first, tb - x.first),
-                        )
-                    )
+                for r, i in enumerate(batch):
+                    unit_probs[i] = probs[r, instances[i].first_positions]
+        by_event: dict[str, list[int]] = {}
+        for i, x in enumerate(instances):
+            by_event.setdefault(events[x.doc][x.trigger], []).append(i)
+        for event, members in by_event.items():
+            items = []
+            for i in members:
+                x = instances[i]
+                ta, tb = x.trigger_units
+                items.append(
+                    (units[x.doc][x.first : x.stop], unit_probs[i], (ta - x.first, tb - x.first))
+                )
+            for i, args in zip(members, self.decode_many(items, event), strict=True):
+                found[instances[i].doc, instances[i].trigger] = tuple(args)
 
     def _decoder(self, event: str) -> tuple[np.ndarray, TagDecoder]:
         """The tags ``event`` allows (their columns) and a decoder over those tags only."""
@@ -565,21 +576,35 @@ class ArgumentPredictor:
         event: str,
         trigger: tuple[int, int] = (0, -1),
     ) -> list[Argument]:
-        """Mask disallowed roles, renormalise, decode to arguments.
+        """Mask disallowed roles, renormalise, decode to arguments (one instance).
 
         Masked: the roles ``event`` does not allow (decoding runs over the allowed
         tags only: the masked ones have probability 0), and every role on the
         trigger's own units (``trigger``: its first and last unit here).
         """
+        return self.decode_many([(units, probs, trigger)], event)[0]
+
+    def decode_many(
+        self,
+        items: Sequence[tuple[Sequence[Unit], np.ndarray, tuple[int, int]]],
+        event: str,
+    ) -> list[list[Argument]]:
+        """:meth:`decode` for many instances of one event type, ``(units, probs, trigger)`` each."""
         cols, decoder = self._decoder(event)
-        p = probs[:, cols] + 1e-12
-        lo, hi = max(trigger[0], 0), trigger[1] + 1
-        if hi > lo:  # no argument on the trigger: only O there (O is column 0)
-            p[lo:hi] = 0.0
-            p[lo:hi, 0] = 1.0
-        p /= p.sum(axis=-1, keepdims=True)
-        _, spans = decoder.decode(list(units), p)
-        return [Argument(s.start, s.end, s.label, s.score) for s in spans]
+        rows, unit_lists, bounds = [], [], [0]
+        for units, probs, trigger in items:
+            p = probs[:, cols] + 1e-12
+            lo, hi = max(trigger[0], 0), trigger[1] + 1
+            if hi > lo:  # no argument on the trigger: only O there (O is column 0)
+                p[lo:hi] = 0.0
+                p[lo:hi, 0] = 1.0
+            rows.append(p / p.sum(axis=-1, keepdims=True))
+            unit_lists.append(list(units))
+            bounds.append(bounds[-1] + len(p))
+        if not rows:
+            return []
+        decoded = decoder.decode_many(unit_lists, np.concatenate(rows), bounds)
+        return [[Argument(s.start, s.end, s.label, s.score) for s in spans] for _, spans in decoded]
 
 
 # --- scoring ----------------------------------------------------------------
