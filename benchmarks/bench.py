@@ -526,6 +526,17 @@ def argument_cost(model_dir: str | Path, texts: Sequence[str], reps: int) -> dic
     }
     times = time_alternating(methods, reps)
     docs = with_args.predict(texts)
+    # what each model's encoder reads: the tagger's windows, the argument instances
+    encoded = without.predictor.preprocessor.encode(list(texts))
+    tagger_subwords = sum(
+        sum(len(g) for g in e.encoding.subwords[a:b]) + 2
+        for e in encoded
+        for a, b in e.encoding.windows
+    )
+    _, instances = with_args.arguments.predictor.builder.build(
+        list(texts), [d.triggers for d in docs], encoded=encoded
+    )
+    instance_subwords = sum(len(x.input_ids) for x in instances)
     rows = {
         name: {
             "median_s": round(statistics.median(t), 4),
@@ -540,6 +551,11 @@ def argument_cost(model_dir: str | Path, texts: Sequence[str], reps: int) -> dic
         "triggers_predicted": sum(len(d.triggers) for d in docs),
         "arguments_predicted": sum(len(t.arguments or ()) for d in docs for t in d.triggers),
         "shared_encoding": with_args.shared_encoding,
+        "tagger_windows": sum(len(e.encoding.windows) for e in encoded),
+        "tagger_subwords": tagger_subwords,
+        "argument_instances": len(instances),
+        "argument_subwords": instance_subwords,
+        "argument_over_tagger_subwords": round(instance_subwords / tagger_subwords, 2),
         "reps": reps,
         "methods": rows,
         "time_with_over_without": round(rows["with arguments"]["median_s"] / base, 2),
@@ -572,6 +588,15 @@ def argument_cost_markdown(ac: dict[str, Any] | None) -> list[str]:
         "",
         f"Time with arguments / without: {ac['time_with_over_without']}x; encoding twice / "
         f"once: {ac['time_twice_over_with']}x.",
+        "",
+        f"What the encoders read: the tagger {ac['tagger_windows']} windows, "
+        f"{ac['tagger_subwords']:,} subwords; the argument model {ac['argument_instances']} "
+        f"instances (one per predicted trigger, each its trigger's whole window), "
+        f"{ac['argument_subwords']:,} subwords: {ac['argument_over_tagger_subwords']}x the "
+        "tagger's. The argument model has the tagger's shape, so its forward passes cost about "
+        "that many times the tagger's; arguments costing no more than the tagger's forward "
+        "pass would need instances about that many times shorter than the windows, which the "
+        "distances between triggers and their arguments do not allow (docs/arguments.md).",
     ]
 
 

@@ -12,7 +12,8 @@ regenerate; the fenced block that follows a marker is replaced:
   run's metrics.json (a Markdown table, no fence); ``<!-- table: SPLIT arguments -->``
   the argument table (Arg-I/Arg-C per protocol and the rule baseline);
 - ``<!-- output: COMMAND -->``: what COMMAND prints (stdout, then stderr), run with
-  ``bash`` in a scratch folder where ``data/``, ``outputs/`` and ``tests/`` are the repository's,
+  ``bash`` in a scratch folder where ``data/``, ``outputs/``, ``scripts/`` and ``tests/``
+  are the repository's,
   ``RUN`` is ``outputs/docs-run`` and the venv's ``araevent`` is on PATH;
 - ``<!-- output: python -->``: the same for the ```python block just before it.
 """
@@ -102,7 +103,7 @@ def main() -> int:
     changed = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        for name in ("data", "outputs", "tests"):
+        for name in ("data", "outputs", "scripts", "tests"):
             (scratch / name).symlink_to(ROOT / name)
         for page in PAGES:
             old = page.read_text("utf-8")

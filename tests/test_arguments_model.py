@@ -409,3 +409,32 @@ def test_arguments_predicted_triggers_takes_true_or_false():
     job.config["arguments_predicted_triggers"] = "sometimes"
     with pytest.raises(UsageError, match="arguments_predicted_triggers=sometimes: choose true"):
         predicted_triggers_wanted(job)
+
+
+def test_reach_table_counts_every_argument_and_fewer_beyond_wider_instances(tiny_run):
+    """scripts/argument_stats.py --reach: the table docs/arguments.md shows."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, str(root / "scripts/argument_stats.py"), "--reach", str(tiny_run)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = [line.strip("|").split("|") for line in out.splitlines()[2:]]
+    assert [r[0].strip() for r in rows] == ["train", "dev", "test"]
+    gold = {
+        split: sum(
+            len(t.get("arguments") or ())
+            for line in (root / f"data/sample/{split}.jsonl").read_text("utf-8").splitlines()
+            for t in json.loads(line)["triggers"]
+        )
+        for split in ("train", "dev", "test")
+    }
+    for r in rows:
+        n, beyond = int(r[1]), [int(x) for x in r[3:]]
+        assert 0.8 * gold[r[0].strip()] <= n <= gold[r[0].strip()]  # those on unit edges
+        assert beyond == sorted(beyond, reverse=True) and beyond[0] > 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -466,22 +468,25 @@ def test_malformed_corpus_tokens_are_one_clear_error(tokens, bad):
     assert "(tokens are [start, end] offsets into text, in order, not overlapping)" in msg
 
 
-def test_strict_scores_equal_seqevals_classification_report_bit_for_bit():
-    """The fast strict reading gives seqeval's strict report exactly, ill-formed tags included."""
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "default"])
+def test_scores_equal_seqevals_classification_report_bit_for_bit(strict):
+    """Both readings and the arithmetic give seqeval's report exactly, ill-formed tags included."""
     rng = np.random.default_rng(7)
     tags = ["O", "B-PER", "I-PER", "B-Life-Die", "I-Life-Die", "B-ORG", "I-ORG"]
-    for trial in range(40):
+    kw = {"mode": "strict", "scheme": IOB2} if strict else {}
+    compared = 0
+    for trial in range(60):
         lengths = rng.integers(0, 9, size=int(rng.integers(1, 6)))
         gold = [[str(t) for t in rng.choice(tags, size=n)] for n in lengths]
         pred = [[str(t) for t in rng.choice(tags, size=n)] for n in lengths]
         if trial % 4 == 0:
             pred = [list(g) for g in gold]
-        ours = seqeval_scores(gold, pred, strict=True)
+        if trial % 7 == 0:  # no gold span: weighted averages take seqeval's zero
+            gold = [["O"] * n for n in lengths]
+        ours = seqeval_scores(gold, pred, strict=strict)
         if not ours["per_type"]:  # no span on either side: the scorer's zeros
             continue
-        ref = classification_report(
-            gold, pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
-        )
+        ref = classification_report(gold, pred, output_dict=True, zero_division=0, **kw)
         for name, row in ref.items():
             got = ours[name.split()[0]] if name.endswith(" avg") else ours["per_type"][name]
             assert (got["precision"], got["recall"], got["f1"], got["support"]) == (
@@ -491,3 +496,17 @@ def test_strict_scores_equal_seqevals_classification_report_bit_for_bit():
                 row["support"],
             ), (gold, pred, name)
         assert set(ours["per_type"]) == {n for n in ref if not n.endswith(" avg")}
+        compared += 1
+    assert compared > 40
+
+
+def test_scoring_does_not_import_scikit_learn():
+    """seqeval.metrics pulls in scikit-learn (about a second); the scorer does not need it."""
+    code = (
+        "import sys; from araevent.evaluation import seqeval_scores; "
+        "seqeval_scores([['B-PER', 'I-PER', 'O']], [['B-PER', 'O', 'O']], strict=True); "
+        "seqeval_scores([['B-PER', 'I-PER', 'O']], [['I-PER', 'O', 'O']], strict=False); "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -490,13 +490,13 @@ class ArgumentPredictor:
     schema: ArgumentSchema
     batch_size: int = 32
     decoding: str = "viterbi"
-    _builder: InstanceBuilder | None = field(default=None, init=False, repr=False)
+    builder: InstanceBuilder | None = field(default=None, init=False, repr=False)
     _decoders: dict[str, tuple[np.ndarray, TagDecoder]] = field(
         default_factory=dict, init=False, repr=False
     )
 
     def __post_init__(self) -> None:
-        self._builder = InstanceBuilder(self.preprocessor, self.schema)
+        self.builder = InstanceBuilder(self.preprocessor, self.schema)
 
     def predict(
         self,
@@ -509,7 +509,7 @@ class ArgumentPredictor:
         ``encoded``: the texts as the tagger encoded them, when its preprocessor
         encodes as this model's does (:func:`encodes_alike`); saves encoding twice.
         """
-        units, instances = self._builder.build(texts, triggers, encoded=encoded)
+        units, instances = self.builder.build(texts, triggers, encoded=encoded)
         found: dict[tuple[int, int], tuple[Argument, ...]] = {}
         if instances:
             self._run(units, instances, [[t.label for t in trigs] for trigs in triggers], found)

@@ -74,14 +74,12 @@ apart, one key's definition would live in two files.
 from __future__ import annotations
 
 import bisect
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from seqeval.scheme import IOB2
 
 from araevent.bootstrap import bootstrap_f1
 from araevent.errors import DataError
@@ -182,42 +180,73 @@ def strict_entities(sequences: Sequence[Sequence[str]]) -> list[set[tuple[int, i
     return [set(_iob2_chunks(s)) for s in sequences]
 
 
-class _StrictEntities:
-    """What seqeval's strict metrics read of ``seqeval.scheme.Entities``, built fast."""
+def _default_chunks(seq: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Seqeval's default (conlleval) reading of one valid sequence: ``(start, end, type)``.
 
-    def __init__(self, sequences: Sequence[Sequence[str]]) -> None:
-        self.by_type: dict[str, set[tuple]] = {}
-        for sent, seq in enumerate(sequences):
-            for start, end, tag in _iob2_chunks(seq):
-                self.by_type.setdefault(tag, set()).add((sent, tag, start, end))
-
-    @property
-    def unique_tags(self) -> set[str]:
-        return set(self.by_type)
-
-    def filter(self, tag_name: str) -> set[tuple]:
-        return self.by_type.get(tag_name, set())
-
-
-def _strict_report(gold: list[list[str]], pred: list[list[str]]) -> dict[str, dict]:
-    """``seqeval.metrics.classification_report(mode="strict", scheme=IOB2)``'s rows.
-
-    seqeval's own arithmetic on entities read by :func:`_iob2_chunks` (its reading
-    of each sequence is the slow part).
+    ``seqeval.metrics.sequence_labeling.get_entities`` on ``O``/``B-X``/``I-X`` tags
+    (an ``I-X`` after ``O`` or another type starts a span), ends exclusive; equal to it
+    (tested).
     """
-    from seqeval.metrics.v1 import precision_recall_fscore_support
+    out = []
+    prev_tag, prev_type, begin = OUTSIDE, "", 0
+    for i, chunk in enumerate([*seq, OUTSIDE]):
+        tag = chunk[0]
+        type_ = chunk[2:] if tag != OUTSIDE else "_"
+        if prev_tag != OUTSIDE and (tag != "I" or prev_type != type_):
+            out.append((begin, i, prev_type))
+        if tag == "B" or (tag == "I" and prev_type != type_):
+            begin = i
+        prev_tag, prev_type = tag, type_
+    return out
 
-    ents = {"entities_true": _StrictEntities(gold), "entities_pred": _StrictEntities(pred)}
-    names = sorted(ents["entities_true"].unique_tags | ents["entities_pred"].unique_tags)
-    kw: dict[str, Any] = {"zero_division": 0, "scheme": IOB2, **ents}
-    rows: dict[str, dict] = {}
-    for name, p, r, f, n in zip(
-        names, *precision_recall_fscore_support(gold, pred, **kw), strict=True
-    ):
-        rows[name] = {"precision": p, "recall": r, "f1-score": f, "support": n}
-    for avg in ("micro", "macro", "weighted"):
-        p, r, f, n = precision_recall_fscore_support(gold, pred, average=avg, **kw)
-        rows[f"{avg} avg"] = {"precision": p, "recall": r, "f1-score": f, "support": n}
+
+def _prf_report(gold: list[list[str]], pred: list[list[str]], strict: bool) -> dict[str, dict]:
+    """``seqeval.metrics.classification_report(..., output_dict=True, zero_division=0)``'s rows.
+
+    Strict (``mode="strict", scheme=IOB2``) or default mode: the spans each reads
+    (:func:`_iob2_chunks`, :func:`_default_chunks`), then seqeval's arithmetic (a
+    zero denominator gives 0; macro: the unweighted mean over the types either side
+    holds; weighted: weighted by gold support). Equal to seqeval's (tested), without
+    importing it: ``seqeval.metrics`` pulls in scikit-learn, seconds at start-up.
+    """
+    chunks = _iob2_chunks if strict else _default_chunks
+    true: dict[str, set[tuple]] = {}
+    found: dict[str, set[tuple]] = {}
+    for side, seqs in ((true, gold), (found, pred)):
+        for sent, seq in enumerate(seqs):
+            for start, end, tag in chunks(seq):
+                side.setdefault(tag, set()).add((sent, start, end))
+    names = sorted(set(true) | set(found))
+    tp = np.array([len(true.get(n, set()) & found.get(n, set())) for n in names])
+    pred_sum = np.array([len(found.get(n, ())) for n in names])
+    true_sum = np.array([len(true.get(n, ())) for n in names])
+
+    def prf(tp, pred_sum, true_sum):
+        p = tp / np.where(pred_sum == 0, 1, pred_sum)
+        r = tp / np.where(true_sum == 0, 1, true_sum)
+        denom = 1.0 * p + r
+        denom[denom == 0.0] = 1
+        return p, r, (1 + 1.0) * p * r / denom
+
+    p, r, f = prf(tp, pred_sum, true_sum)
+    rows = {
+        n: {"precision": p[i], "recall": r[i], "f1-score": f[i], "support": true_sum[i]}
+        for i, n in enumerate(names)
+    }
+    mp, mr, mf = prf(np.array([tp.sum()]), np.array([pred_sum.sum()]), np.array([true_sum.sum()]))
+    rows["micro avg"] = {"precision": mp[0], "recall": mr[0], "f1-score": mf[0]}
+    rows["macro avg"] = {"precision": np.average(p), "recall": np.average(r)}
+    rows["macro avg"]["f1-score"] = np.average(f)
+    if true_sum.sum() == 0:
+        rows["weighted avg"] = {"precision": 0.0, "recall": 0.0, "f1-score": 0.0}
+    else:
+        rows["weighted avg"] = {
+            "precision": np.average(p, weights=true_sum),
+            "recall": np.average(r, weights=true_sum),
+            "f1-score": np.average(f, weights=true_sum),
+        }
+    for avg in ("micro avg", "macro avg", "weighted avg"):
+        rows[avg]["support"] = true_sum.sum()
     return rows
 
 
@@ -229,31 +258,19 @@ def seqeval_scores(
     Tags are checked first. Where neither side holds a span (or there are no
     sequences) every score is 0: seqeval would return NaN or fail there.
     """
-    # seqeval.metrics pulls in scikit-learn (seconds): imported when a score is computed.
-    from seqeval.metrics import classification_report
-    from seqeval.metrics.sequence_labeling import get_entities
-
     check_tags(gold, "gold")
     check_tags(pred, "predicted")
     if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred, strict=True)):
         raise ValueError("gold and predicted tag sequences differ in length")
     gold_l, pred_l = [list(s) for s in gold], [list(s) for s in pred]
-    if strict:
-        has_spans = any(strict_entities(gold_l)) or any(strict_entities(pred_l))
-    else:
-        has_spans = bool(get_entities(gold_l) or get_entities(pred_l))
+    chunks = _iob2_chunks if strict else _default_chunks
+    has_spans = any(chunks(s) for s in gold_l) or any(chunks(s) for s in pred_l)
     out: dict[str, Any] = {"per_type": {}}
     if not has_spans:
         for avg in ("micro", "macro", "weighted"):
             out[avg] = _zero()
         return out
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # seqeval warns when a type has no gold span
-        if strict:
-            rep = _strict_report(gold_l, pred_l)
-        else:
-            rep = classification_report(gold_l, pred_l, output_dict=True, zero_division=0)
-    for name, row in rep.items():
+    for name, row in _prf_report(gold_l, pred_l, strict).items():
         stats = {
             "precision": float(row["precision"]),
             "recall": float(row["recall"]),
