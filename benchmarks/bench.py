@@ -84,6 +84,11 @@ TARGETS = {
     "base_vs_pipeline_min": 1.0,
     "train_wall_s_max": 120.0,
     "evaluate_peak_rss_mb_max": 1024.0,
+    # issue 17: python train.py (what make train runs after set-up), and training on
+    # AQMAR against the Hugging Face recipe (benchmarks/aqmar.py --vs-run-ner)
+    "make_train_wall_s_max": 45.0,
+    "vs_run_ner_tokens_per_s_min": 1.1,
+    "vs_run_ner_wall_max": 1.1,
 }
 
 
@@ -600,6 +605,43 @@ def argument_cost_markdown(ac: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def vs_run_ner_markdown(vs: dict[str, Any]) -> list[str]:
+    """The results.md section of ``aqmar.training_vs_run_ner``."""
+    rows = [
+        [
+            system,
+            i + 1,
+            r["wall_s"],
+            r["cpu_s"],
+            r["train_runtime_s"],
+            r["non_padding_tokens_per_epoch"],
+            r["non_padding_tokens_per_s"],
+            r["global_steps"],
+        ]
+        for system, runs in vs["runs"].items()
+        for i, r in enumerate(runs)
+    ]
+    return [
+        "",
+        "## Training on AQMAR against the Hugging Face token-classification recipe",
+        "",
+        f"{vs['reps']} alternated runs each, {vs['epochs']} epochs, tiny-shaped model, batch 16, "
+        f"group_by_length, OMP_NUM_THREADS={vs['threads']}, dev scored once at the end. "
+        f"araevent: `{vs['araevent_command']}`; the recipe: `{vs['baseline_command']}` "
+        "(`run_ner.py` written small and offline: each sentence's words, truncated at the "
+        "window, first subword labelled). Tokens/s: each system's own non-padding subwords "
+        "over its `Trainer.train` time.",
+        "",
+        _table(
+            ["system", "run", "wall s", "CPU s", "train s", "tokens/epoch", "tokens/s", "steps"],
+            rows,
+        ),
+        "",
+        f"Medians: araevent / recipe tokens/s {vs['tokens_per_s_ratio']}x, wall time "
+        f"{vs['wall_ratio']}x.",
+    ]
+
+
 def thread_sensitivity(loaded, texts: Sequence[str], reps: int) -> dict[str, Any]:
     """Extractor and the bare loop with 1 and with the default number of torch threads."""
     import torch
@@ -761,6 +803,35 @@ def aqmar_test_texts(limit: int | None = None) -> list[str] | None:
     return [d.text for d in docs][:limit]
 
 
+def aqmar_model(work: Path, quick: bool) -> tuple[Path, str] | None:
+    """A tiny model trained on the AQMAR train split (``benchmarks/aqmar.py``'s splits).
+
+    ``python train.py`` with the recipe of ``aqmar.py --vs-run-ner`` (3 epochs, no dev
+    scoring per epoch, no test, no argument model); ``quick``: 2 steps. Returns the run
+    folder and the command, or ``None`` without the corpus.
+    """
+    if not AQMAR_CORPUS.is_file():
+        return None
+    from aqmar import VS_RUN_NER_EPOCHS, VS_RUN_NER_OVERRIDES, read_corpus, split, write_conll
+
+    data, run = work / "aqmar-data", work / "aqmar-run"
+    for name, sents in split(read_corpus(AQMAR_CORPUS)[0]).items():
+        write_conll(data / f"{name}.conll", sents)
+    overrides = [*VS_RUN_NER_OVERRIDES, f"trainer.epochs={VS_RUN_NER_EPOCHS}"]
+    if quick:
+        overrides.append("trainer.max_steps=2")
+    cmd = [sys.executable, "train.py", f"hydra.run.dir={run}", f"data.dir={data}", *overrides]
+    proc = measure_process(cmd, work / "aqmar-run.out")
+    if proc["returncode"] != 0:
+        tail = Path(proc["log"]).read_text("utf-8", "replace")[-2000:]
+        raise RuntimeError(f"training the AQMAR model failed:\n{tail}")
+    shown = [
+        c if not c.startswith(("hydra.run.dir=", "data.dir=")) else c.split("=")[0] + "=..."
+        for c in cmd[1:]
+    ]
+    return run, "python " + " ".join(shown)
+
+
 # --- scaling and profile ---------------------------------------------------------
 
 
@@ -897,7 +968,7 @@ def profile_extractor(loaded, texts: Sequence[str], out_path: Path | None) -> di
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of issue 8 with its measured value and whether it is met."""
+    """Each target of issues 8 and 17 with its measured value and whether it is met."""
     base = res["inference"]["base"]["ratios"]
     rows = []
     for key, where in (("tiny", "tiny"), ("aqmar", "tiny, AQMAR test texts")):
@@ -949,7 +1020,29 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             res["evaluate_run"]["max_peak_rss_mb"],
             "<",
         ),
+        (
+            "python train.py (make train) wall time <= 45 s (issue 17)",
+            TARGETS["make_train_wall_s_max"],
+            res["train_run"]["median_wall_s"],
+            "<=",
+        ),
     ]
+    vs = res.get("training_vs_run_ner")
+    if vs:
+        rows += [
+            (
+                "AQMAR training non-padding tokens/s >= 1.1x the run_ner recipe",
+                TARGETS["vs_run_ner_tokens_per_s_min"],
+                vs["tokens_per_s_ratio"],
+                ">=",
+            ),
+            (
+                "AQMAR training wall time <= 1.1x the run_ner recipe",
+                TARGETS["vs_run_ner_wall_max"],
+                vs["wall_ratio"],
+                "<=",
+            ),
+        ]
     ops = {
         ">=": lambda m, t: m >= t,
         "<=": lambda m, t: m <= t,
@@ -1005,7 +1098,7 @@ def render_markdown(res: dict[str, Any]) -> str:
         "- load average (1/5/15 min) per section: "
         + "; ".join(f"{k} {x}" for k, x in res["load_average"].items()),
         "",
-        "## Targets (issue 8; not asserted by tests)",
+        "## Targets (issues 8 and 17; not asserted by tests)",
         "",
         _table(
             ["target", "threshold", "measured", "met"],
@@ -1143,7 +1236,9 @@ def render_markdown(res: dict[str, Any]) -> str:
             "## Inference: tiny model on the AQMAR test texts (../shared/data/aqmar)",
             "",
             "The test split of `benchmarks/aqmar.py` (its last 10% of sentences, tokens "
-            "joined by one space); the model is the one trained on data/sample above.",
+            "joined by one space); the model is a tiny model trained on that script's "
+            "AQMAR train split: "
+            f"`{res['inference']['aqmar'].get('model_command', '(not recorded)')}`.",
             "",
             _inference_md(res["inference"]["aqmar"]),
         ]
@@ -1229,6 +1324,8 @@ def render_markdown(res: dict[str, Any]) -> str:
     ]
     if "argument_cost" in res:
         lines += argument_cost_markdown(res["argument_cost"])
+    if res.get("training_vs_run_ner"):
+        lines += vs_run_ner_markdown(res["training_vs_run_ner"])
     if res.get("analysis"):
         lines += ["", "## Analysis", "", res["analysis"]]
     return "\n".join(lines) + "\n"
@@ -1503,11 +1600,15 @@ def run_benchmarks(
         res["inference"]["mini"]["shape"] = mini_info
         del mini
         aqmar = aqmar_test_texts(4 if quick else None)
-        if aqmar is not None:
+        trained = aqmar is not None and section("train AQMAR", lambda: aqmar_model(work, quick))
+        if trained:
+            aqmar_tiny = load_model_dir(trained[0] / "model")
             res["inference"]["aqmar"] = section(
                 "inference AQMAR",
-                lambda: inference_comparison(tiny, aqmar, n_reps, "tiny, AQMAR test texts"),
+                lambda: inference_comparison(aqmar_tiny, aqmar, n_reps, "tiny, AQMAR test texts"),
             )
+            res["inference"]["aqmar"]["model_command"] = trained[1]
+            del aqmar_tiny
         res["scaling"] = section(
             "scaling",
             lambda: scaling(tiny, test, 1 if quick else 3, 2 if quick else 8),
@@ -1518,6 +1619,13 @@ def run_benchmarks(
         res["argument_cost"] = section(
             "argument cost", lambda: argument_cost(model_dir, test, n_reps)
         )
+        if trained and not quick:  # AQMAR is here; minutes, so not in --quick
+            from aqmar import training_vs_run_ner
+
+            res["training_vs_run_ner"] = section(
+                "training vs run_ner",
+                lambda: training_vs_run_ner(work / "vs-run-ner", sub_reps, threads=1),
+            )
     finally:
         if cleanup is not None:
             res.setdefault("work_dir", "(temporary, removed)")

@@ -108,8 +108,10 @@ def test_quick_harness_writes_every_field(tmp_path):
     assert on_disk["inference"]["base"]["shape"]["vocab_size"] == 64000
     # the AQMAR test texts are measured when ../shared/data/aqmar is there
     assert ("aqmar" in on_disk["inference"]) == AQMAR.is_file()
+    if AQMAR.is_file():  # by a model trained on AQMAR, not the sample's
+        assert "data=conll" in on_disk["inference"]["aqmar"]["model_command"]
     names = {t["target"] for t in on_disk["targets"]}
-    assert len(names) == 7 + 3 * AQMAR.is_file()
+    assert len(names) == 8 + 3 * AQMAR.is_file()  # the run_ner comparison: not in --quick
     assert all(isinstance(t["met"], bool) for t in on_disk["targets"])
     md = (out / "results.md").read_text("utf-8")
     assert "shared 2-core machine" in md
