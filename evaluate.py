@@ -15,7 +15,9 @@ register_resolvers()
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    from araevent.entrypoints import run_evaluation
+    from araevent.entrypoints import run_evaluation, skip_last_collection
+
+    skip_last_collection()
 
     hydra_cfg = HydraConfig.get()
     run_evaluation(cfg, hydra_cfg.runtime.output_dir, list(hydra_cfg.overrides.task))

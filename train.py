@@ -11,7 +11,9 @@ register_resolvers()
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from araevent.entrypoints import run_training
+    from araevent.entrypoints import run_training, skip_last_collection
+
+    skip_last_collection()
 
     return run_training(cfg, HydraConfig.get().runtime.output_dir)
 

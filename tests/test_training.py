@@ -382,3 +382,16 @@ def test_a_run_without_dev_scoring_keeps_the_last_epoch_and_scores_dev_once(
     assert not any(k.endswith("f1_ci_low") for k in metrics)  # final_bootstrap=0
     assert (tmp_path / "model" / "model.safetensors").is_file()
     assert run["train_features"]["non_padding_tokens"] > run["train_features"]["units"]
+
+
+def test_the_exit_hook_is_registered_once_per_process():
+    """train.py, evaluate.py and the CLI each ask for it; one gc.freeze at exit is enough."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit; from araevent import entrypoints as e; n = atexit._ncallbacks(); "
+        "e.skip_last_collection(); e.skip_last_collection(); print(atexit._ncallbacks() - n)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

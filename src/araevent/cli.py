@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``araevent`` console script."""
+    from araevent.entrypoints import skip_last_collection
+
+    skip_last_collection()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -336,7 +336,11 @@ def load_pretrained(
     return tokenizer, model
 
 
-def tokenizer_coverage(preprocessor: Preprocessor, texts: Sequence[str]) -> dict[str, Any]:
+def tokenizer_coverage(
+    preprocessor: Preprocessor,
+    texts: Sequence[str],
+    encoded: Sequence[EncodedDocument] | None = None,
+) -> dict[str, Any]:
     """How the encoder's own tokenizer treats araevent's units of ``texts``.
 
     ``unk_units``: units the model sees as a lone unknown token (empty ones
@@ -345,7 +349,8 @@ def tokenizer_coverage(preprocessor: Preprocessor, texts: Sequence[str]) -> dict
     stripping, NFKC), so their subwords are not those of the text araevent
     chose; ``bare_prefix_units``: units whose first subword (the one that carries
     the label) is a lone word-start mark (SentencePiece «▁»), no letter of the
-    unit. Shares are of all units.
+    unit. Shares are of all units. ``encoded``: ``preprocessor.encode(texts)``, when
+    the caller has it.
     """
     tok = preprocessor.tokenizer
     normalizer = tok.backend_tokenizer.normalizer
@@ -353,7 +358,7 @@ def tokenizer_coverage(preprocessor: Preprocessor, texts: Sequence[str]) -> dict
     unk = [tok.unk_token_id]
     bare = {i for t, i in tok.get_vocab().items() if t and not t.strip("▁")}
     units = unk_units = changed = bare_first = 0
-    for ed in preprocessor.encode(texts):
+    for ed in preprocessor.encode(texts) if encoded is None else encoded:
         units += len(ed.units)
         unk_units += sum(1 for g in ed.encoding.subwords if g == unk)
         bare_first += sum(1 for g in ed.encoding.subwords if g and g[0] in bare)

@@ -43,6 +43,7 @@ from araevent.errors import UsageError
 from araevent.evaluation import Scores
 from araevent.labels import LAYERS, get_label_set
 from araevent.modeling import (
+    EncodedDocument,
     Preprocessor,
     attach_metadata,
     save_model_dir,
@@ -83,19 +84,26 @@ def label_schema(train: Sequence[Document], data: DataSettings) -> LabelSchema:
 
 
 def build_features(
-    pre: Preprocessor, docs: Sequence[Document], schema: LabelSchema, layers: Sequence[str]
+    pre: Preprocessor,
+    docs: Sequence[Document],
+    schema: LabelSchema,
+    layers: Sequence[str],
+    encoded: Sequence[EncodedDocument] | None = None,
 ):
     """Every window of every document as one training example, in one pass over the documents.
 
     Returns ``(dataset, stats)``; stats count collisions (entity dropped, trigger
     kept), spans off unit boundaries, empty and truncated units, windows.
+    ``encoded``: ``pre.encode`` of the documents' texts, when the caller has it.
     """
     disable_progress_bars()  # the counts below go to train.log; no bars on stderr
     label2id = schema.label2id
     tok = pre.tokenizer
     stats: Counter[str] = Counter()
     columns: dict[str, list] = {"input_ids": [], "labels": [], "length": []}
-    for d, ed in zip(docs, pre.encode([d.text for d in docs]), strict=True):
+    if encoded is None:
+        encoded = pre.encode([d.text for d in docs])
+    for d, ed in zip(docs, encoded, strict=True):
         windows, tagged = document_windows(
             d, ed, layers, label2id, tok.cls_token_id, tok.sep_token_id
         )
@@ -169,7 +177,10 @@ def _train(job: TrainJob) -> dict[str, Any]:
         base_model=base_model_name(job.model, job.config.get("model", {}).get("base_model")),
     )
     pre = Preprocessor(tokenizer, known, job.model.preprocessing)
-    train_ds, train_stats = build_features(pre, data["train"], schema, job.data.layers)
+    train_encoded = pre.encode([d.text for d in data["train"]])  # features and coverage
+    train_ds, train_stats = build_features(
+        pre, data["train"], schema, job.data.layers, train_encoded
+    )
     log.info("train features: %s", train_stats)
     train_set = train_ds
     if job.data.augment_prob > 0:
@@ -260,7 +271,11 @@ def _train(job: TrainJob) -> dict[str, Any]:
         ),
         "reading": reading,
         "tokenizer_coverage": {
-            s: tokenizer_coverage(pre, [d.text for d in data[s]]) for s in data if s != "dev"
+            s: tokenizer_coverage(
+                pre, [d.text for d in data[s]], train_encoded if s == "train" else None
+            )
+            for s in data
+            if s != "dev"
         },
     }
     metrics = finish_run(job, model, pre, schema, data, scorer, info, started)
