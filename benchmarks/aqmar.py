@@ -800,6 +800,42 @@ VS_RUN_NER_OVERRIDES = (
 )
 
 
+# where Trainer.train's time goes: (name, pstats pattern of the function); each the
+# cumulative time of its calls inside the training loop
+PROFILE_PARTS = (
+    ("Trainer.train", "trainer.py", "train"),
+    ("training_step", "trainer.py", "training_step"),
+    ("forward and loss", "trainer.py", "compute_loss"),
+    ("backward", "accelerator.py", "backward"),
+    ("dropout", "functional.py", "dropout"),
+    ("batches (fetch, collate)", "trainer.py", "get_batch_samples"),
+    ("clip grad norm", "trainer.py", "_clip_grad_norm"),
+    ("optimizer and scheduler step", "lr_scheduler.py", "wrapper"),
+    ("log, save, evaluate", "trainer.py", "_maybe_log_save_evaluate"),
+)
+
+
+def training_profile(prof: Path, tokens: int) -> dict[str, Any]:
+    """Seconds (under cProfile) of the training loop's parts, and per 1,000 tokens."""
+    import pstats
+
+    stats = pstats.Stats(str(prof)).stats  # (file, line, name) -> (cc, nc, tt, ct, callers)
+    parts: dict[str, Any] = {}
+    for label, file, name in PROFILE_PARTS:
+        ct = sum(v[3] for (f, _, n), v in stats.items() if n == name and f.endswith(file))
+        parts[label] = {
+            "seconds": round(ct, 3),
+            "ms_per_1000_tokens": round(1000 * ct / tokens * 1000, 3),
+        }
+    train = parts["Trainer.train"]["seconds"]
+    step = parts["training_step"]["seconds"]
+    parts["outside training_step"] = {
+        "seconds": round(train - step, 3),
+        "ms_per_1000_tokens": round(1000 * (train - step) / tokens * 1000, 3),
+    }
+    return {"tokens": tokens, "parts": parts}
+
+
 def training_vs_run_ner(
     work: Path, reps: int = 3, epochs: int = VS_RUN_NER_EPOCHS, threads: int | None = None
 ) -> dict[str, Any]:
@@ -810,7 +846,8 @@ def training_vs_run_ner(
     Measured per run: the process's wall time, and non-padding tokens per second of
     ``Trainer.train`` (each system's own subwords, specials included, times the epochs,
     over its ``train_runtime``). Ratios are araevent over the baseline: tokens/s
-    (higher is better) and wall time (lower is better).
+    (higher is better) and wall time (lower is better). Then one more run of each
+    under cProfile: where ``Trainer.train``'s time goes (:func:`training_profile`).
     """
     data = work / "data"
     if not (data / "train.conll").is_file():
@@ -865,6 +902,24 @@ def training_vs_run_ner(
         }
         for system, rs in runs.items()
     }
+    profile = {}
+    for system in ("araevent", "run_ner"):  # one more run each, under cProfile
+        out, prof = work / f"{system}-profile", work / f"{system}.prof"
+        if system == "araevent":
+            script = ["train.py", f"hydra.run.dir={out}", *overrides]
+        else:
+            script = [
+                str(ROOT / "benchmarks" / "run_ner_baseline.py"),
+                f"--data-dir={data}",
+                f"--out={out}",
+                f"--epochs={epochs}",
+            ]
+        cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), *script]
+        proc = measure_process(cmd, work / f"{system}-profile.out", env=env)
+        if proc["returncode"] != 0:
+            raise RuntimeError(f"{system} (profiled) failed (exit {proc['returncode']})")
+        tokens = runs[system][0]["non_padding_tokens_per_epoch"] * epochs
+        profile[system] = training_profile(prof, tokens)
     a, b = med["araevent"], med["run_ner"]
     tps = "non_padding_tokens_per_s"
     return {
@@ -878,6 +933,7 @@ def training_vs_run_ner(
         f"--out $WORK/run --epochs {epochs}",
         "runs": runs,
         "median": med,
+        "profile": profile,
         "tokens_per_s_ratio": round(a[tps] / b[tps], 3),
         "wall_ratio": round(a["wall_s"] / b["wall_s"], 3),
         "targets": {"tokens_per_s_ratio_min": 1.1, "wall_ratio_max": 1.1},

@@ -221,6 +221,7 @@ def train_runs(work: Path, reps: int, quick: bool, threads: int | None = None) -
         if runs[-1]["returncode"] != 0:
             tail = Path(runs[-1]["log"]).read_text("utf-8", "replace")[-2000:]
             raise RuntimeError(f"train.py failed (exit {runs[-1]['returncode']}):\n{tail}")
+        runs[-1]["phases"] = train_phases(run_dir)
     return {
         "command": [
             *([f"OMP_NUM_THREADS={threads}"] if threads else []),
@@ -232,6 +233,26 @@ def train_runs(work: Path, reps: int, quick: bool, threads: int | None = None) -
         "runs": runs,
         **_summary(runs),
         "model_dir": str(Path(runs[0]["run_dir"]) / "model"),
+    }
+
+
+def train_phases(run_dir: Path) -> dict[str, Any]:
+    """Where a ``train.py`` run's time went, from its metrics.json.
+
+    ``Trainer.train`` seconds and epochs of the tagger and of the argument model;
+    ``rest_s``: the run's own wall time (``run.wall_time_s``, from the start of
+    training to metrics.json) minus both trainings: reading, features, dev scoring at
+    the end, test scoring with bootstrap intervals, saving.
+    """
+    run = json.loads((run_dir / "metrics.json").read_text("utf-8"))["run"]
+    args = run.get("arguments") or {}
+    tagger_s, args_s = run["train_runtime_s"], args.get("train_runtime_s", 0.0)
+    return {
+        "tagger_train_s": tagger_s,
+        "tagger_epochs": round(run["global_steps"] / max(run["steps_per_epoch"], 1), 2),
+        "arguments_train_s": args_s,
+        "arguments_epochs": args.get("epochs"),
+        "rest_s": round(run["wall_time_s"] - tagger_s - args_s, 2),
     }
 
 
@@ -621,7 +642,7 @@ def vs_run_ner_markdown(vs: dict[str, Any]) -> list[str]:
         for system, runs in vs["runs"].items()
         for i, r in enumerate(runs)
     ]
-    return [
+    lines = [
         "",
         "## Training on AQMAR against the Hugging Face token-classification recipe",
         "",
@@ -640,6 +661,36 @@ def vs_run_ner_markdown(vs: dict[str, Any]) -> list[str]:
         f"Medians: araevent / recipe tokens/s {vs['tokens_per_s_ratio']}x, wall time "
         f"{vs['wall_ratio']}x.",
     ]
+    prof = vs.get("profile")
+    if prof:
+        a, b = prof["araevent"]["parts"], prof["run_ner"]["parts"]
+        lines += [
+            "",
+            "Where `Trainer.train`'s time goes: one more run of each under cProfile "
+            "(`python -m cProfile`; cumulative seconds of the loop's parts, so the profiler's "
+            "own cost is included; per 1,000 of each system's non-padding tokens):",
+            "",
+            _table(
+                [
+                    "part",
+                    "araevent s",
+                    "araevent ms / 1k tokens",
+                    "recipe s",
+                    "recipe ms / 1k tokens",
+                ],
+                [
+                    [
+                        k,
+                        a[k]["seconds"],
+                        a[k]["ms_per_1000_tokens"],
+                        b[k]["seconds"],
+                        b[k]["ms_per_1000_tokens"],
+                    ]
+                    for k in a
+                ],
+            ),
+        ]
+    return lines
 
 
 def thread_sensitivity(loaded, texts: Sequence[str], reps: int) -> dict[str, Any]:
@@ -1166,6 +1217,39 @@ def render_markdown(res: dict[str, Any]) -> str:
         "early stopping, dev scoring "
         "every epoch and the test report — everything after `make setup`.",
     ]
+    phased = [(label, r) for label, t in (("2 threads", tr), ("1 thread", tr1)) for r in t["runs"]]
+    if all("phases" in r for _, r in phased):
+        lines += [
+            "",
+            "Where each `python train.py` run's time went (its metrics.json): `Trainer.train` "
+            "of the tagger (early stopping) and of the argument model (`arguments_epochs`), "
+            "and the rest of the run (reading, features, the final dev and test scores with "
+            "bootstrap intervals, saving); start-up and imports are the wall time's remainder.",
+            "",
+            _table(
+                [
+                    "run",
+                    "wall s",
+                    "tagger train s",
+                    "tagger epochs",
+                    "arguments train s",
+                    "arguments epochs",
+                    "rest s",
+                ],
+                [
+                    [
+                        label,
+                        r["wall_s"],
+                        r["phases"]["tagger_train_s"],
+                        r["phases"]["tagger_epochs"],
+                        r["phases"]["arguments_train_s"],
+                        r["phases"]["arguments_epochs"],
+                        r["phases"]["rest_s"],
+                    ]
+                    for label, r in phased
+                ],
+            ),
+        ]
     tt = res["training_throughput"]
     lines += [
         "",

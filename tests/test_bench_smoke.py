@@ -118,6 +118,45 @@ def test_quick_harness_writes_every_field(tmp_path):
     for name in names:
         assert name in md
     assert res["targets"] == on_disk["targets"]
+    phases = on_disk["train_run"]["runs"][0]["phases"]  # where train.py's time went
+    assert 0 < phases["tagger_train_s"] < on_disk["train_run"]["runs"][0]["wall_s"]
+    assert "tagger train s" in md
+
+
+def test_training_profile_splits_the_loop_by_its_parts(tmp_path):
+    """aqmar.training_profile reads a cProfile file: the loop's parts, per 1,000 tokens."""
+    import cProfile
+    import time
+
+    aqmar = load_script("aqmar")
+    pkg = tmp_path / "fake"
+    pkg.mkdir()
+    (pkg / "trainer.py").write_text(
+        "import time\n"
+        "def compute_loss():\n    time.sleep(0.03)\n"
+        "def training_step():\n    compute_loss(); time.sleep(0.01)\n"
+        "def get_batch_samples():\n    time.sleep(0.02)\n"
+        "def train():\n"
+        "    for _ in range(2):\n        get_batch_samples(); training_step()\n",
+        "utf-8",
+    )
+    sys.path.insert(0, str(pkg))
+    try:
+        import trainer as fake_trainer
+    finally:
+        sys.path.remove(str(pkg))
+    prof = tmp_path / "run.prof"
+    profiler = cProfile.Profile(time.perf_counter)
+    profiler.runcall(fake_trainer.train)
+    profiler.dump_stats(prof)
+    parts = aqmar.training_profile(prof, tokens=2000)["parts"]
+    train, step = parts["Trainer.train"]["seconds"], parts["training_step"]["seconds"]
+    assert train >= 0.12 and step >= 0.08 and parts["forward and loss"]["seconds"] >= 0.06
+    assert parts["outside training_step"]["seconds"] == round(train - step, 3) >= 0.04
+    assert parts["batches (fetch, collate)"]["seconds"] >= 0.04
+    assert parts["backward"]["seconds"] == 0.0  # no accelerator.py in this profile
+    per_1k = parts["Trainer.train"]["ms_per_1000_tokens"]
+    assert per_1k == pytest.approx(1000 * train / 2000 * 1000, abs=0.3)  # seconds rounded
 
 
 @pytest.mark.skipif(not AQMAR.is_file(), reason="../shared/data/aqmar is absent")
