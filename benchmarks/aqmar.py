@@ -820,20 +820,38 @@ def training_profile(prof: Path, tokens: int) -> dict[str, Any]:
     import pstats
 
     stats = pstats.Stats(str(prof)).stats  # (file, line, name) -> (cc, nc, tt, ct, callers)
-    parts: dict[str, Any] = {}
-    for label, file, name in PROFILE_PARTS:
-        ct = sum(v[3] for (f, _, n), v in stats.items() if n == name and f.endswith(file))
-        parts[label] = {
-            "seconds": round(ct, 3),
-            "ms_per_1000_tokens": round(1000 * ct / tokens * 1000, 3),
-        }
-    train = parts["Trainer.train"]["seconds"]
-    step = parts["training_step"]["seconds"]
-    parts["outside training_step"] = {
-        "seconds": round(train - step, 3),
-        "ms_per_1000_tokens": round(1000 * (train - step) / tokens * 1000, 3),
+    seconds = {
+        label: sum(v[3] for (f, _, n), v in stats.items() if n == name and f.endswith(file))
+        for label, file, name in PROFILE_PARTS
+    }
+    seconds["outside training_step"] = seconds["Trainer.train"] - seconds["training_step"]
+    parts = {
+        label: {"seconds": round(s, 3), "ms_per_1000_tokens": round(1e6 * s / tokens, 3)}
+        for label, s in seconds.items()
     }
     return {"tokens": tokens, "parts": parts}
+
+
+def write_splits(data: Path) -> Path:
+    """The AQMAR train/dev/test splits as CoNLL files in ``data`` (kept when already there)."""
+    if not (data / "train.conll").is_file():
+        for name, sents in split(read_corpus(CORPUS)[0]).items():
+            write_conll(data / f"{name}.conll", sents)
+    return data
+
+
+def train_command(system: str, out: Path, data: Path, epochs: int) -> list[str]:
+    """The command of one training run: araevent's ``train.py`` or the run_ner recipe."""
+    if system == "araevent":
+        overrides = [*VS_RUN_NER_OVERRIDES, f"data.dir={data}", f"trainer.epochs={epochs}"]
+        return [sys.executable, "train.py", f"hydra.run.dir={out}", *overrides]
+    return [
+        sys.executable,
+        str(ROOT / "benchmarks" / "run_ner_baseline.py"),
+        f"--data-dir={data}",
+        f"--out={out}",
+        f"--epochs={epochs}",
+    ]
 
 
 def training_vs_run_ner(
@@ -849,27 +867,14 @@ def training_vs_run_ner(
     (higher is better) and wall time (lower is better). Then one more run of each
     under cProfile: where ``Trainer.train``'s time goes (:func:`training_profile`).
     """
-    data = work / "data"
-    if not (data / "train.conll").is_file():
-        for name, sents in split(read_corpus(CORPUS)[0]).items():
-            write_conll(data / f"{name}.conll", sents)
+    data = write_splits(work / "data")
     env = {"OMP_NUM_THREADS": str(threads)} if threads else None
     runs: dict[str, list[dict[str, Any]]] = {"araevent": [], "run_ner": []}
-    overrides = [*VS_RUN_NER_OVERRIDES, f"data.dir={data}", f"trainer.epochs={epochs}"]
     for r in range(reps):
         order = ("araevent", "run_ner") if r % 2 == 0 else ("run_ner", "araevent")
         for system in order:
             out = work / f"{system}-{r}"
-            if system == "araevent":
-                cmd = [sys.executable, "train.py", f"hydra.run.dir={out}", *overrides]
-            else:
-                cmd = [
-                    sys.executable,
-                    str(ROOT / "benchmarks" / "run_ner_baseline.py"),
-                    f"--data-dir={data}",
-                    f"--out={out}",
-                    f"--epochs={epochs}",
-                ]
+            cmd = train_command(system, out, data, epochs)
             load = load_average()
             proc = measure_process(cmd, work / f"{system}-{r}.out", env=env)
             if proc["returncode"] != 0:
@@ -905,15 +910,7 @@ def training_vs_run_ner(
     profile = {}
     for system in ("araevent", "run_ner"):  # one more run each, under cProfile
         out, prof = work / f"{system}-profile", work / f"{system}.prof"
-        if system == "araevent":
-            script = ["train.py", f"hydra.run.dir={out}", *overrides]
-        else:
-            script = [
-                str(ROOT / "benchmarks" / "run_ner_baseline.py"),
-                f"--data-dir={data}",
-                f"--out={out}",
-                f"--epochs={epochs}",
-            ]
+        script = train_command(system, out, data, epochs)[1:]
         cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), *script]
         proc = measure_process(cmd, work / f"{system}-profile.out", env=env)
         if proc["returncode"] != 0:

@@ -863,15 +863,13 @@ def aqmar_model(work: Path, quick: bool) -> tuple[Path, str] | None:
     """
     if not AQMAR_CORPUS.is_file():
         return None
-    from aqmar import VS_RUN_NER_EPOCHS, VS_RUN_NER_OVERRIDES, read_corpus, split, write_conll
+    from aqmar import VS_RUN_NER_EPOCHS, train_command, write_splits
 
-    data, run = work / "aqmar-data", work / "aqmar-run"
-    for name, sents in split(read_corpus(AQMAR_CORPUS)[0]).items():
-        write_conll(data / f"{name}.conll", sents)
-    overrides = [*VS_RUN_NER_OVERRIDES, f"trainer.epochs={VS_RUN_NER_EPOCHS}"]
+    # the splits of the run_ner comparison, which reads them from there later
+    data, run = write_splits(work / "vs-run-ner" / "data"), work / "aqmar-run"
+    cmd = train_command("araevent", run, data, VS_RUN_NER_EPOCHS)
     if quick:
-        overrides.append("trainer.max_steps=2")
-    cmd = [sys.executable, "train.py", f"hydra.run.dir={run}", f"data.dir={data}", *overrides]
+        cmd.append("trainer.max_steps=2")
     proc = measure_process(cmd, work / "aqmar-run.out")
     if proc["returncode"] != 0:
         tail = Path(proc["log"]).read_text("utf-8", "replace")[-2000:]

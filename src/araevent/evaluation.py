@@ -235,8 +235,11 @@ def _prf_report(gold: list[list[str]], pred: list[list[str]], strict: bool) -> d
     }
     mp, mr, mf = prf(np.array([tp.sum()]), np.array([pred_sum.sum()]), np.array([true_sum.sum()]))
     rows["micro avg"] = {"precision": mp[0], "recall": mr[0], "f1-score": mf[0]}
-    rows["macro avg"] = {"precision": np.average(p), "recall": np.average(r)}
-    rows["macro avg"]["f1-score"] = np.average(f)
+    rows["macro avg"] = {
+        "precision": np.average(p),
+        "recall": np.average(r),
+        "f1-score": np.average(f),
+    }
     if true_sum.sum() == 0:
         rows["weighted avg"] = {"precision": 0.0, "recall": 0.0, "f1-score": 0.0}
     else:
